@@ -1,0 +1,1 @@
+"""annserve HTTP service."""

@@ -1,0 +1,1 @@
+"""annserve core: the pure-numpy neural-network engine (the course notes ANN, generalized)."""
