@@ -1,0 +1,1 @@
+"""Use cases of the service: plain Python, no HTTP, no FastAPI."""

@@ -1,0 +1,93 @@
+"""Domain errors of the service.
+
+Each class carries a stable machine-readable ``code`` (clients branch on it) and a human ``detail``.
+No HTTP status codes live here: ``app.api.errors`` holds the one table that maps these classes to
+responses.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+
+class FieldError(TypedDict):
+    """One bad field of a request: where it is, what is wrong, and a stable code."""
+
+    field: str
+    message: str
+    code: str
+
+
+class ServiceError(Exception):
+    """Base class of every error a use case raises on purpose."""
+
+    code: str = "service_error"
+    title: str = "Service error"
+
+    def __init__(
+        self, detail: str, *, code: str | None = None, errors: list[FieldError] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if code is not None:
+            self.code = code
+        self.errors = errors
+
+
+class NotFound(ServiceError):  # noqa: N818 (HTTP-style names)
+    """The resource does not exist."""
+
+    code = "not_found"
+    title = "Not found"
+
+
+class InvalidId(NotFound):
+    """The id is not even well formed, so it cannot name a resource (answered like ``NotFound``)."""
+
+    code = "invalid_id"
+    title = "Not found"
+
+
+class Conflict(ServiceError):  # noqa: N818 (HTTP-style names)
+    """The request is valid but clashes with the current state (e.g. deleting a dataset in use)."""
+
+    code = "conflict"
+    title = "Conflict"
+
+
+class InvalidInput(ServiceError):  # noqa: N818 (HTTP-style names)
+    """The request is well formed but its content cannot be used (NaN, ragged rows...)."""
+
+    code = "invalid_input"
+    title = "Unprocessable content"
+
+
+Unprocessable = InvalidInput
+
+
+class LimitExceeded(InvalidInput):
+    """The request asks for more than the configured limits allow (samples, layers, units...)."""
+
+    code = "limit_exceeded"
+    title = "Limit exceeded"
+
+
+class PayloadTooLarge(ServiceError):  # noqa: N818 (HTTP-style names)
+    """The request body or an uploaded file is over the configured size limit."""
+
+    code = "payload_too_large"
+    title = "Payload too large"
+
+
+class UnsupportedMediaType(ServiceError):  # noqa: N818 (HTTP-style names)
+    """The request body has a content type the endpoint does not accept."""
+
+    code = "unsupported_media_type"
+    title = "Unsupported media type"
+
+
+class NotAcceptable(ServiceError):  # noqa: N818 (HTTP-style names)
+    """None of the representations named in ``Accept`` can be produced."""
+
+    code = "not_acceptable"
+    title = "Not acceptable"

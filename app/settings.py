@@ -1,0 +1,84 @@
+"""Service settings, read from ``ANNSERVE_*`` environment variables and validated at start."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+
+
+def _split_csv(value: object) -> object:
+    """Comma-separated strings become lists; lists pass through for programmatic construction."""
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every knob of the service.
+
+    Lists (``api_keys``, ``cors_origins``) are comma-separated in the environment, e.g.
+    ``ANNSERVE_API_KEYS=key-one,key-two``. ``database_url`` defaults to a SQLite file inside
+    ``data_dir``.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="ANNSERVE_", extra="ignore", frozen=True)
+
+    data_dir: Path = Path("data")
+    database_url: str = ""
+    api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    log_level: LogLevel = "info"
+    migrate_on_start: bool = True
+
+    # Limits: every request is checked against these before any work is done.
+    max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
+    max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
+    max_samples: int = Field(default=100_000, gt=0)
+    max_features: int = Field(default=1_000, gt=0)
+    max_layers: int = Field(default=10, gt=0)
+    max_units: int = Field(default=1_024, gt=0)
+    max_parameters: int = Field(default=2_000_000, gt=0)
+
+    @field_validator("api_keys", "cors_origins", mode="before")
+    @classmethod
+    def _lists_from_csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("api_keys")
+    @classmethod
+    def _keys_long_enough(cls, keys: list[str]) -> list[str]:
+        # A short key is guessable; refuse it rather than run an open-looking secured service.
+        for key in keys:
+            if len(key) < 16:
+                raise ValueError("every API key must be at least 16 characters long")
+        return keys
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _lower_level(cls, value: object) -> object:
+        return value.lower() if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _defaults_from_data_dir(self) -> Settings:
+        data_dir = self.data_dir.expanduser().resolve()
+        object.__setattr__(self, "data_dir", data_dir)
+        if not self.database_url:
+            object.__setattr__(self, "database_url", f"sqlite:///{data_dir / 'annserve.db'}")
+        if not self.database_url.startswith(("sqlite", "postgresql")):
+            raise ValueError(
+                "database_url must be a sqlite:/// or postgresql+psycopg:// URL, "
+                f"got scheme {self.database_url.split(':', 1)[0]!r}"
+            )
+        return self
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once from the environment."""
+    return Settings()

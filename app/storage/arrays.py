@@ -1,0 +1,209 @@
+"""Arrays on disk as ``.npz`` files, written atomically and read without pickles.
+
+Layout under the data dir::
+
+    datasets/<dataset_id>.npz
+    models/<model_id>/v<version>.npz      (immutable once written)
+    jobs/<job_id>/checkpoint.npz
+
+Paths are only ever built from ids that pass :func:`app.services.ids.validate_id`. A write goes to
+a temporary file in the same directory, is flushed and fsynced, then renamed over (or, for
+immutable versions, hard-linked to) its final name, and the directory is fsynced: a crash leaves
+the old file or the new one, never half of one. JSON metadata travels inside the archive as a
+uint8 array named ``__metadata__``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from app.services.ids import DATASET, JOB, MODEL, validate_id
+
+METADATA_KEY = "__metadata__"
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def npz_bytes(
+    arrays: Mapping[str, NDArray[Any]], metadata: Mapping[str, Any] | None = None
+) -> bytes:
+    """The ``.npz`` archive of ``arrays`` (plus JSON ``metadata``) as bytes."""
+    if METADATA_KEY in arrays:
+        raise ValueError(f"array name {METADATA_KEY!r} is reserved")
+    for name, array in arrays.items():
+        if array.dtype == object:
+            raise ValueError(f"array {name!r} has dtype object, which cannot be stored safely")
+    payload = dict(arrays)
+    if metadata is not None:
+        encoded = json.dumps(metadata, sort_keys=True, allow_nan=False).encode()
+        payload[METADATA_KEY] = np.frombuffer(encoded, dtype=np.uint8)
+    buffer = io.BytesIO()
+    np.savez(buffer, allow_pickle=False, **payload)
+    return buffer.getvalue()
+
+
+def write_npz_atomic(
+    path: Path,
+    arrays: Mapping[str, NDArray[Any]],
+    metadata: Mapping[str, Any] | None = None,
+    *,
+    overwrite: bool = True,
+) -> None:
+    """Write ``arrays`` to ``path`` atomically; with ``overwrite=False`` an existing file is kept
+    and ``FileExistsError`` raised."""
+    data = npz_bytes(arrays, metadata)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if overwrite:
+            os.replace(tmp, path)
+        else:
+            # link() fails if the target exists, so two writers cannot both claim a version.
+            os.link(tmp, path)
+            tmp.unlink()
+        _fsync_dir(path.parent)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def read_npz(path: Path) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
+    """The arrays and JSON metadata stored at ``path`` (never unpickles anything)."""
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {name: archive[name] for name in archive.files}
+    raw = arrays.pop(METADATA_KEY, None)
+    metadata: dict[str, Any] = {} if raw is None else json.loads(raw.tobytes().decode())
+    return arrays, metadata
+
+
+class ArrayStore:
+    """The data dir's array files, addressed by validated ids."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.root = Path(data_dir)
+        self.datasets_dir = self.root / "datasets"
+        self.models_dir = self.root / "models"
+        self.jobs_dir = self.root / "jobs"
+
+    # Paths ---------------------------------------------------------------------------------
+    def dataset_path(self, dataset_id: str) -> Path:
+        """``datasets/<id>.npz``."""
+        return self.datasets_dir / f"{validate_id(dataset_id, DATASET)}.npz"
+
+    def model_dir(self, model_id: str) -> Path:
+        """``models/<id>/``."""
+        return self.models_dir / validate_id(model_id, MODEL)
+
+    def model_version_path(self, model_id: str, version: int) -> Path:
+        """``models/<id>/v<version>.npz``."""
+        if not isinstance(version, int) or version < 0:
+            raise ValueError(f"version must be a non-negative int, got {version!r}")
+        return self.model_dir(model_id) / f"v{version}.npz"
+
+    def job_dir(self, job_id: str) -> Path:
+        """``jobs/<id>/``."""
+        return self.jobs_dir / validate_id(job_id, JOB)
+
+    def checkpoint_path(self, job_id: str) -> Path:
+        """``jobs/<id>/checkpoint.npz``."""
+        return self.job_dir(job_id) / "checkpoint.npz"
+
+    # Datasets ------------------------------------------------------------------------------
+    def save_dataset(
+        self,
+        dataset_id: str,
+        arrays: Mapping[str, NDArray[Any]],
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Path:
+        """Write a dataset's arrays; returns the path."""
+        path = self.dataset_path(dataset_id)
+        write_npz_atomic(path, arrays, metadata)
+        return path
+
+    def load_dataset(self, dataset_id: str) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
+        """A dataset's arrays and metadata (``FileNotFoundError`` if missing)."""
+        return read_npz(self.dataset_path(dataset_id))
+
+    def delete_dataset(self, dataset_id: str) -> None:
+        """Remove a dataset's file (no error if it is already gone)."""
+        self.dataset_path(dataset_id).unlink(missing_ok=True)
+
+    # Models --------------------------------------------------------------------------------
+    def save_model_version(
+        self,
+        model_id: str,
+        version: int,
+        arrays: Mapping[str, NDArray[Any]],
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Path:
+        """Write an immutable parameter version (``FileExistsError`` if it already exists)."""
+        path = self.model_version_path(model_id, version)
+        write_npz_atomic(path, arrays, metadata, overwrite=False)
+        return path
+
+    def load_model_version(
+        self, model_id: str, version: int
+    ) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
+        """A parameter version's arrays and metadata."""
+        return read_npz(self.model_version_path(model_id, version))
+
+    def model_version_bytes(self, model_id: str, version: int) -> bytes:
+        """The raw ``.npz`` file of a version, for download."""
+        return self.model_version_path(model_id, version).read_bytes()
+
+    def delete_model(self, model_id: str) -> None:
+        """Remove every file of a model."""
+        shutil.rmtree(self.model_dir(model_id), ignore_errors=True)
+
+    # Jobs ----------------------------------------------------------------------------------
+    def save_checkpoint(
+        self,
+        job_id: str,
+        arrays: Mapping[str, NDArray[Any]],
+        metadata: Mapping[str, Any] | None = None,
+    ) -> Path:
+        """Write (or replace) a job's checkpoint."""
+        path = self.checkpoint_path(job_id)
+        write_npz_atomic(path, arrays, metadata)
+        return path
+
+    def load_checkpoint(self, job_id: str) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
+        """A job's checkpoint arrays and metadata (``FileNotFoundError`` if none)."""
+        return read_npz(self.checkpoint_path(job_id))
+
+    def delete_job(self, job_id: str) -> None:
+        """Remove every file of a job."""
+        shutil.rmtree(self.job_dir(job_id), ignore_errors=True)
+
+    # Operations ----------------------------------------------------------------------------
+    def is_writable(self) -> bool:
+        """Whether a file can be created, synced and removed in the data dir."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=self.root, prefix=".ready.") as handle:
+                handle.write(b"ok")
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError:
+            return False
+        return True

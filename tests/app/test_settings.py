@@ -1,0 +1,47 @@
+"""Settings: environment parsing, defaults derived from the data dir, errors naming the setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from app.settings import Settings
+
+
+def test_defaults_from_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANNSERVE_DATA_DIR", str(tmp_path / "d"))
+    settings = Settings()
+    assert settings.data_dir == (tmp_path / "d").resolve()
+    assert settings.database_url == f"sqlite:///{(tmp_path / 'd').resolve()}/annserve.db"
+    assert settings.api_keys == []
+
+
+def test_lists_from_comma_separated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANNSERVE_API_KEYS", "k" * 16 + ", " + "z" * 20)
+    monkeypatch.setenv("ANNSERVE_CORS_ORIGINS", "http://a.example,http://b.example")
+    monkeypatch.setenv("ANNSERVE_LOG_LEVEL", "DEBUG")
+    settings = Settings()
+    assert settings.api_keys == ["k" * 16, "z" * 20]
+    assert settings.cors_origins == ["http://a.example", "http://b.example"]
+    assert settings.log_level == "debug"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "field"),
+    [
+        ("ANNSERVE_MAX_LAYERS", "0", "max_layers"),
+        ("ANNSERVE_MAX_UNITS", "many", "max_units"),
+        ("ANNSERVE_LOG_LEVEL", "loud", "log_level"),
+        ("ANNSERVE_API_KEYS", "short", "api_keys"),
+        ("ANNSERVE_DATABASE_URL", "mysql://x/y", "database_url"),
+    ],
+)
+def test_invalid_settings_name_the_setting(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, field: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ValidationError) as info:
+        Settings()
+    assert field in str(info.value)

@@ -1,0 +1,216 @@
+"""Shared fixtures: settings on a temp data dir, in-process client, real servers, PostgreSQL."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import pytest
+
+if TYPE_CHECKING:
+    from fastapi.testclient import TestClient
+
+    from app.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+SERVE_COMMAND = (sys.executable, "-m", "app", "serve")
+POSTGRES_SERVER_URL = os.environ.get(
+    "ANNSERVE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def services_required() -> bool:
+    """CI sets ANNSERVE_REQUIRE_SERVICES=1: missing services then fail tests instead of skipping."""
+    return os.environ.get("ANNSERVE_REQUIRE_SERVICES") == "1"
+
+
+def skip_or_fail(message: str) -> None:
+    """Skip with ``message``, or fail with it when services are required."""
+    if services_required():
+        pytest.fail(f"{message} (ANNSERVE_REQUIRE_SERVICES=1, so this is an error)")
+    pytest.skip(message)
+
+
+# --- settings and in-process client --------------------------------------------------------
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings on a fresh temporary data dir (SQLite inside it), no API keys."""
+    from app.settings import Settings
+
+    return Settings(data_dir=tmp_path / "data")
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    """An in-process client on ``create_app(settings)``; lifespan (migrations) runs on entry."""
+    from app.main import create_app
+    from fastapi.testclient import TestClient
+
+    with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+# --- real server processes ------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port that is free right now on 127.0.0.1."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    """A running ``python -m app serve`` process and where to reach it."""
+
+    base_url: str
+    process: subprocess.Popen[bytes]
+    data_dir: Path
+    log_path: Path
+
+    def log(self) -> str:
+        """What the server wrote to stdout and stderr so far."""
+        return self.log_path.read_text(errors="replace")
+
+
+def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
+    """SIGTERM (graceful shutdown), then SIGKILL if it does not exit in time."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=timeout)
+
+
+def wait_healthy(base_url: str, process: subprocess.Popen[bytes], timeout: float = 60.0) -> None:
+    """Poll ``/healthz`` until it answers 200; raise if the process dies or time runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited early with code {process.returncode}")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"server at {base_url} not healthy after {timeout} s")
+
+
+StartServer = Callable[..., LiveServer]
+
+
+@pytest.fixture
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartServer]:
+    """A factory: ``live_server(data_dir=None, env=None, args=())`` starts a real server.
+
+    The server runs ``python -m app serve --host 127.0.0.1 --port <free port>`` with
+    ``ANNSERVE_DATA_DIR`` set; the factory waits for ``/healthz`` and returns a ``LiveServer``.
+    Every server started is terminated at teardown, whatever the test did.
+    """
+    started: list[LiveServer] = []
+
+    def start(
+        data_dir: Path | None = None,
+        env: dict[str, str] | None = None,
+        args: tuple[str, ...] = (),
+    ) -> LiveServer:
+        directory = data_dir or tmp_path_factory.mktemp("server-data")
+        port = free_port()
+        full_env = {k: v for k, v in os.environ.items() if not k.startswith("ANNSERVE_")}
+        full_env.update({"ANNSERVE_DATA_DIR": str(directory), "PYTHONUNBUFFERED": "1"})
+        full_env.update(env or {})
+        log_path = tmp_path_factory.mktemp("server-log") / "server.log"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [*SERVE_COMMAND, "--host", "127.0.0.1", "--port", str(port), *args],
+                cwd=REPO_ROOT,
+                env=full_env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        server = LiveServer(f"http://127.0.0.1:{port}", process, directory, log_path)
+        started.append(server)
+        try:
+            wait_healthy(server.base_url, process)
+        except RuntimeError as error:
+            stop_process(process)
+            raise RuntimeError(f"{error}\n--- server log ---\n{server.log()}") from error
+        return server
+
+    yield start
+    for server in started:
+        stop_process(server.process)
+
+
+# --- PostgreSQL -----------------------------------------------------------------------------
+
+
+def _schema_url(base_url: str, schema: str) -> str:
+    separator = "&" if "?" in base_url else "?"
+    return f"{base_url}{separator}options=-csearch_path%3D{schema}"
+
+
+@contextmanager
+def postgres_schema(base_url: str = POSTGRES_SERVER_URL) -> Iterator[str]:
+    """A URL whose connections use a fresh, empty schema, dropped on exit."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(base_url)
+    schema = f"annserve_test_{secrets.token_hex(6)}"
+    try:
+        with engine.begin() as connection:
+            connection.execute(text(f"CREATE SCHEMA {schema}"))
+    except Exception as error:
+        engine.dispose()
+        skip_or_fail(f"PostgreSQL not reachable at {base_url}: {type(error).__name__}")
+    try:
+        yield _schema_url(base_url, schema)
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A PostgreSQL URL on a fresh schema for this test session (skips if the server is absent,
+    fails instead when ANNSERVE_REQUIRE_SERVICES=1). Tables are not created: run migrations."""
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        skip_or_fail("psycopg is not installed (pip install 'annserve[postgres]')")
+    with postgres_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def postgres_schema_url() -> Iterator[str]:
+    """Like ``postgres_url`` but a schema of its own for just this test."""
+    with postgres_schema() as url:
+        yield url
+
+
+def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None:
+    """Tests that use PostgreSQL carry the ``services`` marker automatically."""
+    for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        if "postgres_url" in fixtures or "postgres_schema_url" in fixtures:
+            item.add_marker(pytest.mark.services)
