@@ -28,3 +28,7 @@ class DivergenceError(CoreError):
         super().__init__(
             f"training diverged at iteration {iteration} (cost {cost}); try a lower learning rate"
         )
+
+
+class StopTraining(Exception):  # noqa: N818 - a control-flow signal, not an error
+    """Raised by a training callback to stop training cleanly (stop reason ``callback``)."""

@@ -1,0 +1,412 @@
+"""The training loop: gradient descent as in the notes, plus mini-batches, optimizers and stopping.
+
+``n_iter`` counts passes over the data: a full-batch pass is one step, a mini-batch pass is one
+step per batch (columns shuffled each pass when ``shuffle``). The cost is recorded every
+``record_every`` passes (and at the first and the last): for a full batch it is the cost of the
+parameters before that pass's step, read from the forward pass already done; for mini-batches it is
+the mean of the batch costs of that pass, as scikit-learn reports it. Validation costs are taken at
+the same passes, with the parameters after the step.
+
+Training stops at ``n_iter`` (``completed``), when the recorded cost has not improved by ``tol``
+for ``n_iter_no_change`` records (``tol``), when the validation cost has not improved by
+``min_delta`` for ``patience`` records (``early_stopping``; the best parameters are restored),
+after ``max_seconds`` (``max_seconds``), or when the callback returns False or raises
+:class:`~core.errors.StopTraining` (``callback``). A non-finite cost or parameter raises
+:class:`~core.errors.DivergenceError` after restoring the last finite parameters.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, fields
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from core.errors import ConfigurationError, DivergenceError, StopTraining
+from core.losses import l2_penalty
+from core.optimizers import OPTIMIZERS, make_optimizer
+from core.propagation import Workspace
+from core.training_state import History, Progress, TrainingResult, TrainingState
+
+if TYPE_CHECKING:
+    from core.network import ANN
+
+Array = NDArray[Any]
+Callback = Callable[[Progress], bool | None]
+# Options that may change between a checkpoint and its resumption without changing the maths.
+_RESUMABLE_CHANGES = frozenset({"n_iter", "max_seconds", "callback_every"})
+
+
+@dataclass(frozen=True)
+class TrainingOptions:
+    """Hyperparameters of one run; every field is JSON-able (see :meth:`to_dict`)."""
+
+    n_iter: int = 10000
+    learning_rate: float = 0.1
+    optimizer: str = "gd"
+    batch_size: int | None = None
+    shuffle: bool = True
+    seed: int = 0
+    l2: float = 0.0
+    momentum: float = 0.9
+    beta1: float = 0.9
+    beta2: float = 0.999
+    epsilon: float = 1e-8
+    tol: float | None = None
+    n_iter_no_change: int = 10
+    patience: int = 10
+    min_delta: float = 0.0
+    max_seconds: float | None = None
+    record_every: int = 1
+    callback_every: int = 1
+
+    @classmethod
+    def create(cls, **options: Any) -> TrainingOptions:
+        """Build from keywords, naming any unknown one."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ConfigurationError(f"unknown training options {unknown}; known: {sorted(known)}.")
+        return cls(**options)
+
+    def __post_init__(self) -> None:
+        def positive_int(name: str, value: object) -> None:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigurationError(f"{name} must be a positive integer, got {value!r}.")
+
+        for name in ("n_iter", "n_iter_no_change", "patience", "record_every", "callback_every"):
+            positive_int(name, getattr(self, name))
+        if self.batch_size is not None:
+            positive_int("batch_size", self.batch_size)
+        if self.optimizer not in OPTIMIZERS:
+            raise ConfigurationError(
+                f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}."
+            )
+        if not (np.isfinite(self.learning_rate) and self.learning_rate > 0):
+            raise ConfigurationError(f"learning_rate must be > 0, got {self.learning_rate!r}.")
+        for name in ("l2", "min_delta"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and value >= 0):
+                raise ConfigurationError(f"{name} must be >= 0, got {value!r}.")
+        if self.tol is not None and not (np.isfinite(self.tol) and self.tol >= 0):
+            raise ConfigurationError(f"tol must be >= 0 or None, got {self.tol!r}.")
+        if self.max_seconds is not None and not self.max_seconds > 0:
+            raise ConfigurationError(f"max_seconds must be > 0 or None, got {self.max_seconds!r}.")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
+            raise ConfigurationError(f"seed must be a non-negative integer, got {self.seed!r}.")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-able form; :meth:`create` inverts it."""
+        return asdict(self)
+
+
+def train(
+    ann: ANN,
+    X: ArrayLike,
+    Y: ArrayLike,
+    options: TrainingOptions,
+    *,
+    X_val: ArrayLike | None = None,
+    Y_val: ArrayLike | None = None,
+    callback: Callback | None = None,
+    resume: TrainingState | None = None,
+) -> TrainingResult:
+    """Train ``ann`` in place on ``X`` (``(n_x, m)``) and ``Y`` (``(n_y, m)``).
+
+    Parameters
+    ----------
+    ann : ANN
+        The network; its parameters are updated in place.
+    X, Y : array_like
+        Training data in the notes' column convention.
+    options : TrainingOptions
+        Hyperparameters and stopping rules.
+    X_val, Y_val : array_like, optional
+        Validation data; enables early stopping.
+    callback : callable, optional
+        Called with a :class:`~core.training_state.Progress` every ``callback_every`` passes;
+        returning False (or raising StopTraining) stops training.
+    resume : TrainingState, optional
+        Continue a run from this checkpoint; the run ends bit-identical to an uninterrupted one.
+
+    Returns
+    -------
+    TrainingResult
+    """
+    return _Run(ann, X, Y, options, X_val, Y_val, callback, resume).run()
+
+
+class _Run:
+    """One training run: buffers, optimizer, bookkeeping and the loop."""
+
+    def __init__(
+        self,
+        ann: ANN,
+        X: ArrayLike,
+        Y: ArrayLike,
+        opts: TrainingOptions,
+        X_val: ArrayLike | None,
+        Y_val: ArrayLike | None,
+        callback: Callback | None,
+        resume: TrainingState | None,
+    ) -> None:
+        self.ann, self.opts, self.callback = ann, opts, callback
+        self.X = ann.as_inputs(X)
+        self.m = self.X.shape[1]
+        self.Y = ann.as_targets(Y, self.m)
+        ann.check_target_values(self.Y)
+        self.X_val = self.Y_val = None
+        if (X_val is None) != (Y_val is None):
+            raise ConfigurationError("give both X_val and Y_val, or neither.")
+        if X_val is not None and Y_val is not None:
+            self.X_val = ann.as_inputs(X_val, "X_val")
+            self.Y_val = ann.as_targets(Y_val, self.X_val.shape[1], "Y_val")
+            ann.check_target_values(self.Y_val, "Y_val")
+        self.theta = ann.flat_parameters
+        self.grad = np.empty_like(self.theta)
+        self.last_good = self.theta.copy()
+        self.l2_mask = ann._layout.weight_mask(self.theta.dtype)
+        self.l2_tmp = np.empty_like(self.theta)
+        hyper = {"momentum": opts.momentum, "beta1": opts.beta1, "beta2": opts.beta2}
+        hyper["epsilon"] = opts.epsilon
+        self.optimizer = make_optimizer(
+            opts.optimizer, self.theta.size, self.theta.dtype, opts.learning_rate, hyper
+        )
+        self.rng = np.random.default_rng(opts.seed)
+        self.full_batch = opts.batch_size is None or opts.batch_size >= self.m
+        self.workspaces: dict[int, Workspace] = {}
+        self.batches: dict[int, tuple[Array, Array]] = {}
+        self.history = History()
+        self.iteration = 0
+        self.elapsed_before = 0.0
+        self.best_cost: float | None = None
+        self.n_no_improvement = 0
+        self.best_val_cost: float | None = None
+        self.best_iteration: int | None = None
+        self.n_bad_validations = 0
+        self.best_theta: Array | None = None
+        self.last_cost: float | None = None
+        self.last_val_cost: float | None = None
+        if resume is not None:
+            self._restore(resume)
+
+    # ------------------------------------------------------------------ state in and out
+    def _restore(self, state: TrainingState) -> None:
+        mine, theirs = self.opts.to_dict(), dict(state.options)
+        changed = {k for k in mine if mine[k] != theirs.get(k)} - _RESUMABLE_CHANGES
+        if changed:
+            raise ConfigurationError(
+                f"cannot resume with different options {sorted(changed)}: "
+                + ", ".join(f"{k}={theirs.get(k)!r} -> {mine[k]!r}" for k in sorted(changed))
+            )
+        self.ann.set_parameters(state.parameters)
+        self.optimizer.load_state_arrays(state.optimizer_state)
+        self.rng.bit_generator.state = copy.deepcopy(dict(state.rng_state))
+        self.history = state.history.copy()
+        self.iteration = state.iteration
+        self.elapsed_before = state.elapsed
+        self.best_cost, self.n_no_improvement = state.best_cost, state.n_no_improvement
+        self.best_val_cost, self.best_iteration = state.best_val_cost, state.best_iteration
+        self.n_bad_validations = state.n_bad_validations
+        if state.best_parameters is not None:
+            best = np.empty_like(self.theta)
+            views = self.ann._layout.views(best)
+            for name, value in state.best_parameters.items():
+                np.copyto(views[name], value)
+            self.best_theta = best
+        if self.history.costs:
+            self.last_cost = self.history.costs[-1]
+        if self.history.val_costs:
+            self.last_val_cost = self.history.val_costs[-1]
+        np.copyto(self.last_good, self.theta)
+
+    def snapshot(self, elapsed: float) -> TrainingState:
+        """The resumable state at the end of the current iteration."""
+        layout = self.ann._layout
+        best = None
+        if self.best_theta is not None:
+            best = {k: v.copy() for k, v in layout.views(self.best_theta).items()}
+        return TrainingState(
+            iteration=self.iteration,
+            parameters=self.ann.parameters,
+            optimizer_state=self.optimizer.state_arrays(),
+            rng_state=copy.deepcopy(dict(self.rng.bit_generator.state)),
+            history=self.history.copy(),
+            options=self.opts.to_dict(),
+            elapsed=elapsed,
+            best_cost=self.best_cost,
+            n_no_improvement=self.n_no_improvement,
+            best_val_cost=self.best_val_cost,
+            best_iteration=self.best_iteration,
+            n_bad_validations=self.n_bad_validations,
+            best_parameters=best,
+        )
+
+    # ------------------------------------------------------------------ passes
+    def _workspace(self, m: int) -> Workspace:
+        if m not in self.workspaces:
+            self.workspaces[m] = Workspace(self.ann.spec, m)
+        return self.workspaces[m]
+
+    def _step(self, ws: Workspace, X: Array, Y: Array, record: bool) -> float:
+        params = self._params
+        ws.forward(params, X)
+        cost = ws.cost(Y) if record else 0.0
+        ws.backward(params, X, Y, self._grads)
+        if self.opts.l2:
+            # dW += l2/m * W, biases excluded through the mask.
+            np.multiply(self.theta, self.l2_mask, out=self.l2_tmp)
+            np.multiply(self.l2_tmp, self.opts.l2 / ws.m, out=self.l2_tmp)
+            np.add(self.grad, self.l2_tmp, out=self.grad)
+            if record:
+                cost += l2_penalty(self.ann._weights(), self.opts.l2, ws.m)
+        self.optimizer.step(self.theta, self.grad)
+        return cost
+
+    def _pass(self, record: bool) -> float:
+        if self.full_batch:
+            return self._step(self._workspace(self.m), self.X, self.Y, record)
+        B = self.opts.batch_size
+        assert B is not None
+        order = self.rng.permutation(self.m) if self.opts.shuffle else np.arange(self.m)
+        total = 0.0
+        for start in range(0, self.m, B):
+            idx = order[start : start + B]
+            k = idx.size
+            if k not in self.batches:
+                self.batches[k] = (
+                    np.empty((self.X.shape[0], k), self.X.dtype),
+                    np.empty((self.Y.shape[0], k), self.Y.dtype),
+                )
+            Xb, Yb = self.batches[k]
+            np.take(self.X, idx, axis=1, out=Xb, mode="clip")
+            np.take(self.Y, idx, axis=1, out=Yb, mode="clip")
+            total += self._step(self._workspace(k), Xb, Yb, record) * k
+        return total / self.m
+
+    # ------------------------------------------------------------------ checks
+    def _check_finite(self, cost: float) -> None:
+        # A finite sum implies finite entries; only a non-finite sum needs the full check.
+        finite = np.isfinite(cost) and (
+            np.isfinite(np.sum(self.theta)) or bool(np.all(np.isfinite(self.theta)))
+        )
+        if not finite:
+            np.copyto(self.theta, self.last_good)
+            raise DivergenceError(self.iteration, cost)
+        np.copyto(self.last_good, self.theta)
+
+    def _record(self, cost: float) -> str | None:
+        i = self.iteration
+        self._check_finite(cost)
+        self.history.iterations.append(i)
+        self.history.costs.append(cost)
+        self.last_cost = cost
+        tol = self.opts.tol
+        if tol is not None:
+            if self.best_cost is not None and cost > self.best_cost - tol:
+                self.n_no_improvement += 1
+            else:
+                self.n_no_improvement = 0
+            if self.best_cost is None or cost < self.best_cost:
+                self.best_cost = cost
+            if self.n_no_improvement >= self.opts.n_iter_no_change:
+                return "tol"
+        if self.X_val is not None:
+            return self._validate()
+        return None
+
+    def _validate(self) -> str | None:
+        assert self.X_val is not None and self.Y_val is not None
+        ws = self._workspace_val()
+        ws.forward(self._params, self.X_val)
+        val = ws.cost(self.Y_val) + l2_penalty(self.ann._weights(), self.opts.l2, ws.m)
+        self._check_finite(val)
+        self.history.val_iterations.append(self.iteration)
+        self.history.val_costs.append(val)
+        self.last_val_cost = val
+        if self.best_val_cost is None or val < self.best_val_cost - self.opts.min_delta:
+            self.best_val_cost, self.best_iteration = val, self.iteration
+            self.n_bad_validations = 0
+            if self.best_theta is None:
+                self.best_theta = np.empty_like(self.theta)
+            np.copyto(self.best_theta, self.theta)
+            return None
+        self.n_bad_validations += 1
+        if self.n_bad_validations >= self.opts.patience:
+            assert self.best_theta is not None
+            np.copyto(self.theta, self.best_theta)
+            return "early_stopping"
+        return None
+
+    def _workspace_val(self) -> Workspace:
+        assert self.X_val is not None
+        if not hasattr(self, "_ws_val"):
+            self._ws_val = Workspace(self.ann.spec, self.X_val.shape[1])
+        return self._ws_val
+
+    def _notify(self, elapsed: float) -> str | None:
+        assert self.callback is not None
+        progress = Progress(
+            self.iteration,
+            self.opts.n_iter,
+            self.last_cost,
+            self.last_val_cost,
+            elapsed,
+            lambda: self.snapshot(elapsed),
+        )
+        try:
+            if self.callback(progress) is False:
+                return "callback"
+        except StopTraining:
+            return "callback"
+        return None
+
+    # ------------------------------------------------------------------ the loop
+    def run(self) -> TrainingResult:
+        opts = self.opts
+        ws = self._workspace(self.m)
+        self._params = ws.bind(self.theta)
+        self._grads = ws.bind(self.grad)
+        n_iter, every, cb_every = opts.n_iter, opts.record_every, opts.callback_every
+        t0 = time.perf_counter()
+        reason = "completed"
+        with np.errstate(all="ignore"):
+            while self.iteration < n_iter:
+                self.iteration += 1
+                i = self.iteration
+                record = i % every == 0 or i == 1 or i == n_iter
+                cost = self._pass(record)
+                stop = self._record(cost) if record else None
+                elapsed = self.elapsed_before + time.perf_counter() - t0
+                if stop is None and opts.max_seconds is not None and elapsed >= opts.max_seconds:
+                    stop = "max_seconds"
+                if stop is None and self.callback is not None and i % cb_every == 0:
+                    stop = self._notify(elapsed)
+                if stop is not None:
+                    reason = stop
+                    break
+            if reason != "early_stopping":
+                self._check_finite(0.0)
+        return self._result(reason, self.elapsed_before + time.perf_counter() - t0)
+
+    def _result(self, reason: str, elapsed: float) -> TrainingResult:
+        final_cost = self.ann.cost(self.X, self.Y, self.opts.l2)
+        return TrainingResult(
+            stop_reason=reason,
+            n_iter=self.iteration,
+            history=self.history.copy(),
+            final_cost=final_cost,
+            elapsed=elapsed,
+            best_iteration=self.best_iteration,
+            best_val_cost=self.best_val_cost,
+            state=self.snapshot(elapsed),
+        )
+
+
+def options_from_mapping(data: Mapping[str, Any]) -> TrainingOptions:
+    """:class:`TrainingOptions` from a JSON-like mapping (as stored in a checkpoint)."""
+    return TrainingOptions.create(**dict(data))
