@@ -60,7 +60,7 @@ def categorical_cross_entropy_from_logits(Y: Array, Z: Array) -> float:
     """Cross-entropy from ``Z`` via log-sum-exp: :math:`\\mathrm{lse}(z) - y^T z` per column."""
     Z_max = Z.max(axis=0, keepdims=True)
     lse = np.log(np.sum(np.exp(Z - Z_max), axis=0, keepdims=True)) + Z_max
-    return float(np.sum(lse * Y.sum(axis=0, keepdims=True) - Y * Z) / _m(Y))
+    return float((np.sum(lse * Y.sum(axis=0, keepdims=True)) - np.sum(Y * Z)) / _m(Y))
 
 
 def mean_squared_error(Y: Array, A: Array) -> float:
