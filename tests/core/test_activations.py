@@ -15,8 +15,9 @@ Z = np.array([[-3.0, -0.5, 0.0, 0.5, 3.0], [-1e-8, 2.0, -2.0, 1e-8, 10.0]])
 def test_values_match_the_notes() -> None:
     sigma = 1.0 / (1.0 + np.exp(-Z))
     np.testing.assert_allclose(ACTIVATIONS["sigmoid"][0](Z), sigma, rtol=1e-15)
-    np.testing.assert_allclose(ACTIVATIONS["tanh"][0](Z), 2 * (1 / (1 + np.exp(-2 * Z))) - 1,
-                               atol=1e-15)
+    np.testing.assert_allclose(
+        ACTIVATIONS["tanh"][0](Z), 2 * (1 / (1 + np.exp(-2 * Z))) - 1, atol=1e-15
+    )
     np.testing.assert_array_equal(ACTIVATIONS["relu"][0](Z), np.maximum(0, Z))
     np.testing.assert_array_equal(ACTIVATIONS["linear"][0](Z), Z)
 

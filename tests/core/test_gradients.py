@@ -1,4 +1,4 @@
-"""Analytic gradients against central finite differences, and the fast path against the reference."""
+"""Analytic gradients against central differences; the fast path against the reference."""
 
 from __future__ import annotations
 

@@ -17,7 +17,10 @@ from core.initializers import (
 def test_shapes_follow_the_notes() -> None:
     p = initialize_parameters((2, 4, 1), ("tanh", "sigmoid"))
     assert {k: v.shape for k, v in p.items()} == {
-        "W1": (4, 2), "b1": (4, 1), "W2": (1, 4), "b2": (1, 1)
+        "W1": (4, 2),
+        "b1": (4, 1),
+        "W2": (1, 4),
+        "b2": (1, 1),
     }
     assert not p["b1"].any() and not p["b2"].any()
 
@@ -30,12 +33,14 @@ def test_variances() -> None:
 
 
 @pytest.mark.parametrize("distribution", ["normal", "uniform"])
-@pytest.mark.parametrize(("init", "activation", "expected"), [
-    ("glorot", "tanh", 2 / (400 + 300)), ("he", "relu", 2 / 400), ("auto", "relu", 2 / 400)
-])
+@pytest.mark.parametrize(
+    ("init", "activation", "expected"),
+    [("glorot", "tanh", 2 / (400 + 300)), ("he", "relu", 2 / 400), ("auto", "relu", 2 / 400)],
+)
 def test_sample_variance(distribution: str, init: str, activation: str, expected: float) -> None:
-    p = initialize_parameters((400, 300, 2), (activation, "sigmoid"), init, distribution,
-                              np.random.default_rng(0))
+    p = initialize_parameters(
+        (400, 300, 2), (activation, "sigmoid"), init, distribution, np.random.default_rng(0)
+    )
     assert np.var(p["W1"]) == pytest.approx(expected, rel=0.02)
     assert abs(np.mean(p["W1"])) < 0.01 * np.sqrt(expected) * 10
 

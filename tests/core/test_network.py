@@ -44,8 +44,9 @@ def test_forward_propagation_is_the_notes_formulas() -> None:
 
 
 def test_deeper_networks_continue_the_cache() -> None:
-    ann = ANN(3, [5, 4, 2], 2, hidden_activation=["relu", "tanh", "sigmoid"],
-              output_activation="softmax")
+    ann = ANN(
+        3, [5, 4, 2], 2, hidden_activation=["relu", "tanh", "sigmoid"], output_activation="softmax"
+    )
     cache = ann.forward_propagation(np.ones((3, 6)))
     assert list(cache) == [f"{k}{l}" for l in range(1, 5) for k in "ZA"]
     np.testing.assert_allclose(cache["A4"].sum(axis=0), 1.0)
@@ -118,16 +119,19 @@ def test_shape_errors_name_expected_and_received() -> None:
         ann.W1 = np.ones((2, 4))
 
 
-@pytest.mark.parametrize(("kwargs", "match"), [
-    ({"output_activation": "softmax"}, "n_y >= 2"),
-    ({"hidden_activation": "swish"}, "hidden_activation"),
-    ({"output_activation": "tanh"}, "output_activation"),
-    ({"hidden_activation": ["tanh", "relu"]}, "one name per hidden layer"),
-    ({"init": "lecun"}, "init"),
-    ({"distribution": "cauchy"}, "distribution"),
-    ({"dtype": "float16"}, "dtype"),
-    ({"seed": -1}, "seed"),
-])
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"output_activation": "softmax"}, "n_y >= 2"),
+        ({"hidden_activation": "swish"}, "hidden_activation"),
+        ({"output_activation": "tanh"}, "output_activation"),
+        ({"hidden_activation": ["tanh", "relu"]}, "one name per hidden layer"),
+        ({"init": "lecun"}, "init"),
+        ({"distribution": "cauchy"}, "distribution"),
+        ({"dtype": "float16"}, "dtype"),
+        ({"seed": -1}, "seed"),
+    ],
+)
 def test_configuration_errors(kwargs: dict, match: str) -> None:
     with pytest.raises(ConfigurationError, match=match):
         ANN(2, 4, 1, **kwargs)
@@ -176,8 +180,17 @@ def test_same_seed_bit_identical_and_generator_seed() -> None:
 
 @pytest.mark.parametrize("distribution", ["normal", "uniform"])
 def test_architecture_round_trip(distribution: str) -> None:
-    ann = ANN(3, [6, 4], 3, hidden_activation=["relu", "tanh"], output_activation="softmax",
-              init="he", distribution=distribution, seed=9, dtype="float32")
+    ann = ANN(
+        3,
+        [6, 4],
+        3,
+        hidden_activation=["relu", "tanh"],
+        output_activation="softmax",
+        init="he",
+        distribution=distribution,
+        seed=9,
+        dtype="float32",
+    )
     arch = json.loads(json.dumps(ann.architecture()))
     fresh = ANN.from_architecture(arch)
     assert fresh.flat_parameters.tobytes() == ann.flat_parameters.tobytes()

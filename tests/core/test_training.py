@@ -48,8 +48,9 @@ def test_fit_matches_the_notes_loop() -> None:
 def test_multiclass_spiral_softmax() -> None:
     X, Y, labels = _spiral()
     ann = ANN(2, [32, 32], 3, hidden_activation="relu", output_activation="softmax", seed=0)
-    result = ann.fit(X, Y, n_iter=400, lambd=0.01, optimizer="adam", batch_size=32, seed=1,
-                     record_every=10)
+    result = ann.fit(
+        X, Y, n_iter=400, lambd=0.01, optimizer="adam", batch_size=32, seed=1, record_every=10
+    )
     assert ann.accuracy(X, labels) >= 0.95
     assert result.costs[-1] < 0.2 * result.costs[0]
 
@@ -103,8 +104,9 @@ def _resume_case(tmp_path, **options):
 
 
 def test_resume_is_bit_identical_minibatch_adam_validation(tmp_path) -> None:
-    full = _resume_case(tmp_path, n_iter=30, lambd=0.01, optimizer="adam", batch_size=16,
-                        l2=0.01, record_every=3)
+    full = _resume_case(
+        tmp_path, n_iter=30, lambd=0.01, optimizer="adam", batch_size=16, l2=0.01, record_every=3
+    )
     assert full.history.val_costs
 
 
@@ -140,8 +142,17 @@ def test_early_stopping_restores_best_parameters() -> None:
     X, Y, _ = _spiral(60)
     Xv, Yv, _ = _spiral(300, seed=5)
     ann = ANN(2, [64], 3, hidden_activation="relu", output_activation="softmax", seed=0)
-    result = ann.fit(X, Y, n_iter=3000, lambd=0.05, optimizer="adam", X_val=Xv, Y_val=Yv,
-                     patience=20, record_every=5)
+    result = ann.fit(
+        X,
+        Y,
+        n_iter=3000,
+        lambd=0.05,
+        optimizer="adam",
+        X_val=Xv,
+        Y_val=Yv,
+        patience=20,
+        record_every=5,
+    )
     assert result.stop_reason == "early_stopping"
     assert result.best_iteration is not None and result.best_iteration < result.n_iter
     assert ann.cost(Xv, Yv) == pytest.approx(result.best_val_cost, rel=1e-12)
@@ -159,8 +170,9 @@ def test_max_seconds_and_callback_stop() -> None:
         if p.iteration == 40:
             raise StopTraining
 
-    result = ANN(2, 4, 1).fit(X, Y, n_iter=100, callback=callback, callback_every=10,
-                              record_every=20)
+    result = ANN(2, 4, 1).fit(
+        X, Y, n_iter=100, callback=callback, callback_every=10, record_every=20
+    )
     assert result.stop_reason == "callback" and result.n_iter == 40
     assert [p.iteration for p in seen] == [10, 20, 30, 40]
     assert seen[0].cost is not None and seen[0].n_iter == 100 and seen[0].val_cost is None
