@@ -44,11 +44,11 @@ def test_costs_from_logits_are_exact_at_extremes() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         with np.errstate(over="raise", invalid="raise", divide="raise"):
-            J = LOSSES["sigmoid"].from_logits(Yb, Zb)
+            cost = LOSSES["sigmoid"].from_logits(Yb, Zb)
             Js = LOSSES["softmax"].from_logits(np.array([[1.0], [0.0]]), np.array([[-1e4], [1e4]]))
             sp = softplus(np.array([-1e4, 0.0, 1e4]))
     expected = (1e4 + 1e4 + 40 + 40) / 4
-    assert J == pytest.approx(expected, rel=1e-12)
+    assert cost == pytest.approx(expected, rel=1e-12)
     assert Js == pytest.approx(2e4)
     np.testing.assert_allclose(sp, [0.0, np.log(2), 1e4])
 
