@@ -27,7 +27,7 @@ from core.errors import ConfigurationError
 
 FloatArray = NDArray[np.float64]
 Targets = NDArray[np.int64] | NDArray[np.float64]
-Generator = Callable[[int, float, np.random.Generator, int], tuple[FloatArray, Targets]]
+DatasetGenerator = Callable[[int, float, np.random.Generator, int], tuple[FloatArray, Targets]]
 
 TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
 FEATURE_NAMES: tuple[str, str] = ("x1", "x2")
@@ -219,7 +219,7 @@ def reg_gauss(
     return X, values[strongest, np.arange(n_samples)]
 
 
-GENERATORS: dict[str, Generator] = {
+GENERATORS: dict[str, DatasetGenerator] = {
     "circle": circle,
     "xor": xor,
     "gauss": gauss,
