@@ -51,7 +51,7 @@ def _numerical_gradients(ann: ANN, X, Y, l2: float, h: float = 1e-6) -> dict[str
 
 
 def _relative_error(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.linalg.norm(a - b) / max(np.linalg.norm(a) + np.linalg.norm(b), 1e-12))
+    return float(np.linalg.norm(a - b) / max(float(np.linalg.norm(a) + np.linalg.norm(b)), 1e-12))
 
 
 @pytest.mark.parametrize(

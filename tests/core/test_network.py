@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -132,7 +133,7 @@ def test_shape_errors_name_expected_and_received() -> None:
         ({"seed": -1}, "seed"),
     ],
 )
-def test_configuration_errors(kwargs: dict, match: str) -> None:
+def test_configuration_errors(kwargs: dict[str, Any], match: str) -> None:
     with pytest.raises(ConfigurationError, match=match):
         ANN(2, 4, 1, **kwargs)
 

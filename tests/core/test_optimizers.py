@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.errors import ConfigurationError
-from core.optimizers import OPTIMIZERS, Adam, make_optimizer
+from core.optimizers import OPTIMIZERS, Adam, Optimizer, make_optimizer
 
 rng = np.random.default_rng(0)
 THETA = rng.standard_normal(6)
@@ -14,7 +14,7 @@ GRADS = [rng.standard_normal(6) for _ in range(4)]
 F64 = np.dtype(np.float64)
 
 
-def _run(opt, steps=GRADS, theta=THETA):
+def _run(opt: Optimizer, steps: list[np.ndarray] = GRADS, theta: np.ndarray = THETA) -> np.ndarray:
     theta = theta.copy()
     for g in steps:
         opt.step(theta, g.copy())
