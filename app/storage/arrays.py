@@ -9,14 +9,13 @@ Layout under the data dir::
 Paths are only ever built from ids that pass :func:`app.services.ids.validate_id`. A write goes to
 a temporary file in the same directory, is flushed and fsynced, then renamed over (or, for
 immutable versions, hard-linked to) its final name, and the directory is fsynced: a crash leaves
-the old file or the new one, never half of one. JSON metadata travels inside the archive as a
-uint8 array named ``__metadata__``.
+the old file or the new one, never half of one. The format is core's (``core.serialization``):
+JSON metadata travels inside the archive as a uint8 array named ``__metadata__``, so a model
+version file loads with ``core.serialization.load_model``.
 """
 
 from __future__ import annotations
 
-import io
-import json
 import os
 import shutil
 import tempfile
@@ -24,12 +23,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from numpy.typing import NDArray
 
 from app.services.ids import DATASET, JOB, MODEL, validate_id
-
-METADATA_KEY = "__metadata__"
+from core.serialization import npz_bytes, npz_from_bytes
 
 
 def _fsync_dir(directory: Path) -> None:
@@ -40,34 +37,9 @@ def _fsync_dir(directory: Path) -> None:
         os.close(fd)
 
 
-def npz_bytes(
-    arrays: Mapping[str, NDArray[Any]], metadata: Mapping[str, Any] | None = None
-) -> bytes:
-    """The ``.npz`` archive of ``arrays`` (plus JSON ``metadata``) as bytes."""
-    if METADATA_KEY in arrays:
-        raise ValueError(f"array name {METADATA_KEY!r} is reserved")
-    for name, array in arrays.items():
-        if array.dtype == object:
-            raise ValueError(f"array {name!r} has dtype object, which cannot be stored safely")
-    payload = dict(arrays)
-    if metadata is not None:
-        encoded = json.dumps(metadata, sort_keys=True, allow_nan=False).encode()
-        payload[METADATA_KEY] = np.frombuffer(encoded, dtype=np.uint8)
-    buffer = io.BytesIO()
-    np.savez(buffer, allow_pickle=False, **payload)
-    return buffer.getvalue()
-
-
-def write_npz_atomic(
-    path: Path,
-    arrays: Mapping[str, NDArray[Any]],
-    metadata: Mapping[str, Any] | None = None,
-    *,
-    overwrite: bool = True,
-) -> None:
-    """Write ``arrays`` to ``path`` atomically; with ``overwrite=False`` an existing file is kept
+def write_bytes_atomic(path: Path, data: bytes, *, overwrite: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically; with ``overwrite=False`` an existing file is kept
     and ``FileExistsError`` raised."""
-    data = npz_bytes(arrays, metadata)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
@@ -81,19 +53,25 @@ def write_npz_atomic(
         else:
             # link() fails if the target exists, so two writers cannot both claim a version.
             os.link(tmp, path)
-            tmp.unlink()
         _fsync_dir(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
 
 
+def write_npz_atomic(
+    path: Path,
+    arrays: Mapping[str, NDArray[Any]],
+    metadata: Mapping[str, Any] | None = None,
+    *,
+    overwrite: bool = True,
+) -> None:
+    """Write ``arrays`` and JSON ``metadata`` to ``path`` atomically (core's ``.npz`` format)."""
+    write_bytes_atomic(path, npz_bytes(arrays, metadata or {}), overwrite=overwrite)
+
+
 def read_npz(path: Path) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
     """The arrays and JSON metadata stored at ``path`` (never unpickles anything)."""
-    with np.load(path, allow_pickle=False) as archive:
-        arrays = {name: archive[name] for name in archive.files}
-    raw = arrays.pop(METADATA_KEY, None)
-    metadata: dict[str, Any] = {} if raw is None else json.loads(raw.tobytes().decode())
-    return arrays, metadata
+    return npz_from_bytes(path.read_bytes())
 
 
 class ArrayStore:
@@ -166,6 +144,12 @@ class ArrayStore:
     ) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
         """A parameter version's arrays and metadata."""
         return read_npz(self.model_version_path(model_id, version))
+
+    def save_model_version_bytes(self, model_id: str, version: int, data: bytes) -> Path:
+        """Write an immutable version from ready-made ``.npz`` bytes (e.g. ``model_to_bytes``)."""
+        path = self.model_version_path(model_id, version)
+        write_bytes_atomic(path, data, overwrite=False)
+        return path
 
     def model_version_bytes(self, model_id: str, version: int) -> bytes:
         """The raw ``.npz`` file of a version, for download."""

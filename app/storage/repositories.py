@@ -22,9 +22,7 @@ from app.storage.tables import (
 RowT = TypeVar("RowT", DatasetRow, ModelRow, JobRow)
 
 
-def _page(
-    session: Session, query: Select[RowT], limit: int, offset: int
-) -> tuple[list[RowT], int]:
+def _page(session: Session, query: Select[RowT], limit: int, offset: int) -> tuple[list[RowT], int]:
     total = session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     rows = session.scalars(query.limit(limit).offset(offset)).all()
     return list(rows), int(total or 0)
@@ -182,6 +180,15 @@ class JobRepository:
             JobRow.model_id == model_id, JobRow.status.in_(JOB_ACTIVE_STATUSES)
         )
         return self.session.scalars(query.limit(1)).first() is not None
+
+    def ids_for_model(self, model_id: str) -> Sequence[str]:
+        """Ids of every job of a model (to remove their files with the model)."""
+        return self.session.scalars(select(JobRow.id).where(JobRow.model_id == model_id)).all()
+
+    def ids_for_dataset(self, dataset_id: str) -> Sequence[str]:
+        """Ids of every job that used a dataset."""
+        query = select(JobRow.id).where(JobRow.dataset_id == dataset_id)
+        return self.session.scalars(query).all()
 
     def delete_for_dataset(self, dataset_id: str) -> None:
         """Delete the finished jobs that used a dataset (active ones block its deletion)."""

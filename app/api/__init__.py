@@ -1,0 +1,1 @@
+"""The HTTP layer: routers, schemas, dependencies, error mapping and middleware."""

@@ -1,0 +1,55 @@
+"""Operational endpoints, open without an API key: liveness, readiness, Prometheus metrics."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from app.api.deps import ArrayStoreDep, DatabaseDep
+
+router = APIRouter(tags=["operations"])
+
+
+class Health(BaseModel):
+    """Liveness."""
+
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    """Readiness and the checks behind it."""
+
+    status: Literal["ready", "not ready"]
+    database: bool
+    data_dir_writable: bool
+
+
+@router.get("/healthz")
+def healthz() -> Health:
+    """The process is alive and serving."""
+    return Health(status="ok")
+
+
+@router.get("/readyz", responses={503: {"model": Readiness, "description": "Not ready"}})
+def readyz(db: DatabaseDep, arrays: ArrayStoreDep) -> JSONResponse:
+    """The database answers and the data dir is writable (503 otherwise)."""
+    database, writable = db.ping(), arrays.is_writable()
+    ready = database and writable
+    body = Readiness(
+        status="ready" if ready else "not ready", database=database, data_dir_writable=writable
+    )
+    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+
+
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
+)
+def metrics(request: Request) -> Response:
+    """Request counts and latencies by route and status, in Prometheus' text format."""
+    registry = request.app.state.metrics
+    return Response(registry.render(), media_type=registry.content_type)

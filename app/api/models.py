@@ -1,0 +1,173 @@
+"""``/v1/models``: create, list, read, rename, delete, parameters and versions."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Response, status
+
+from app.api.deps import JsonBody, ModelServiceDep
+from app.api.negotiation import choose
+from app.api.params import PROBLEMS, Limit, Offset
+from app.api.schemas.common import DatasetId, Name, Problem, Task
+from app.api.schemas.models import (
+    HiddenLayer,
+    ModelCreate,
+    ModelPage,
+    ModelRead,
+    ModelUpdate,
+    ModelVersionRead,
+    ParameterRead,
+    ParametersRead,
+)
+from app.services.model_spec import HiddenLayerSpec, ModelSpec
+from app.services.models import parameter_summary
+from app.storage.tables import ModelRow
+
+router = APIRouter(prefix="/v1/models", tags=["models"])
+
+NPZ_TYPES = ("application/x-npz", "application/octet-stream")
+Version = Annotated[int | None, Query(ge=0, le=2_147_483_647, description="Default: current.")]
+
+
+def to_read(row: ModelRow) -> ModelRead:
+    """The response body of a model row."""
+    arch: dict[str, Any] = row.architecture
+    return ModelRead(
+        id=row.id,
+        name=row.name,
+        description=row.description,
+        task=row.task,
+        n_inputs=row.n_inputs,
+        n_outputs=row.n_outputs,
+        classes=row.classes,
+        hidden_layers=[HiddenLayer(**layer) for layer in arch.get("hidden_layers", [])],
+        output_activation=arch["output_activation"],
+        init=row.init,
+        distribution=row.distribution,
+        seed=row.seed,
+        dtype=row.dtype,
+        architecture=arch,
+        n_parameters=row.n_parameters,
+        current_version=row.current_version,
+        status=row.status,
+        latest_metrics=row.latest_metrics,
+        dataset_id=row.dataset_id,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, dependencies=[JsonBody], responses=PROBLEMS)
+def create_model(body: ModelCreate, service: ModelServiceDep, response: Response) -> ModelRead:
+    """Create a network; its parameters are initialized now and stored as version 0."""
+    spec = ModelSpec(
+        name=body.name,
+        description=body.description,
+        task=body.task,
+        n_inputs=body.n_inputs,
+        hidden_layers=[HiddenLayerSpec(h.units, h.activation) for h in body.hidden_layers],
+        output_activation=body.output_activation,
+        classes=body.classes,
+        n_outputs=body.n_outputs,
+        init=body.init,
+        distribution=body.distribution,
+        seed=body.seed,
+        dtype=body.dtype,
+        dataset_id=body.dataset_id,
+    )
+    row = service.create(spec)
+    response.headers["Location"] = f"/v1/models/{row.id}"
+    return to_read(row)
+
+
+@router.get("", responses=PROBLEMS)
+def list_models(
+    service: ModelServiceDep,
+    limit: Limit = 20,
+    offset: Offset = 0,
+    task: Task | None = None,
+    status: Annotated[str | None, Query(pattern="^(ready|training)$")] = None,
+    dataset_id: DatasetId | None = None,
+    name: Name | None = None,
+) -> ModelPage:
+    """Models, newest first, optionally filtered by task, status, dataset or exact name."""
+    rows, total = service.list(
+        limit=limit, offset=offset, task=task, status=status, dataset_id=dataset_id, name=name
+    )
+    return ModelPage(items=[to_read(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/{model_id}", responses=PROBLEMS)
+def get_model(model_id: str, service: ModelServiceDep) -> ModelRead:
+    """One model: architecture, parameter count, current version, status, latest metrics."""
+    return to_read(service.get(model_id))
+
+
+@router.patch("/{model_id}", dependencies=[JsonBody], responses=PROBLEMS)
+def update_model(model_id: str, body: ModelUpdate, service: ModelServiceDep) -> ModelRead:
+    """Rename a model or change its description."""
+    return to_read(service.update(model_id, name=body.name, description=body.description))
+
+
+@router.delete("/{model_id}", status_code=status.HTTP_204_NO_CONTENT, responses=PROBLEMS)
+def delete_model(model_id: str, service: ModelServiceDep) -> Response:
+    """Delete the model and all its files (409 while it is training)."""
+    service.delete(model_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/{model_id}/parameters",
+    responses={
+        **PROBLEMS,
+        200: {
+            "model": ParametersRead,
+            "content": {"application/json": {}, "application/x-npz": {}},
+        },
+        406: {"description": "Neither JSON nor .npz accepted", "model": Problem},
+    },
+)
+def get_parameters(
+    model_id: str,
+    service: ModelServiceDep,
+    version: Version = None,
+    accept: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Parameters ``W1, b1, ...`` with shapes as JSON, or (``Accept: application/x-npz``) the
+    version's ``.npz`` file, loadable with ``core.serialization.load_model``."""
+    row = service.get(model_id)
+    media = choose(accept, ("application/json", *NPZ_TYPES))
+    if media in NPZ_TYPES:
+        number, data = service.parameters_file(model_id, version)
+        filename = f"{row.id}-v{number}.npz"
+        return Response(
+            data,
+            media_type="application/x-npz",
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
+    number, parameters = service.parameters(model_id, version)
+    body = ParametersRead(
+        model_id=row.id,
+        version=number,
+        dtype=row.dtype,
+        parameters=[ParameterRead(**p) for p in parameter_summary(parameters)],
+    )
+    return Response(body.model_dump_json(), media_type="application/json")
+
+
+@router.get("/{model_id}/versions", responses=PROBLEMS)
+def list_versions(model_id: str, service: ModelServiceDep) -> list[ModelVersionRead]:
+    """Every parameter version, oldest first (version 0 is the initialization)."""
+    current = service.get(model_id).current_version
+    return [
+        ModelVersionRead(
+            version=v.version,
+            current=v.version == current,
+            created_at=v.created_at,
+            job_id=v.job_id,
+            metrics=v.metrics,
+            note=v.note,
+        )
+        for v in service.versions(model_id)
+    ]

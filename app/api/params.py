@@ -1,0 +1,26 @@
+"""Query parameters and documented error responses shared by the routers."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Query
+
+from app.api.schemas.common import Problem
+
+Limit = Annotated[int, Query(ge=1, le=100, description="Page size.")]
+Offset = Annotated[int, Query(ge=0, le=2_147_483_647, description="Items to skip.")]
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {"description": description, "model": Problem}
+
+
+PROBLEMS: dict[int | str, dict[str, Any]] = {
+    401: _problem("Missing or invalid API key"),
+    404: _problem("Unknown or malformed id"),
+    409: _problem("Conflicts with the current state"),
+    413: _problem("Body over the size limit"),
+    415: _problem("Wrong content type"),
+    422: _problem("Invalid input"),
+}

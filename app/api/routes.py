@@ -1,0 +1,21 @@
+"""Which routers the app serves; the API routers sit behind the API-key check.
+
+Each API router carries its full prefix (``/v1/...``), so route templates in metrics and logs are
+the paths clients call.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from app.api import datasets, health, models
+from app.api.deps import Authenticated
+
+API_ROUTERS: tuple[APIRouter, ...] = (datasets.router, models.router)
+
+
+def include_routers(app: FastAPI) -> None:
+    """Mount the open operational routes and the authenticated API."""
+    app.include_router(health.router)
+    for router in API_ROUTERS:
+        app.include_router(router, dependencies=[Authenticated])

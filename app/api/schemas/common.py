@@ -1,0 +1,53 @@
+"""Shapes shared by every resource: problem details, pages, and the names core accepts."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, StrictInt
+
+# These mirror core's lookup tables (tests check they stay equal): the API accepts exactly the
+# names core knows, and OpenAPI lists them.
+Task = Literal["binary", "multiclass", "regression"]
+HiddenActivation = Literal["sigmoid", "tanh", "relu", "linear"]
+OutputActivation = Literal["sigmoid", "softmax", "linear", "relu"]
+Init = Literal["glorot", "he", "auto"]
+Distribution = Literal["normal", "uniform"]
+Dtype = Literal["float64", "float32"]
+GeneratorKind = Literal["circle", "xor", "gauss", "spiral", "moons", "reg-plane", "reg-gauss"]
+
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Seed = Annotated[int, Field(ge=0, le=2_147_483_647)]
+ClassLabel = StrictInt | Annotated[str, Field(min_length=1, max_length=200)]
+TargetValue = StrictInt | FiniteFloat | Annotated[str, Field(min_length=1, max_length=200)]
+DatasetId = Annotated[str, Field(pattern=r"^ds_[0-9a-f]{16}$", examples=["ds_0123456789abcdef"])]
+
+
+class FieldErrorRead(BaseModel):
+    """One bad field of a request."""
+
+    field: str
+    message: str
+    code: str
+
+
+class Problem(BaseModel):
+    """An RFC 9457 problem-details body (``application/problem+json``) with a stable ``code``."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    errors: list[FieldErrorRead] | None = None
+    request_id: str | None = None
+
+
+class PageMeta(BaseModel):
+    """Paging information of a list response."""
+
+    total: int
+    limit: int
+    offset: int

@@ -1,0 +1,81 @@
+"""The ``annserve`` command: ``annserve serve`` and ``annserve migrate``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from app.logs import configure_logging
+from app.settings import Settings, get_settings
+
+
+def _load_settings() -> Settings:
+    """The settings, or exit 2 with a message naming each bad ``ANNSERVE_`` variable."""
+    try:
+        return get_settings()
+    except ValidationError as error:
+        lines = [
+            f"  ANNSERVE_{'_'.join(str(p) for p in item['loc']).upper() or '?'}: {item['msg']}"
+            for item in error.errors()
+        ]
+        print("annserve: invalid settings\n" + "\n".join(lines), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def migrate(_: argparse.Namespace) -> int:
+    """Apply the database migrations."""
+    from app.storage.migrate import run_migrations
+
+    settings = _load_settings()
+    configure_logging(settings.log_level)
+    run_migrations(settings.database_url)
+    print("annserve: database is at the latest schema", file=sys.stderr)
+    return 0
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Migrate, then serve with uvicorn (SIGTERM and SIGINT shut down gracefully)."""
+    import uvicorn
+
+    from app.storage.migrate import run_migrations
+
+    settings = _load_settings()
+    configure_logging(settings.log_level)
+    run_migrations(settings.database_url)
+    uvicorn.run(
+        "app.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=settings.log_level,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+        timeout_graceful_shutdown=30,
+    )
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The command-line parser."""
+    parser = argparse.ArgumentParser(prog="annserve", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve_parser = commands.add_parser("serve", help="migrate, then serve the HTTP API")
+    serve_parser.add_argument("--host", default="127.0.0.1")
+    serve_parser.add_argument("--port", type=int, default=8000)
+    serve_parser.add_argument("--workers", type=int, default=1)
+    serve_parser.set_defaults(handler=serve)
+    migrate_parser = commands.add_parser("migrate", help="apply the database migrations")
+    migrate_parser.set_defaults(handler=migrate)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``annserve`` script and of ``python -m app``."""
+    args = build_parser().parse_args(argv)
+    result: int = args.handler(args)
+    return result

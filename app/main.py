@@ -1,0 +1,64 @@
+"""The FastAPI application: ``create_app(settings)``, and ``app`` for ``uvicorn app.main:app``."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.middleware.cors import CORSMiddleware
+
+from app.api.errors import install_error_handlers
+from app.api.metrics import HttpMetrics
+from app.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.api.routes import include_routers
+from app.settings import Settings, get_settings
+from app.storage.arrays import ArrayStore
+from app.storage.db import Database
+from app.storage.migrate import run_migrations
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """A configured app; migrations run at start-up unless ``migrate_on_start`` is off."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if settings.migrate_on_start:
+            run_migrations(settings.database_url)
+        yield
+        app.state.db.dispose()
+
+    app = FastAPI(title="annserve", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.state.db = Database(settings.database_url)
+    app.state.arrays = ArrayStore(settings.data_dir)
+    app.state.api_keys = tuple(key.encode() for key in settings.api_keys)
+    app.state.metrics = HttpMetrics()
+    install_error_handlers(app)
+    include_routers(app)
+
+    def body_limit(path: str) -> int:
+        upload = path.endswith("/upload")
+        return settings.max_upload_bytes if upload else settings.max_body_bytes
+
+    app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["Location", "X-Request-ID"],
+        )
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    return app
+
+
+def __getattr__(name: str) -> FastAPI:
+    # Built on first use, so importing this module never reads the environment by itself.
+    if name == "app":
+        application = create_app()
+        globals()["app"] = application
+        return application
+    raise AttributeError(name)

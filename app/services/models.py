@@ -1,0 +1,212 @@
+"""Model use cases: create (parameters initialized and stored as version 0), read, list, update,
+delete, parameter versions, and loading a stored version back into a core ``ANN``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from app.services.errors import Conflict, InvalidInput, NotFound
+from app.services.ids import DATASET, MODEL, is_valid_id, new_id, validate_id
+from app.services.model_spec import ModelSpec, ResolvedModel, resolve_model
+from app.settings import Settings
+from app.storage.arrays import ArrayStore
+from app.storage.db import Database
+from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
+from app.storage.tables import DatasetRow, ModelRow, ModelVersionRow, utcnow
+from core.errors import CoreError
+from core.network import ANN
+from core.serialization import model_from_bytes, model_to_bytes
+
+
+def _model_not_found(model_id: str) -> NotFound:
+    return NotFound(f"no model with id {model_id}", code="model_not_found")
+
+
+class ModelService:
+    """Create, read, change and delete models and their parameter versions."""
+
+    def __init__(self, db: Database, arrays: ArrayStore, settings: Settings) -> None:
+        self.db = db
+        self.arrays = arrays
+        self.settings = settings
+
+    # Creation ------------------------------------------------------------------------------
+    def _dataset(self, dataset_id: str | None) -> DatasetRow | None:
+        if dataset_id is None:
+            return None
+        if not is_valid_id(dataset_id, DATASET):
+            raise InvalidInput("dataset_id is not a dataset id", code="invalid_dataset_id")
+        with self.db.session() as session:
+            row = DatasetRepository(session).get(dataset_id)
+        if row is None:
+            raise InvalidInput(f"no dataset with id {dataset_id}", code="unknown_dataset")
+        return row
+
+    @staticmethod
+    def _build(spec: ModelSpec, resolved: ResolvedModel) -> ANN:
+        try:
+            return ANN(
+                resolved.n_inputs,
+                resolved.units,
+                resolved.n_outputs,
+                hidden_activation=resolved.hidden_activations,
+                output_activation=resolved.output_activation,
+                init=spec.init,
+                distribution=spec.distribution,
+                seed=spec.seed,
+                dtype=spec.dtype,
+            )
+        except CoreError as error:
+            raise InvalidInput(str(error), code="invalid_architecture") from error
+
+    def create(self, spec: ModelSpec) -> ModelRow:
+        """Validate ``spec``, initialize the network and store it as version 0."""
+        resolved = resolve_model(spec, self._dataset(spec.dataset_id), self.settings)
+        ann = self._build(spec, resolved)
+        model_id = new_id(MODEL)
+        architecture = ann.architecture() | {
+            "hidden_layers": [
+                {"units": u, "activation": a}
+                for u, a in zip(resolved.units, resolved.hidden_activations, strict=True)
+            ]
+        }
+        self.arrays.save_model_version_bytes(model_id, 0, model_to_bytes(ann))
+        row = ModelRow(
+            id=model_id,
+            name=spec.name,
+            description=spec.description,
+            task=resolved.task,
+            n_inputs=resolved.n_inputs,
+            n_outputs=resolved.n_outputs,
+            classes=resolved.classes,
+            architecture=architecture,
+            init=spec.init,
+            distribution=spec.distribution,
+            seed=spec.seed,
+            dtype=spec.dtype,
+            n_parameters=ann.n_parameters,
+            current_version=0,
+            status="ready",
+            dataset_id=spec.dataset_id,
+        )
+        try:
+            with self.db.session() as session:
+                models = ModelRepository(session)
+                models.add(row)
+                models.add_version(
+                    ModelVersionRow(model_id=model_id, version=0, note="initialized")
+                )
+        except BaseException:
+            self.arrays.delete_model(model_id)
+            raise
+        return row
+
+    # Reading -------------------------------------------------------------------------------
+    def get(self, model_id: str) -> ModelRow:
+        """The model's row; ``NotFound`` (or ``InvalidId``) otherwise."""
+        validate_id(model_id, MODEL)
+        with self.db.session() as session:
+            row = ModelRepository(session).get(model_id)
+        if row is None:
+            raise _model_not_found(model_id)
+        return row
+
+    def list(
+        self,
+        *,
+        limit: int,
+        offset: int,
+        task: str | None = None,
+        status: str | None = None,
+        dataset_id: str | None = None,
+        name: str | None = None,
+    ) -> tuple[list[ModelRow], int]:
+        """A page of models (newest first) and the total matching the filters."""
+        with self.db.session() as session:
+            return ModelRepository(session).list(
+                limit=limit,
+                offset=offset,
+                task=task,
+                status=status,
+                dataset_id=dataset_id,
+                name=name,
+            )
+
+    def versions(self, model_id: str) -> Sequence[ModelVersionRow]:
+        """Every parameter version of the model, oldest first."""
+        self.get(model_id)
+        with self.db.session() as session:
+            return ModelRepository(session).versions(model_id)
+
+    def _version(self, model_id: str, version: int | None) -> int:
+        row = self.get(model_id)
+        if version is None:
+            return row.current_version
+        with self.db.session() as session:
+            if ModelRepository(session).get_version(model_id, version) is None:
+                raise NotFound(
+                    f"model {model_id} has no version {version}", code="version_not_found"
+                )
+        return version
+
+    def parameters(
+        self, model_id: str, version: int | None = None
+    ) -> tuple[int, dict[str, NDArray[Any]]]:
+        """The version number and its parameters ``W1, b1, ...`` (the current one by default)."""
+        number = self._version(model_id, version)
+        arrays, _ = self.arrays.load_model_version(model_id, number)
+        return number, arrays
+
+    def parameters_file(self, model_id: str, version: int | None = None) -> tuple[int, bytes]:
+        """The version number and its ``.npz`` file, byte for byte."""
+        number = self._version(model_id, version)
+        return number, self.arrays.model_version_bytes(model_id, number)
+
+    def load_network(self, model_id: str, version: int | None = None) -> ANN:
+        """A core ``ANN`` holding the stored parameters of ``version`` (current by default)."""
+        number = self._version(model_id, version)
+        return model_from_bytes(self.arrays.model_version_bytes(model_id, number))
+
+    # Changes -------------------------------------------------------------------------------
+    def update(
+        self, model_id: str, *, name: str | None = None, description: str | None = None
+    ) -> ModelRow:
+        """Rename the model or change its description."""
+        validate_id(model_id, MODEL)
+        with self.db.session() as session:
+            row = ModelRepository(session).get(model_id, for_update=True)
+            if row is None:
+                raise _model_not_found(model_id)
+            if name is not None:
+                row.name = name
+            if description is not None:
+                row.description = description
+            row.updated_at = utcnow()
+        return row
+
+    def delete(self, model_id: str) -> None:
+        """Delete the model, its versions and files; ``Conflict`` while it is training."""
+        validate_id(model_id, MODEL)
+        with self.db.session() as session:
+            row = ModelRepository(session).get(model_id, for_update=True)
+            if row is None:
+                raise _model_not_found(model_id)
+            if row.status == "training" or JobRepository(session).has_active_for_model(model_id):
+                raise Conflict(f"model {model_id} is training", code="model_in_use")
+            job_ids = JobRepository(session).ids_for_model(model_id)
+            ModelRepository(session).delete(model_id)
+        self.arrays.delete_model(model_id)
+        for job_id in job_ids:
+            self.arrays.delete_job(job_id)
+
+
+def parameter_summary(parameters: dict[str, NDArray[Any]]) -> list[dict[str, Any]]:
+    """Each parameter's name, shape and values as nested lists (for JSON responses)."""
+    return [
+        {"name": name, "shape": list(array.shape), "values": np.asarray(array).tolist()}
+        for name, array in parameters.items()
+    ]
