@@ -6,10 +6,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
+ExecutorName = Literal["local", "celery"]
+WorkerPool = Literal["prefork", "solo", "threads"]
 
 
 def _split_csv(value: object) -> object:
@@ -45,6 +47,16 @@ class Settings(BaseSettings):
     max_units: int = Field(default=1_024, gt=0)
     max_parameters: int = Field(default=2_000_000, gt=0)
 
+    # Scale-out: ``celery`` runs training jobs as Celery tasks on ``broker_url`` (Redis).
+    executor: ExecutorName = "local"
+    broker_url: str = "redis://127.0.0.1:6379/0"
+    celery_queue: str = Field(default="annserve", min_length=1, max_length=200)
+    worker_concurrency: int = Field(default=1, gt=0)
+    worker_pool: WorkerPool = "prefork"
+    # Seconds before Redis hands an unacknowledged task to another worker; longer than any job,
+    # because a lost worker is noticed sooner through its job's stale heartbeat.
+    broker_visibility_timeout: int = Field(default=6 * 3600, gt=0)
+
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod
     def _lists_from_csv(cls, value: object) -> object:
@@ -58,6 +70,17 @@ class Settings(BaseSettings):
             if len(key) < 16:
                 raise ValueError("every API key must be at least 16 characters long")
         return keys
+
+    @field_validator("broker_url")
+    @classmethod
+    def _redis_broker(cls, url: str, info: ValidationInfo) -> str:
+        if info.data.get("executor") == "celery" and not url.startswith(("redis://", "rediss://")):
+            # Only the scheme is echoed: the rest of a broker URL may hold a password.
+            scheme = url.split(":", 1)[0]
+            raise ValueError(
+                f"must be a redis:// or rediss:// URL with the celery executor, got {scheme!r}"
+            )
+        return url
 
     @field_validator("log_level", mode="before")
     @classmethod
