@@ -47,6 +47,18 @@ class Settings(BaseSettings):
     max_units: int = Field(default=1_024, gt=0)
     max_parameters: int = Field(default=2_000_000, gt=0)
 
+    # Training jobs: the embedded pool runs ``max_concurrent_jobs`` worker processes (0: none,
+    # for deployments whose workers run as ``annserve worker``); more jobs wait queued, FIFO.
+    max_concurrent_jobs: int = Field(default=2, ge=0, le=64)
+    max_train_iterations: int = Field(default=1_000_000, gt=0)
+    max_job_seconds: float = Field(default=3600.0, gt=0)
+    job_poll_interval: float = Field(default=0.1, gt=0, le=10)
+    progress_interval: float = Field(default=0.25, gt=0, le=60)
+    checkpoint_interval: float = Field(default=5.0, gt=0)
+    # A running job whose heartbeat is older than this is presumed dead and resumed elsewhere.
+    heartbeat_timeout: float = Field(default=30.0, gt=0)
+    max_job_attempts: int = Field(default=3, gt=0)
+
     # Scale-out: ``celery`` runs training jobs as Celery tasks on ``broker_url`` (Redis).
     executor: ExecutorName = "local"
     broker_url: str = "redis://127.0.0.1:6379/0"

@@ -143,3 +143,22 @@ class JobRow(Base):
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     produced_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class JobHistoryRow(Base):
+    """A chunk of a job's recorded costs, appended while it trains (a few chunks per second).
+
+    ``iterations[k]`` has cost ``costs[k]``; validation costs likewise. Chunks are read in ``id``
+    order; a resumed job replaces them with the history of its checkpoint.
+    """
+
+    __tablename__ = "job_history"
+    __table_args__ = (Index("ix_job_history_job_id_id", "job_id", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    job_id: Mapped[str] = mapped_column(String(32), ForeignKey("jobs.id", ondelete="CASCADE"))
+    last_iteration: Mapped[int] = mapped_column(Integer)
+    iterations: Mapped[list[int]] = mapped_column(JSON)
+    costs: Mapped[list[float]] = mapped_column(JSON)
+    val_iterations: Mapped[list[int]] = mapped_column(JSON)
+    val_costs: Mapped[list[float]] = mapped_column(JSON)
