@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     max_units: int = Field(default=1_024, gt=0)
     max_parameters: int = Field(default=2_000_000, gt=0)
 
+    # Serving: rows per predict request, loaded (model, version) pairs kept in memory, how long
+    # a cached current-version lookup is trusted without a change on disk, and the batch size
+    # above which the forward pass leaves the event loop for the thread pool.
+    max_predict_rows: int = Field(default=100_000, gt=0)
+    model_cache_size: int = Field(default=64, gt=0)
+    model_cache_ttl_seconds: float = Field(default=2.0, ge=0)
+    predict_inline_rows: int = Field(default=512, ge=0)
+
     # Training jobs: the embedded pool runs ``max_concurrent_jobs`` worker processes (0: none,
     # for deployments whose workers run as ``annserve worker``); more jobs wait queued, FIFO.
     max_concurrent_jobs: int = Field(default=2, ge=0, le=64)
