@@ -208,9 +208,34 @@ def postgres_schema_url() -> Iterator[str]:
         yield url
 
 
+# --- Redis -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The Redis broker URL for Celery tests (skips if Redis is absent, fails instead when
+    ANNSERVE_REQUIRE_SERVICES=1). Tests isolate themselves with a queue name of their own."""
+    from tests.scaleout import REDIS_SERVER_URL
+
+    try:
+        import redis
+    except ImportError:
+        skip_or_fail("redis is not installed (pip install 'annserve[celery]')")
+    client = redis.Redis.from_url(REDIS_SERVER_URL, socket_connect_timeout=2)
+    try:
+        client.ping()
+    except redis.RedisError as error:
+        skip_or_fail(f"Redis not reachable at {REDIS_SERVER_URL}: {type(error).__name__}")
+    finally:
+        client.close()
+    return REDIS_SERVER_URL
+
+
+_SERVICE_FIXTURES = {"postgres_url", "postgres_schema_url", "redis_url"}
+
+
 def pytest_collection_modifyitems(config: Any, items: list[pytest.Item]) -> None:
-    """Tests that use PostgreSQL carry the ``services`` marker automatically."""
+    """Tests that use PostgreSQL or Redis carry the ``services`` marker automatically."""
     for item in items:
-        fixtures = getattr(item, "fixturenames", ())
-        if "postgres_url" in fixtures or "postgres_schema_url" in fixtures:
+        if _SERVICE_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.services)

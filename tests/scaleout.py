@@ -1,0 +1,163 @@
+"""Test helpers for the Celery executor: settings as environment, worker processes, Redis cleanup.
+
+Every test gets a queue name of its own (``annserve-test-<random>``), so parallel or repeated
+runs on the same Redis never see each other's tasks; ``flush_queue`` removes what a test left.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.settings import Settings
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+WORKER_COMMAND = (sys.executable, "-m", "app", "worker")
+REDIS_SERVER_URL = os.environ.get("ANNSERVE_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def unique_queue() -> str:
+    """A queue name no other test run uses."""
+    return f"annserve-test-{secrets.token_hex(6)}"
+
+
+def settings_env(settings: Settings) -> dict[str, str]:
+    """``ANNSERVE_*`` variables that make a child process build settings equal to ``settings``."""
+    env: dict[str, str] = {}
+    for name, value in settings.model_dump().items():
+        if isinstance(value, list):
+            text = ",".join(str(item) for item in value)
+        elif isinstance(value, bool):
+            text = "true" if value else "false"
+        else:
+            text = str(value)
+        env[f"ANNSERVE_{name.upper()}"] = text
+    return env
+
+
+def child_env(extra: dict[str, str]) -> dict[str, str]:
+    """This process's environment without any ``ANNSERVE_`` variable, plus ``extra``."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("ANNSERVE_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    env.update(extra)
+    return env
+
+
+@dataclass
+class WorkerProcess:
+    """A running ``python -m app worker`` and its log file."""
+
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        """Everything the worker wrote so far."""
+        return self.log_path.read_text(errors="replace")
+
+    def kill(self) -> None:
+        """SIGKILL the worker and every process of its group (prefork children too)."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self, timeout: float = 20.0) -> None:
+        """Warm shutdown (SIGTERM: finish or hand back the current task), SIGKILL if it hangs."""
+        if self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+
+
+@dataclass
+class WorkerPool:
+    """Starts worker processes for one test and stops every one of them at the end."""
+
+    log_dir: Path
+    started: list[WorkerProcess] = field(default_factory=list)
+
+    def start(self, settings: Settings, extra_env: dict[str, str] | None = None) -> WorkerProcess:
+        """Start a worker whose settings equal ``settings`` (plus ``extra_env``)."""
+        env = child_env({**settings_env(settings), **(extra_env or {})})
+        log_path = self.log_dir / f"worker-{len(self.started)}.log"
+        with log_path.open("wb") as log:
+            # A session of its own, so kill() reaches the prefork children as well.
+            process = subprocess.Popen(
+                WORKER_COMMAND,
+                cwd=REPO_ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        worker = WorkerProcess(process, log_path)
+        self.started.append(worker)
+        return worker
+
+    def logs(self) -> str:
+        """Every worker's log, labelled, for assertion messages."""
+        return "\n".join(f"--- worker {i} ---\n{w.log()}" for i, w in enumerate(self.started))
+
+    def stop_all(self) -> None:
+        """Stop every worker this pool started (kill the ones that do not stop)."""
+        for worker in self.started:
+            try:
+                worker.stop(timeout=10)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                worker.kill()
+
+
+@contextmanager
+def worker_pool(log_dir: Path) -> Iterator[WorkerPool]:
+    """A ``WorkerPool`` whose workers are stopped on exit, whatever happened."""
+    pool = WorkerPool(log_dir)
+    try:
+        yield pool
+    finally:
+        pool.stop_all()
+
+
+def flush_queue(redis_url: str, queue: str) -> None:
+    """Delete the queue's keys and its unacknowledged messages from Redis."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        for key in client.scan_iter(match=f"*{queue}*"):
+            client.delete(key)
+        # Unacked messages of every queue share one hash; drop only the ones routed to ours.
+        for tag, payload in client.hscan_iter("unacked"):
+            try:
+                routing_key = json.loads(payload)[2]
+            except (ValueError, IndexError, TypeError):
+                continue
+            if routing_key == queue:
+                client.hdel("unacked", tag)
+                client.zrem("unacked_index", tag)
+    finally:
+        client.close()
+
+
+def wait_for(
+    condition: Callable[[], bool], timeout: float, message: Callable[[], str], step: float = 0.1
+) -> None:
+    """Poll ``condition`` until it holds; fail with ``message()`` when ``timeout`` runs out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(step)
+    raise AssertionError(f"timed out after {timeout} s: {message()}")
