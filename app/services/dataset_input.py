@@ -130,17 +130,17 @@ def _class_targets(
 ) -> tuple[NDArray[np.int64], list[int | str]]:
     if {type(v) is str for v in labels} == {True, False}:
         raise InvalidInput("class labels mix numbers and strings", code="mixed_labels")
+    if len(set(labels)) < 2:
+        raise InvalidInput(
+            f"classification needs at least 2 classes, got only {sorted(set(labels))}",
+            code="single_class",
+        )
     try:
         codec = LabelCodec.fit(list(labels))
         indices = codec.to_indices(list(labels))
     except CoreError as error:
         raise InvalidInput(str(error), code="labels_do_not_fit_task") from error
     k = codec.n_classes
-    if k < 2:
-        raise InvalidInput(
-            f"classification needs at least 2 classes, got only {list(codec.classes)}",
-            code="single_class",
-        )
     if task == "binary" and k != 2:
         raise InvalidInput(
             f"task binary needs exactly 2 classes, got {k}", code="labels_do_not_fit_task"
