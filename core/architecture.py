@@ -152,19 +152,25 @@ class Architecture:
 class ParameterLayout:
     """Where ``W1, b1, ..., WL, bL`` live inside one flat parameter vector.
 
-    ``Wl`` has shape ``(n_l, n_{l-1})`` and ``bl`` shape ``(n_l, 1)``; each is a contiguous slice,
-    so :meth:`views` returns C-contiguous arrays that share memory with the flat vector.
+    Layer ``l`` occupies one C-contiguous block of shape ``(n_l, n_{l-1} + 1)``: ``Wl`` in its
+    first ``n_{l-1}`` columns and ``bl`` in the last. With a row of ones appended to the layer's
+    input, :math:`[W\\,|\\,b] \\cdot [A; 1] = W A + b`, so one matrix product gives ``Z`` and,
+    in the backward pass, ``[dW | db]`` together. ``Wl`` (shape ``(n_l, n_{l-1})``) and ``bl``
+    (shape ``(n_l, 1)``) are strided views of that block.
     """
 
     def __init__(self, layer_sizes: Sequence[int]) -> None:
+        self.block_shapes = [
+            (layer_sizes[l], layer_sizes[l - 1] + 1) for l in range(1, len(layer_sizes))
+        ]
         self.shapes: dict[str, tuple[int, int]] = {}
         for l in range(1, len(layer_sizes)):
             self.shapes[f"W{l}"] = (layer_sizes[l], layer_sizes[l - 1])
             self.shapes[f"b{l}"] = (layer_sizes[l], 1)
-        self.slices: dict[str, slice] = {}
+        self.block_slices: list[slice] = []
         offset = 0
-        for name, (rows, cols) in self.shapes.items():
-            self.slices[name] = slice(offset, offset + rows * cols)
+        for rows, cols in self.block_shapes:
+            self.block_slices.append(slice(offset, offset + rows * cols))
             offset += rows * cols
         self.size = offset
 
@@ -173,14 +179,24 @@ class ParameterLayout:
         """Parameter names in order: ``W1, b1, W2, b2, ...``."""
         return tuple(self.shapes)
 
+    def blocks(self, flat: NDArray[Any]) -> list[NDArray[Any]]:
+        """The ``[Wl | bl]`` blocks, shape ``(n_l, n_{l-1} + 1)``, as views into ``flat``."""
+        return [
+            flat[s].reshape(shape)
+            for s, shape in zip(self.block_slices, self.block_shapes, strict=True)
+        ]
+
     def views(self, flat: NDArray[Any]) -> dict[str, NDArray[Any]]:
-        """Named 2-D views into ``flat`` (shape ``(size,)``)."""
-        return {name: flat[s].reshape(self.shapes[name]) for name, s in self.slices.items()}
+        """Named 2-D views into ``flat`` (shape ``(size,)``): ``Wl`` and ``bl``."""
+        named: dict[str, NDArray[Any]] = {}
+        for l, block in enumerate(self.blocks(flat), start=1):
+            named[f"W{l}"] = block[:, :-1]
+            named[f"b{l}"] = block[:, -1:]
+        return named
 
     def weight_mask(self, dtype: np.dtype[Any]) -> NDArray[Any]:
         """Flat vector with 1 at weights and 0 at biases (the L2 term skips biases)."""
-        mask = np.zeros(self.size, dtype=dtype)
-        for name, s in self.slices.items():
-            if name.startswith("W"):
-                mask[s] = 1.0
+        mask = np.ones(self.size, dtype=dtype)
+        for block in self.blocks(mask):
+            block[:, -1] = 0.0
         return mask

@@ -1,10 +1,7 @@
 r"""Allocation-free forward and backward passes over a fixed number of columns ``m``.
 
-This is the notes' algorithm written for speed: every ``Z``, ``A`` and ``dZ`` buffer is allocated
-once, every numpy call writes with ``out=``, the 1/m factor is applied once to :math:`dZ^{[L]}`
-(so every ``dW`` and ``db`` inherits it), ``db`` is a matrix-vector product with a ones vector,
-and the first layer never computes ``dX``. The maths is the reference one of
-:meth:`core.network.ANN.gradients`; the tests check the two agree to 1e-12.
+This is the notes' algorithm written for speed, the same maths as the reference
+:meth:`core.network.ANN.gradients` (the tests check they agree to 1e-12):
 
 .. math::
     Z^{[l]} = W^{[l]} A^{[l-1]} + b^{[l]}, \quad A^{[l]} = g^{[l]}(Z^{[l]})
@@ -13,33 +10,41 @@ and the first layer never computes ``dX``. The maths is the reference one of
     db^{[l]} = \frac{1}{m} \sum_i dZ^{[l]}_{:, i}, \quad
     dZ^{[l-1]} = W^{[l]T} dZ^{[l]} * g'(Z^{[l-1]})
 
-Callers hold ``np.errstate(over="ignore")`` (see :mod:`core.activations`).
+How: every layer input carries an extra row of ones, so with the ``[W | b]`` parameter blocks of
+:class:`~core.architecture.ParameterLayout` one product gives ``Z`` (bias included) and one gives
+``[dW | db]``; every buffer is allocated once and every numpy call writes with ``out=``
+(``np.dot``, whose per-call overhead is the lowest for small arrays); the 1/m factor is applied
+once to :math:`dZ^{[L]}`; the first layer never computes ``dX``. Callers hold
+``np.errstate(over="ignore")`` (see :mod:`core.activations`).
 """
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from core.activations import INPLACE, relu_backward, relu_into, sigmoid_into
+from core.activations import INPLACE, relu_backward, relu_into
 from core.architecture import Architecture, ParameterLayout
 from core.losses import LOSSES
 
 Array = NDArray[Any]
 
 
-def _softmax_into(Z: Array, out: Array, column: Array) -> None:
-    np.max(Z, axis=0, keepdims=True, out=column)
-    np.subtract(Z, column, out=out)
-    np.exp(out, out=out)
-    np.sum(out, axis=0, keepdims=True, out=column)
-    np.divide(out, column, out=out)
+def _with_ones_row(rows: int, m: int, dtype: np.dtype[Any]) -> Array:
+    buffer = np.empty((rows + 1, m), dtype)
+    buffer[-1] = 1.0
+    return buffer
 
 
 class Workspace:
     """Buffers and passes for one architecture and one batch width ``m``.
+
+    Load the inputs into ``inputs[:-1]`` (shape ``(n_x, m)``; the last row stays ones), call
+    :meth:`bind` once with the flat parameter and gradient vectors, then :meth:`forward`,
+    :meth:`cost` and :meth:`backward` as often as needed.
 
     Parameters
     ----------
@@ -51,82 +56,105 @@ class Workspace:
 
     def __init__(self, architecture: Architecture, m: int) -> None:
         dtype = np.dtype(architecture.dtype)
-        sizes = architecture.layer_sizes[1:]
+        sizes = architecture.layer_sizes
         self.m = m
         self.output_activation = architecture.output_activation
-        self.hidden = architecture.hidden_activations
-        self.Z = [np.empty((n, m), dtype) for n in sizes]
-        # A linear layer's A is its Z: share the buffer instead of copying.
-        self.A = [
-            Z if name == "linear" else np.empty_like(Z)
-            for Z, name in zip(self.Z, architecture.activations, strict=True)
-        ]
+        self.inputs = _with_ones_row(sizes[0], m, dtype)
+        # Layer inputs [A; 1]: the data, then each hidden layer's activations.
+        self.layer_inputs = [self.inputs]
+        self.Z: list[Array] = []
+        for n, name in zip(sizes[1:-1], architecture.hidden_activations, strict=True):
+            A_aug = _with_ones_row(n, m, dtype)
+            # A linear layer's Z is its A: write Z straight into the activation buffer.
+            self.Z.append(A_aug[:-1] if name == "linear" else np.empty((n, m), dtype))
+            self.layer_inputs.append(A_aug)
+        n_y = sizes[-1]
+        self.Z.append(np.empty((n_y, m), dtype))
+        self.A_out = self.Z[-1] if self.output_activation == "linear" else np.empty_like(self.Z[-1])
+        self.A_hidden = [A_aug[:-1] for A_aug in self.layer_inputs[1:]]
+        self.E = np.empty_like(self.Z[-1])  # exp(-Z) of a sigmoid output, reused by the cost
         self.dZ = [np.empty_like(Z) for Z in self.Z]
         self.tmp = [np.empty_like(Z) for Z in self.Z]
-        self.ones = np.ones((m, 1), dtype)
         self.column = np.empty((1, m), dtype)
-        self._forward = [INPLACE[name][0] for name in self.hidden]
-        self._backward = [INPLACE[name][1] for name in self.hidden]
-        self._cost = LOSSES[architecture.output_activation].from_logits
-        self._layout = ParameterLayout(architecture.layer_sizes)
+        self.column_max = np.empty((1, m), dtype)
+        self.hidden = [INPLACE[name] for name in architecture.hidden_activations]
+        self.linear_hidden = [name == "linear" for name in architecture.hidden_activations]
+        self._cost = LOSSES[self.output_activation].from_logits
+        self._layout = ParameterLayout(sizes)
+        self._blocks: list[Array] = []
+        self._grad_blocks: list[Array] = []
+        self._weights_T: list[Array] = []
 
-    def bind(self, flat: Array) -> list[tuple[Array, Array]]:
-        """``[(W1, b1), ..., (WL, bL)]`` as views into the flat vector ``flat``."""
-        views = self._layout.views(flat)
-        return [(views[f"W{l}"], views[f"b{l}"]) for l in range(1, len(self.Z) + 1)]
+    def bind(self, theta: Array, grad: Array) -> None:
+        """Use the flat vectors ``theta`` (parameters) and ``grad`` (gradients) from now on."""
+        self._blocks = self._layout.blocks(theta)
+        self._grad_blocks = self._layout.blocks(grad)
+        self._weights_T = [block[:, :-1].T for block in self._blocks]
 
-    def forward(self, params: list[tuple[Array, Array]], X: Array) -> Array:
-        """Run the forward pass on ``X`` (``(n_x, m)``) and return ``A^{[L]}`` (``(n_y, m)``)."""
-        A_prev = X
-        last = len(params) - 1
-        for l, (W, b) in enumerate(params):
+    @property
+    def output(self) -> Array:
+        """``A^{[L]}`` of the last forward pass, shape ``(n_y, m)``."""
+        return self.A_out
+
+    def forward(self) -> Array:
+        """Forward pass on ``inputs``; returns ``A^{[L]}`` (``(n_y, m)``)."""
+        last = len(self._blocks) - 1
+        for l in range(last):
             Z = self.Z[l]
-            np.matmul(W, A_prev, out=Z)
-            np.add(Z, b, out=Z)
-            if l < last:
-                self._forward[l](Z, self.A[l])
-            A_prev = self.A[l]
-        self._output(self.Z[last], self.A[last])
-        return self.A[last]
+            np.dot(self._blocks[l], self.layer_inputs[l], out=Z)
+            if not self.linear_hidden[l]:
+                self.hidden[l][0](Z, self.A_hidden[l])
+        Z = self.Z[last]
+        np.dot(self._blocks[last], self.layer_inputs[last], out=Z)
+        self._output(Z, self.A_out)
+        return self.A_out
 
     def _output(self, Z: Array, A: Array) -> None:
         name = self.output_activation
         if name == "sigmoid":
-            sigmoid_into(Z, A)
+            np.negative(Z, out=self.E)
+            np.exp(self.E, out=self.E)
+            np.add(self.E, 1.0, out=A)
+            np.reciprocal(A, out=A)
         elif name == "softmax":
-            _softmax_into(Z, A, self.column)
+            np.max(Z, axis=0, keepdims=True, out=self.column_max)
+            np.subtract(Z, self.column_max, out=A)
+            np.exp(A, out=A)
+            np.sum(A, axis=0, keepdims=True, out=self.column)
+            np.divide(A, self.column, out=A)
         elif name == "relu":
             relu_into(Z, A)
         # linear: A is Z already.
 
     def cost(self, Y: Array) -> float:
-        """Cost of the last forward pass (from ``Z^{[L]}``, exact), without the L2 term."""
-        return self._cost(Y, self.Z[-1])
+        """Cost of the last forward pass against ``Y`` (no L2 term), exact from ``Z^{[L]}``."""
+        Z = self.Z[-1]
+        if self.output_activation == "sigmoid":
+            # softplus(z) - y z = log1p(exp(-z)) + (1 - y) z, with exp(-z) already computed.
+            T = self.tmp[-1]
+            np.log1p(self.E, out=T)
+            value = (float(T.sum()) + float(Z.sum()) - float(np.vdot(Y, Z))) / self.m
+            if math.isfinite(value):
+                return value
+            # exp(-z) overflowed (z < -709): the exact form handles it.
+        return self._cost(Y, Z)
 
-    def backward(
-        self,
-        params: list[tuple[Array, Array]],
-        X: Array,
-        Y: Array,
-        grads: list[tuple[Array, Array]],
-    ) -> None:
-        """Write ``dW, db`` of every layer into ``grads`` (views), after :meth:`forward` on ``X``.
+    def backward(self, Y: Array) -> None:
+        """Write ``[dW | db]`` of every layer into the bound gradient vector.
 
-        The gradient is the mean over the ``m`` columns of the matched cost (no L2 term).
+        Needs :meth:`forward` first; the gradient is the mean over the ``m`` columns of the
+        matched cost (no L2 term).
         """
-        last = len(params) - 1
+        last = len(self._blocks) - 1
         dZ = self.dZ[last]
-        np.subtract(self.A[last], Y, out=dZ)
+        np.subtract(self.A_out, Y, out=dZ)
         if self.output_activation == "relu":
-            relu_backward(dZ, self.Z[last], self.A[last], self.tmp[last])
+            relu_backward(dZ, self.Z[last], self.A_out, self.tmp[last])
         np.multiply(dZ, 1.0 / self.m, out=dZ)
         for l in range(last, -1, -1):
-            dW, db = grads[l]
             dZ = self.dZ[l]
-            A_prev = self.A[l - 1] if l > 0 else X
-            np.matmul(dZ, A_prev.T, out=dW)
-            np.matmul(dZ, self.ones, out=db)
+            np.dot(dZ, self.layer_inputs[l].T, out=self._grad_blocks[l])
             if l > 0:
                 dZ_prev = self.dZ[l - 1]
-                np.matmul(params[l][0].T, dZ, out=dZ_prev)
-                self._backward[l - 1](dZ_prev, self.Z[l - 1], self.A[l - 1], self.tmp[l - 1])
+                np.dot(self._weights_T[l], dZ, out=dZ_prev)
+                self.hidden[l - 1][1](dZ_prev, self.Z[l - 1], self.A_hidden[l - 1], self.tmp[l - 1])

@@ -18,6 +18,7 @@ after ``max_seconds`` (``max_seconds``), or when the callback returns False or r
 from __future__ import annotations
 
 import copy
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, fields
@@ -179,7 +180,11 @@ class _Run:
         self.rng = np.random.default_rng(opts.seed)
         self.full_batch = opts.batch_size is None or opts.batch_size >= self.m
         self.workspaces: dict[int, Workspace] = {}
-        self.batches: dict[int, tuple[Array, Array]] = {}
+        self.val_ws: Workspace | None = None
+        if self.full_batch:
+            self.full_ws = self._workspace(self.m)
+            np.copyto(self.full_ws.inputs[:-1], self.X)
+        self.batch_targets: dict[int, Array] = {}
         self.history = History()
         self.iteration = 0
         self.elapsed_before = 0.0
@@ -248,15 +253,16 @@ class _Run:
 
     # ------------------------------------------------------------------ passes
     def _workspace(self, m: int) -> Workspace:
-        if m not in self.workspaces:
-            self.workspaces[m] = Workspace(self.ann.spec, m)
-        return self.workspaces[m]
+        ws = self.workspaces.get(m)
+        if ws is None:
+            ws = self.workspaces[m] = Workspace(self.ann.spec, m)
+            ws.bind(self.theta, self.grad)
+        return ws
 
-    def _step(self, ws: Workspace, X: Array, Y: Array, record: bool) -> float:
-        params = self._params
-        ws.forward(params, X)
+    def _step(self, ws: Workspace, Y: Array, record: bool) -> float:
+        ws.forward()
         cost = ws.cost(Y) if record else 0.0
-        ws.backward(params, X, Y, self._grads)
+        ws.backward(Y)
         if self.opts.l2:
             # dW += l2/m * W, biases excluded through the mask.
             np.multiply(self.theta, self.l2_mask, out=self.l2_tmp)
@@ -269,29 +275,28 @@ class _Run:
 
     def _pass(self, record: bool) -> float:
         if self.full_batch:
-            return self._step(self._workspace(self.m), self.X, self.Y, record)
+            return self._step(self.full_ws, self.Y, record)
         B = self.opts.batch_size
         assert B is not None
         order = self.rng.permutation(self.m) if self.opts.shuffle else np.arange(self.m)
         total = 0.0
         for start in range(0, self.m, B):
             idx = order[start : start + B]
-            k = idx.size
-            if k not in self.batches:
-                self.batches[k] = (
-                    np.empty((self.X.shape[0], k), self.X.dtype),
-                    np.empty((self.Y.shape[0], k), self.Y.dtype),
+            ws = self._workspace(idx.size)
+            Yb = self.batch_targets.get(idx.size)
+            if Yb is None:
+                Yb = self.batch_targets[idx.size] = np.empty(
+                    (self.Y.shape[0], idx.size), self.Y.dtype
                 )
-            Xb, Yb = self.batches[k]
-            np.take(self.X, idx, axis=1, out=Xb, mode="clip")
+            np.take(self.X, idx, axis=1, out=ws.inputs[:-1], mode="clip")
             np.take(self.Y, idx, axis=1, out=Yb, mode="clip")
-            total += self._step(self._workspace(k), Xb, Yb, record) * k
+            total += self._step(ws, Yb, record) * idx.size
         return total / self.m
 
     # ------------------------------------------------------------------ checks
     def _check_finite(self, cost: float) -> None:
         # A finite sum implies finite entries; only a non-finite sum needs the full check.
-        finite = np.isfinite(cost) and (
+        finite = math.isfinite(cost) and (
             np.isfinite(np.sum(self.theta)) or bool(np.all(np.isfinite(self.theta)))
         )
         if not finite:
@@ -322,7 +327,7 @@ class _Run:
     def _validate(self) -> str | None:
         assert self.X_val is not None and self.Y_val is not None
         ws = self._workspace_val()
-        ws.forward(self._params, self.X_val)
+        ws.forward()
         val = ws.cost(self.Y_val) + l2_penalty(self.ann._weights(), self.opts.l2, ws.m)
         self._check_finite(val)
         self.history.val_iterations.append(self.iteration)
@@ -344,9 +349,11 @@ class _Run:
 
     def _workspace_val(self) -> Workspace:
         assert self.X_val is not None
-        if not hasattr(self, "_ws_val"):
-            self._ws_val = Workspace(self.ann.spec, self.X_val.shape[1])
-        return self._ws_val
+        if self.val_ws is None:
+            self.val_ws = Workspace(self.ann.spec, self.X_val.shape[1])
+            self.val_ws.bind(self.theta, self.grad)
+            np.copyto(self.val_ws.inputs[:-1], self.X_val)
+        return self.val_ws
 
     def _notify(self, elapsed: float) -> str | None:
         assert self.callback is not None
@@ -368,9 +375,6 @@ class _Run:
     # ------------------------------------------------------------------ the loop
     def run(self) -> TrainingResult:
         opts = self.opts
-        ws = self._workspace(self.m)
-        self._params = ws.bind(self.theta)
-        self._grads = ws.bind(self.grad)
         n_iter, every, cb_every = opts.n_iter, opts.record_every, opts.callback_every
         t0 = time.perf_counter()
         reason = "completed"
