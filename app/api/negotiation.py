@@ -47,6 +47,8 @@ def choose(accept: str | None, offers: Sequence[str]) -> str:
     if not accept or not accept.strip():
         return offers[0]
     ranges = _parse(accept)
+    if not ranges:
+        return offers[0]
     scored = [(_quality(offer, ranges), -i, offer) for i, offer in enumerate(offers)]
     quality, _, offer = max(scored)
     if quality <= 0.0:
