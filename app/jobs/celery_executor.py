@@ -1,0 +1,154 @@
+"""The Celery executor: training jobs run as ``annserve.run_job`` tasks on a Redis broker.
+
+The database stays the queue's source of truth. ``submit`` only sends a message naming the job;
+the task claims the job row atomically before training, so a message delivered twice (Redis
+redelivery, a sweep's re-send) trains the job at most once at a time. A worker that dies mid-job
+is noticed through the job's stale heartbeat: a periodic sweep, run by every API process and
+every worker, puts the job back in the queue and sends its task again; the next worker resumes
+from the checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from collections.abc import Callable, Sequence
+from datetime import timedelta
+from typing import Any
+
+from app.jobs.celery_app import RUN_JOB_TASK, create_celery_app
+from app.settings import Settings
+from app.storage.db import Database
+from app.storage.job_queue import JobQueue
+from app.storage.tables import utcnow
+
+logger = logging.getLogger("annserve.jobs.celery")
+
+
+def requeue_stale_jobs(settings: Settings, db: Database) -> list[str]:
+    """Put running jobs with stale heartbeats back in the queue; return the ids re-queued.
+
+    A job that has used up ``max_job_attempts`` fails with ``interrupted`` instead. Each change is
+    a conditional update, so when several processes sweep at once each job is re-queued once.
+    """
+    cutoff = utcnow() - timedelta(seconds=settings.heartbeat_timeout)
+    requeued: list[str] = []
+    with db.session() as session:
+        queue = JobQueue(session)
+        for job in queue.stale(cutoff):
+            if job.attempts >= settings.max_job_attempts:
+                message = f"its worker stopped responding {job.attempts} times"
+                if queue.fail_interrupted(job.id, message):
+                    queue.mark_model_ready(job.model_id)
+            elif queue.release(job.id, job.worker_id):
+                requeued.append(job.id)
+    return requeued
+
+
+class StaleJobSweeper:
+    """A daemon thread that re-queues and re-sends jobs whose worker stopped heartbeating."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        resubmit: Callable[[str], None],
+        sweep: Callable[[Settings, Database], Sequence[str]] = requeue_stale_jobs,
+    ) -> None:
+        self.settings, self.resubmit, self.sweep = settings, resubmit, sweep
+        # A fraction of the timeout, so a dead worker's job waits at most ~1.25 timeouts.
+        self.interval = max(0.2, settings.heartbeat_timeout / 4)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Start sweeping in the background (no-op when already started)."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._loop, name="annserve-sweeper", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop sweeping and wait for the thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def sweep_once(self) -> list[str]:
+        """One sweep: re-queue the stale jobs and send their tasks again; the ids re-sent."""
+        # A database of its own, disposed at once: the thread may live in a process that forks
+        # pool children, which must not inherit open connections.
+        db = Database(self.settings.database_url)
+        try:
+            job_ids = list(self.sweep(self.settings, db))
+        finally:
+            db.dispose()
+        for job_id in job_ids:
+            logger.warning("re-queued a job whose worker stopped responding", extra={"job": job_id})
+            self.resubmit(job_id)
+        return job_ids
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.sweep_once()
+            except Exception:
+                # The database or broker may be briefly away; the next sweep tries again.
+                logger.exception("stale-job sweep failed")
+
+
+class CeleryExecutor:
+    """Sends jobs to Celery workers; ``run_worker`` is the worker side (``annserve worker``)."""
+
+    name = "celery"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.celery = create_celery_app(settings)
+        self.sweeper = StaleJobSweeper(settings, self.submit)
+
+    def submit(self, job_id: str) -> None:
+        """Send the job's task to the broker (its ``queued`` row is already committed)."""
+        self.celery.send_task(RUN_JOB_TASK, args=(job_id,), queue=self.settings.celery_queue)
+
+    def start(self) -> None:
+        """Start the stale-job sweep; the jobs themselves run on the Celery workers."""
+        self.sweeper.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the sweep and release the broker connections."""
+        self.sweeper.stop(min(timeout, 5.0))
+        self.celery.close()
+
+    def run_worker(self, processes: int | None = None) -> int:
+        """Run a Celery worker in the foreground until SIGTERM/SIGINT; its exit code.
+
+        ``processes`` overrides ``settings.worker_concurrency``. SIGTERM is Celery's warm
+        shutdown: a running job checkpoints, goes back to the queue and its task is sent again.
+        """
+        from celery import signals
+
+        from app.logs import configure_logging
+
+        def keep_our_logging(**_: Any) -> None:
+            # Connected receivers make Celery leave logging alone: our JSON lines stay.
+            configure_logging(self.settings.log_level)
+
+        signals.setup_logging.connect(keep_our_logging, weak=False)
+        worker = self.celery.Worker(
+            hostname=f"annserve-{socket.gethostname()}-{threading.get_native_id()}@%h",
+            pool_cls=self.settings.worker_pool,
+            concurrency=processes or self.settings.worker_concurrency,
+            queues=[self.settings.celery_queue],
+            loglevel=self.settings.log_level.upper(),
+            without_gossip=True,
+            without_mingle=True,
+            optimization="fair",
+        )
+        self.sweeper.start()
+        try:
+            worker.start()
+        finally:
+            self.sweeper.stop()
+        return int(worker.exitcode or 0)

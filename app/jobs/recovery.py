@@ -1,0 +1,89 @@
+"""Recovery of jobs whose worker died: no job stays ``running`` forever.
+
+A running job is reclaimed when its heartbeat is older than ``settings.heartbeat_timeout`` (any
+host), or at once when its worker was a process on this host that no longer exists. A reclaimed
+job goes back to ``queued`` and resumes from its checkpoint; once it has been started
+``max_job_attempts`` times it ends ``failed`` with code ``interrupted`` instead.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import socket
+from datetime import timedelta
+
+from app.settings import Settings
+from app.storage.db import Database
+from app.storage.job_queue import JobQueue
+from app.storage.tables import JobRow, utcnow
+
+logger = logging.getLogger("annserve.jobs")
+
+
+def new_worker_id() -> str:
+    """``host:pid:token``: unique, and says which local process owns a job."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+def local_pid(worker_id: str | None) -> int | None:
+    """The pid in ``worker_id`` when the worker ran on this host, else None."""
+    if not worker_id:
+        return None
+    host, _, rest = worker_id.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit():
+        return None
+    return int(pid)
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this pid exists (a zombie counts as dead)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+def _reclaim(queue: JobQueue, job: JobRow, settings: Settings, why: str) -> None:
+    if job.attempts >= settings.max_job_attempts:
+        message = f"the job was interrupted {job.attempts} times ({why}); giving up"
+        if queue.fail_interrupted(job.id, message):
+            queue.mark_model_ready(job.model_id)
+            logger.warning("job failed: interrupted", extra={"job": job.id, "reason": why})
+    elif queue.release(job.id, job.worker_id):
+        logger.warning("job requeued to resume", extra={"job": job.id, "reason": why})
+
+
+def reclaim_stale(db: Database, settings: Settings) -> None:
+    """Requeue (or fail) running jobs whose heartbeat is older than the timeout."""
+    before = utcnow() - timedelta(seconds=settings.heartbeat_timeout)
+    with db.session() as session:
+        queue = JobQueue(session)
+        for job in queue.stale(before):
+            _reclaim(queue, job, settings, "heartbeat timed out")
+
+
+def reclaim_dead_local(db: Database, settings: Settings, pids: set[int] | None = None) -> None:
+    """Requeue (or fail) running jobs of local worker processes that are gone.
+
+    With ``pids``, only jobs of those (known dead) processes; otherwise every local job whose
+    process no longer exists.
+    """
+    with db.session() as session:
+        queue = JobQueue(session)
+        for job in queue.running():
+            pid = local_pid(job.worker_id)
+            if pid is None:
+                continue
+            dead = pid in pids if pids is not None else not pid_alive(pid)
+            if dead:
+                _reclaim(queue, job, settings, "worker process died")

@@ -1,0 +1,144 @@
+"""The training callback of a job: throttled progress, history, heartbeats, cancel, checkpoints.
+
+Core calls it every ``callback_every`` iterations; it does real work only when a timer is due, so
+reporting stays a small share of training time (it measures that share itself):
+
+* every ``progress_interval`` s, one transaction writes progress and the heartbeat, appends the
+  costs recorded since the last write, and reads the cancel flag;
+* every ``checkpoint_interval`` s, the whole training state is written atomically to
+  ``jobs/<id>/checkpoint.npz``;
+* a shutdown request (SIGTERM) checkpoints and stops; a dead parent process stops at once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from app.settings import Settings
+from app.storage.db import Database
+from app.storage.job_queue import JobQueue
+from app.storage.tables import utcnow
+from core.serialization import atomic_write_bytes, state_to_bytes
+from core.training_state import History, Progress, TrainingState
+
+
+class JobLost(Exception):  # noqa: N818 - a control-flow signal
+    """The job is no longer this worker's (reclaimed or deleted): stop without touching it."""
+
+
+# A BaseException so that no ``except Exception`` in between swallows it.
+class ParentGone(BaseException):
+    """The process that started this worker died: exit at once, leaving the job to recovery."""
+
+
+def progress_body(
+    iteration: int, n_iter: int, cost: float | None, val_cost: float | None, elapsed: float
+) -> dict[str, Any]:
+    """The ``progress`` object clients see (``eta_s`` from the mean time per iteration)."""
+    eta = elapsed / iteration * (n_iter - iteration) if iteration else None
+    return {
+        "iteration": iteration,
+        "n_iter": n_iter,
+        "fraction": iteration / n_iter,
+        "cost": cost,
+        "val_cost": val_cost,
+        "elapsed_s": elapsed,
+        "eta_s": eta,
+    }
+
+
+def write_checkpoint(path: Path, state: TrainingState) -> None:
+    """Write ``state`` to ``path`` atomically (temp file, fsync, rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(path, state_to_bytes(state))
+
+
+class Reporter:
+    """The callback passed to ``ANN.fit`` for one job run."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        job_id: str,
+        worker_id: str,
+        checkpoint_path: Path,
+        *,
+        history_sent: int = 0,
+        val_history_sent: int = 0,
+        should_stop: Callable[[], bool] = lambda: False,
+        parent_alive: Callable[[], bool] = lambda: True,
+    ) -> None:
+        self.settings, self.db = settings, db
+        self.job_id, self.worker_id = job_id, worker_id
+        self.checkpoint_path = checkpoint_path
+        self.sent, self.val_sent = history_sent, val_history_sent
+        self.should_stop, self.parent_alive = should_stop, parent_alive
+        now = time.monotonic()
+        self.next_flush = now + settings.progress_interval
+        self.next_checkpoint = now + settings.checkpoint_interval
+        self.cancelled = False
+        self.shutdown = False
+        self.seconds = 0.0
+        """Wall time spent inside this callback (reporting overhead)."""
+        self.flushes = 0
+        self.checkpoints = 0
+
+    def __call__(self, progress: Progress) -> bool:
+        start = time.perf_counter()
+        try:
+            return self._report(progress)
+        finally:
+            self.seconds += time.perf_counter() - start
+
+    def _report(self, progress: Progress) -> bool:
+        now = time.monotonic()
+        if self.should_stop():
+            self.checkpoint(progress.state())
+            self.shutdown = True
+            return False
+        if now >= self.next_flush:
+            if not self.parent_alive():
+                raise ParentGone
+            self.next_flush = now + self.settings.progress_interval
+            state = progress.state()
+            body = progress_body(
+                progress.iteration,
+                progress.n_iter,
+                progress.cost,
+                progress.val_cost,
+                progress.elapsed,
+            )
+            if self.flush(state.history, body):
+                self.cancelled = True
+                return False
+            if now >= self.next_checkpoint:
+                self.checkpoint(state)
+        return True
+
+    def flush(self, history: History, progress: dict[str, Any] | None) -> bool:
+        """Write progress, heartbeat and new history in one transaction; True if cancelled."""
+        with self.db.session() as session:
+            queue = JobQueue(session)
+            cancel = queue.heartbeat(self.job_id, self.worker_id, utcnow(), progress)
+            if cancel is None:
+                raise JobLost(self.job_id)
+            queue.append_history(
+                self.job_id,
+                history.iterations[self.sent :],
+                history.costs[self.sent :],
+                history.val_iterations[self.val_sent :],
+                history.val_costs[self.val_sent :],
+            )
+        self.sent, self.val_sent = len(history.iterations), len(history.val_iterations)
+        self.flushes += 1
+        return cancel
+
+    def checkpoint(self, state: TrainingState) -> None:
+        """Write the resumable state now and restart the checkpoint timer."""
+        write_checkpoint(self.checkpoint_path, state)
+        self.checkpoints += 1
+        self.next_checkpoint = time.monotonic() + self.settings.checkpoint_interval

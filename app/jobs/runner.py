@@ -1,0 +1,326 @@
+"""The body of a training job, the one function every executor calls: :func:`run_job`.
+
+A claimed (``running``) job is trained with core's ``ANN.fit`` from its checkpoint if one exists
+(so a resumed job ends bit-identical to an uninterrupted run), else from its base version. Endings:
+
+* success (``completed``, ``tol``, ``early_stopping``, ``max_seconds``): the parameters go to a new
+  immutable ``models/<id>/v<N>.npz``, then ONE transaction records the version, makes it current,
+  stores the metrics and ends the job ``succeeded``;
+* ``DivergenceError``: ``failed`` with code ``diverged``; any other error: ``failed`` with code
+  ``internal`` (the traceback goes to the log only); a cancel request: ``cancelled``. None of these
+  touches the model's current version;
+* shutdown (SIGTERM): checkpoint, and the job goes back to ``queued`` to be resumed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from app.jobs.data import TrainingData, evaluate, training_data
+from app.jobs.params import TrainParams
+from app.jobs.reporter import JobLost, Reporter, progress_body
+from app.settings import Settings
+from app.storage.arrays import ArrayStore
+from app.storage.db import Database
+from app.storage.job_queue import JobQueue
+from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
+from app.storage.tables import DatasetRow, JobRow, ModelRow, ModelVersionRow, utcnow
+from core.errors import ConfigurationError, DivergenceError
+from core.network import ANN
+from core.serialization import load_state, model_from_bytes, model_to_bytes
+from core.training_state import History, TrainingResult, TrainingState
+
+logger = logging.getLogger("annserve.jobs")
+
+# Target work between two callbacks (parameters x samples per pass): small networks report every
+# few iterations so the callback stays cheap; large ones every iteration so cancel stays prompt.
+CALLBACK_WORK = 100_000
+MAX_CALLBACK_EVERY = 50
+
+
+@dataclass
+class Signals:
+    """How a worker tells a running job to stop: shutdown requested, parent still alive."""
+
+    should_stop: Callable[[], bool] = field(default=lambda: False)
+    parent_alive: Callable[[], bool] = field(default=lambda: True)
+
+
+def callback_every(n_parameters: int, m: int) -> int:
+    """Iterations between two callbacks for a network of this size on ``m`` samples."""
+    work = max(1, n_parameters * m)
+    return max(1, min(MAX_CALLBACK_EVERY, CALLBACK_WORK // work))
+
+
+@dataclass
+class _Loaded:
+    job: JobRow
+    model: ModelRow
+    dataset: DatasetRow
+    params: TrainParams
+
+
+def _load(db: Database, job_id: str) -> _Loaded:
+    with db.session() as session:
+        job = JobRepository(session).get(job_id)
+        if job is None:
+            raise JobLost(job_id)
+        model = ModelRepository(session).get(job.model_id)
+        dataset = DatasetRepository(session).get(job.dataset_id)
+    if model is None or dataset is None:
+        raise ConfigurationError("the job's model or dataset no longer exists")
+    return _Loaded(job, model, dataset, TrainParams.from_dict(job.params))
+
+
+class _Run:
+    def __init__(
+        self, settings: Settings, db: Database, job_id: str, worker_id: str, signals: Signals
+    ) -> None:
+        self.settings, self.db, self.signals = settings, db, signals
+        self.job_id, self.worker_id = job_id, worker_id
+        self.store = ArrayStore(settings.data_dir)
+        self.checkpoint_path = self.store.checkpoint_path(job_id)
+
+    # Setup ---------------------------------------------------------------------------------
+    def _resume_state(self) -> TrainingState | None:
+        if not self.checkpoint_path.exists():
+            return None
+        try:
+            return load_state(self.checkpoint_path)
+        except (ConfigurationError, OSError):
+            # An unreadable checkpoint costs the work since the start, not the job: the seed
+            # makes a run from scratch end with the same parameters.
+            logger.warning("unusable checkpoint; restarting", extra={"job": self.job_id})
+            self.checkpoint_path.unlink(missing_ok=True)
+            return None
+
+    def _reset_history(self, history: History) -> None:
+        with self.db.session() as session:
+            queue = JobQueue(session)
+            queue.clear_history(self.job_id)
+            queue.append_history(
+                self.job_id,
+                history.iterations,
+                history.costs,
+                history.val_iterations,
+                history.val_costs,
+            )
+
+    # The run -------------------------------------------------------------------------------
+    def run(self) -> str:
+        loaded = _load(self.db, self.job_id)
+        params, model = loaded.params, loaded.model
+        arrays, _ = self.store.load_dataset(loaded.dataset.id)
+        data = training_data(arrays, loaded.dataset, model, params)
+        ann = model_from_bytes(self.store.model_version_bytes(model.id, params.base_version))
+        state = self._resume_state()
+        history = state.history if state is not None else History()
+        self._reset_history(history)
+        reporter = Reporter(
+            self.settings,
+            self.db,
+            self.job_id,
+            self.worker_id,
+            self.checkpoint_path,
+            history_sent=len(history.iterations),
+            val_history_sent=len(history.val_iterations),
+            should_stop=self.signals.should_stop,
+            parent_alive=self.signals.parent_alive,
+        )
+        every = callback_every(ann.n_parameters, data.X.shape[1])
+        options = params.options(every).to_dict()
+        n_iter, lambd = options.pop("n_iter"), options.pop("learning_rate")
+        if state is not None:
+            logger.info("resuming", extra={"job": self.job_id, "iteration": state.iteration})
+        try:
+            result = ann.fit(
+                data.X,
+                data.Y,
+                n_iter,
+                lambd,
+                X_val=data.X_val,
+                Y_val=data.Y_val,
+                callback=reporter,
+                resume=state,
+                **options,
+            )
+        except DivergenceError as error:
+            message = (
+                f"training diverged at iteration {error.iteration}: the cost became non-finite; "
+                f"lower the learning rate (it was {params.learning_rate})"
+            )
+            code = {"code": "diverged", "message": message, "iteration": error.iteration}
+            return self._end("failed", reporter, error=code)
+        if reporter.shutdown:
+            return self._release(reporter, result)
+        if reporter.cancelled:
+            return self._end("cancelled", reporter, history=result.history)
+        resumed = state.iteration if state is not None else None
+        return self._succeed(ann, data, result, reporter, model, params, resumed)
+
+    # Endings -------------------------------------------------------------------------------
+    @staticmethod
+    def _final_progress(result: TrainingResult) -> dict[str, Any]:
+        h = result.history
+        return progress_body(
+            result.n_iter,
+            int(result.state.options["n_iter"]),
+            h.costs[-1] if h.costs else None,
+            h.val_costs[-1] if h.val_costs else None,
+            result.elapsed,
+        )
+
+    def _end(
+        self,
+        status: str,
+        reporter: Reporter,
+        *,
+        error: dict[str, Any] | None = None,
+        history: History | None = None,
+    ) -> str:
+        with self.db.session() as session:
+            queue = JobQueue(session)
+            job = JobRepository(session).get(self.job_id)
+            if not queue.finish(self.job_id, self.worker_id, status, error=error):
+                raise JobLost(self.job_id)
+            if history is not None:
+                self._append_rest(queue, reporter, history)
+            if job is not None:
+                queue.mark_model_ready(job.model_id)
+        self.checkpoint_path.unlink(missing_ok=True)
+        logger.info("job ended", extra={"job": self.job_id, "status": status})
+        return status
+
+    def _append_rest(self, queue: JobQueue, reporter: Reporter, history: History) -> None:
+        queue.append_history(
+            self.job_id,
+            history.iterations[reporter.sent :],
+            history.costs[reporter.sent :],
+            history.val_iterations[reporter.val_sent :],
+            history.val_costs[reporter.val_sent :],
+        )
+
+    def _release(self, reporter: Reporter, result: TrainingResult) -> str:
+        reporter.flush(result.history, self._final_progress(result))
+        with self.db.session() as session:
+            JobQueue(session).release(self.job_id, self.worker_id, graceful=True)
+        logger.info("job checkpointed for shutdown", extra={"job": self.job_id})
+        return "queued"
+
+    def _write_version(self, model_id: str, ann: ANN) -> int:
+        data = model_to_bytes(ann)
+        while True:
+            with self.db.session() as session:
+                version = (ModelRepository(session).latest_version_number(model_id) or 0) + 1
+            try:
+                self.store.save_model_version_bytes(model_id, version, data)
+                return version
+            except FileExistsError:
+                # A file without a version row was left by a run that died before its commit.
+                with self.db.session() as session:
+                    recorded = ModelRepository(session).get_version(model_id, version)
+                if recorded is None:
+                    self.store.model_version_path(model_id, version).unlink()
+
+    def _succeed(
+        self,
+        ann: ANN,
+        data: TrainingData,
+        result: TrainingResult,
+        reporter: Reporter,
+        model: ModelRow,
+        params: TrainParams,
+        resumed: int | None,
+    ) -> str:
+        scores = evaluate(ann, data)
+        version = self._write_version(model.id, ann)
+        metrics = {"job_id": self.job_id, "version": version, **scores}
+        body = {
+            "stop_reason": result.stop_reason,
+            "n_iter": result.n_iter,
+            "final_cost": result.final_cost,
+            "best_iteration": result.best_iteration,
+            "best_val_cost": result.best_val_cost,
+            "elapsed_s": result.elapsed,
+            "version": version,
+            "resumed_from_iteration": resumed,
+            "reporting_s": reporter.seconds,
+            **scores,
+        }
+        with self.db.session() as session:
+            queue = JobQueue(session)
+            done = queue.finish(
+                self.job_id,
+                self.worker_id,
+                "succeeded",
+                result=body,
+                progress=self._final_progress(result),
+                produced_version=version,
+            )
+            if done:
+                self._append_rest(queue, reporter, result.history)
+                models = ModelRepository(session)
+                models.add_version(
+                    ModelVersionRow(
+                        model_id=model.id,
+                        version=version,
+                        job_id=self.job_id,
+                        metrics=metrics,
+                        note=f"trained from v{params.base_version} ({result.stop_reason})",
+                    )
+                )
+                row = models.get(model.id)
+                assert row is not None
+                row.current_version = version
+                row.latest_metrics = metrics
+                row.status = "ready"
+                row.updated_at = utcnow()
+        if not done:
+            self.store.model_version_path(model.id, version).unlink(missing_ok=True)
+            raise JobLost(self.job_id)
+        self.checkpoint_path.unlink(missing_ok=True)
+        logger.info("job succeeded", extra={"job": self.job_id, "version": version})
+        return "succeeded"
+
+    def fail_internal(self) -> str:
+        """End the job ``failed``/``internal`` after an unexpected error (already logged)."""
+        error = {"code": "internal", "message": "an internal error stopped training; it is logged"}
+        with self.db.session() as session:
+            queue = JobQueue(session)
+            job = JobRepository(session).get(self.job_id)
+            if queue.finish(self.job_id, self.worker_id, "failed", error=error) and job:
+                queue.mark_model_ready(job.model_id)
+        self.checkpoint_path.unlink(missing_ok=True)
+        return "failed"
+
+
+def run_job(
+    settings: Settings,
+    job_id: str,
+    worker_id: str,
+    *,
+    db: Database | None = None,
+    signals: Signals | None = None,
+) -> str:
+    """Train the claimed job ``job_id`` as ``worker_id``; return the status it was left in.
+
+    ``"queued"`` means it was checkpointed for a shutdown, ``"lost"`` that another worker owns it
+    now. :class:`app.jobs.reporter.ParentGone` propagates: the caller must exit at once.
+    """
+    own_db = db is None
+    database = db if db is not None else Database(settings.database_url)
+    run = _Run(settings, database, job_id, worker_id, signals or Signals())
+    try:
+        return run.run()
+    except JobLost:
+        logger.warning("job taken over by another worker", extra={"job": job_id})
+        return "lost"
+    except Exception:
+        logger.exception("job failed with an internal error", extra={"job": job_id})
+        return run.fail_internal()
+    finally:
+        if own_db:
+            database.dispose()
