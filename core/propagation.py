@@ -42,9 +42,9 @@ def _with_ones_row(rows: int, m: int, dtype: np.dtype[Any]) -> Array:
 class Workspace:
     """Buffers and passes for one architecture and one batch width ``m``.
 
-    Load the inputs into ``inputs[:-1]`` (shape ``(n_x, m)``; the last row stays ones), call
-    :meth:`bind` once with the flat parameter and gradient vectors, then :meth:`forward`,
-    :meth:`cost` and :meth:`backward` as often as needed.
+    Call :meth:`bind` once with the flat parameter and gradient vectors, :meth:`load` (or
+    :meth:`load_columns`) the data, then :meth:`forward`, :meth:`cost` and :meth:`backward` as
+    often as needed. ``inputs`` is ``[X; 1]``, shape ``(n_x + 1, m)``.
 
     Parameters
     ----------
@@ -76,6 +76,9 @@ class Workspace:
         self.dZ = [np.empty_like(Z) for Z in self.Z]
         self.tmp = [np.empty_like(Z) for Z in self.Z]
         self.column = np.empty((1, m), dtype)
+        self.targets = np.empty((sizes[-1], m), dtype)
+        self._complement = np.empty_like(self.targets)
+        self._complement_valid = False
         self.column_max = np.empty((1, m), dtype)
         self.hidden = [INPLACE[name] for name in architecture.hidden_activations]
         self.linear_hidden = [name == "linear" for name in architecture.hidden_activations]
@@ -87,9 +90,26 @@ class Workspace:
 
     def bind(self, theta: Array, grad: Array) -> None:
         """Use the flat vectors ``theta`` (parameters) and ``grad`` (gradients) from now on."""
-        self._blocks = self._layout.blocks(theta)
-        self._grad_blocks = self._layout.blocks(grad)
-        self._weights_T = [block[:, :-1].T for block in self._blocks]
+        blocks = self._layout.blocks(theta)
+        grad_blocks = self._layout.blocks(grad)
+        last = len(blocks) - 1
+        self._blocks = blocks
+        # Precomputed per-layer operands keep the Python work per pass to a loop over tuples.
+        self._backward_plan = [
+            (
+                self.dZ[l],
+                self.layer_inputs[l].T,
+                grad_blocks[l],
+                blocks[l][:, :-1].T,
+                self.dZ[l - 1],
+                self.hidden[l - 1][1],
+                self.Z[l - 1],
+                self.A_hidden[l - 1],
+                self.tmp[l - 1],
+            )
+            for l in range(last, 0, -1)
+        ]
+        self._first = (self.dZ[0], self.layer_inputs[0].T, grad_blocks[0])
 
     @property
     def output(self) -> Array:
@@ -98,15 +118,14 @@ class Workspace:
 
     def forward(self) -> Array:
         """Forward pass on ``inputs``; returns ``A^{[L]}`` (``(n_y, m)``)."""
-        last = len(self._blocks) - 1
+        blocks, Zs, inputs = self._blocks, self.Z, self.layer_inputs
+        last = len(blocks) - 1
         for l in range(last):
-            Z = self.Z[l]
-            np.dot(self._blocks[l], self.layer_inputs[l], out=Z)
+            np.dot(blocks[l], inputs[l], out=Zs[l])
             if not self.linear_hidden[l]:
-                self.hidden[l][0](Z, self.A_hidden[l])
-        Z = self.Z[last]
-        np.dot(self._blocks[last], self.layer_inputs[last], out=Z)
-        self._output(Z, self.A_out)
+                self.hidden[l][0](Zs[l], self.A_hidden[l])
+        np.dot(blocks[last], inputs[last], out=Zs[last])
+        self._output(Zs[last], self.A_out)
         return self.A_out
 
     def _output(self, Z: Array, A: Array) -> None:
@@ -126,20 +145,35 @@ class Workspace:
             relu_into(Z, A)
         # linear: A is Z already.
 
-    def cost(self, Y: Array) -> float:
-        """Cost of the last forward pass against ``Y`` (no L2 term), exact from ``Z^{[L]}``."""
-        Z = self.Z[-1]
+    def load(self, X: Array, Y: Array) -> None:
+        """Copy inputs ``X`` (``(n_x, m)``) and targets ``Y`` (``(n_y, m)``) into the buffers."""
+        np.copyto(self.inputs[:-1], X)
+        np.copyto(self.targets, Y)
+        self._complement_valid = False
+
+    def load_columns(self, X: Array, Y: Array, columns: NDArray[np.intp]) -> None:
+        """Copy the given ``m`` columns of ``X`` and ``Y`` (a mini-batch) into the buffers."""
+        np.take(X, columns, axis=1, out=self.inputs[:-1], mode="clip")
+        np.take(Y, columns, axis=1, out=self.targets, mode="clip")
+        self._complement_valid = False
+
+    def cost(self) -> float:
+        """Cost of the last forward pass against ``targets`` (no L2 term), exact from ``Z``."""
+        Z, Y = self.Z[-1], self.targets
         if self.output_activation == "sigmoid":
             # softplus(z) - y z = log1p(exp(-z)) + (1 - y) z, with exp(-z) already computed.
+            if not self._complement_valid:
+                np.subtract(1.0, self.targets, out=self._complement)
+                self._complement_valid = True
             T = self.tmp[-1]
             np.log1p(self.E, out=T)
-            value = (float(T.sum()) + float(Z.sum()) - float(np.vdot(Y, Z))) / self.m
+            value = float(np.add.reduce(T, axis=None) + np.vdot(self._complement, Z)) / self.m
             if math.isfinite(value):
                 return value
             # exp(-z) overflowed (z < -709): the exact form handles it.
         return self._cost(Y, Z)
 
-    def backward(self, Y: Array) -> None:
+    def backward(self) -> None:
         """Write ``[dW | db]`` of every layer into the bound gradient vector.
 
         Needs :meth:`forward` first; the gradient is the mean over the ``m`` columns of the
@@ -147,14 +181,13 @@ class Workspace:
         """
         last = len(self._blocks) - 1
         dZ = self.dZ[last]
-        np.subtract(self.A_out, Y, out=dZ)
+        np.subtract(self.A_out, self.targets, out=dZ)
         if self.output_activation == "relu":
             relu_backward(dZ, self.Z[last], self.A_out, self.tmp[last])
         np.multiply(dZ, 1.0 / self.m, out=dZ)
-        for l in range(last, -1, -1):
-            dZ = self.dZ[l]
-            np.dot(dZ, self.layer_inputs[l].T, out=self._grad_blocks[l])
-            if l > 0:
-                dZ_prev = self.dZ[l - 1]
-                np.dot(self._weights_T[l], dZ, out=dZ_prev)
-                self.hidden[l - 1][1](dZ_prev, self.Z[l - 1], self.A_hidden[l - 1], self.tmp[l - 1])
+        for dZ, inputs_T, dblock, W_T, dZ_prev, g_prime, Z_prev, A_prev, tmp in self._backward_plan:
+            np.dot(dZ, inputs_T, out=dblock)
+            np.dot(W_T, dZ, out=dZ_prev)
+            g_prime(dZ_prev, Z_prev, A_prev, tmp)
+        dZ, inputs_T, dblock = self._first
+        np.dot(dZ, inputs_T, out=dblock)

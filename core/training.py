@@ -183,8 +183,7 @@ class _Run:
         self.val_ws: Workspace | None = None
         if self.full_batch:
             self.full_ws = self._workspace(self.m)
-            np.copyto(self.full_ws.inputs[:-1], self.X)
-        self.batch_targets: dict[int, Array] = {}
+            self.full_ws.load(self.X, self.Y)
         self.history = History()
         self.iteration = 0
         self.elapsed_before = 0.0
@@ -259,10 +258,10 @@ class _Run:
             ws.bind(self.theta, self.grad)
         return ws
 
-    def _step(self, ws: Workspace, Y: Array, record: bool) -> float:
+    def _step(self, ws: Workspace, record: bool) -> float:
         ws.forward()
-        cost = ws.cost(Y) if record else 0.0
-        ws.backward(Y)
+        cost = ws.cost() if record else 0.0
+        ws.backward()
         if self.opts.l2:
             # dW += l2/m * W, biases excluded through the mask.
             np.multiply(self.theta, self.l2_mask, out=self.l2_tmp)
@@ -275,7 +274,7 @@ class _Run:
 
     def _pass(self, record: bool) -> float:
         if self.full_batch:
-            return self._step(self.full_ws, self.Y, record)
+            return self._step(self.full_ws, record)
         B = self.opts.batch_size
         assert B is not None
         order = self.rng.permutation(self.m) if self.opts.shuffle else np.arange(self.m)
@@ -283,21 +282,15 @@ class _Run:
         for start in range(0, self.m, B):
             idx = order[start : start + B]
             ws = self._workspace(idx.size)
-            Yb = self.batch_targets.get(idx.size)
-            if Yb is None:
-                Yb = self.batch_targets[idx.size] = np.empty(
-                    (self.Y.shape[0], idx.size), self.Y.dtype
-                )
-            np.take(self.X, idx, axis=1, out=ws.inputs[:-1], mode="clip")
-            np.take(self.Y, idx, axis=1, out=Yb, mode="clip")
-            total += self._step(ws, Yb, record) * idx.size
+            ws.load_columns(self.X, self.Y, idx)
+            total += self._step(ws, record) * idx.size
         return total / self.m
 
     # ------------------------------------------------------------------ checks
     def _check_finite(self, cost: float) -> None:
         # A finite sum implies finite entries; only a non-finite sum needs the full check.
         finite = math.isfinite(cost) and (
-            np.isfinite(np.sum(self.theta)) or bool(np.all(np.isfinite(self.theta)))
+            math.isfinite(np.add.reduce(self.theta)) or bool(np.all(np.isfinite(self.theta)))
         )
         if not finite:
             np.copyto(self.theta, self.last_good)
@@ -328,7 +321,7 @@ class _Run:
         assert self.X_val is not None and self.Y_val is not None
         ws = self._workspace_val()
         ws.forward()
-        val = ws.cost(self.Y_val) + l2_penalty(self.ann._weights(), self.opts.l2, ws.m)
+        val = ws.cost() + l2_penalty(self.ann._weights(), self.opts.l2, ws.m)
         self._check_finite(val)
         self.history.val_iterations.append(self.iteration)
         self.history.val_costs.append(val)
@@ -348,11 +341,11 @@ class _Run:
         return None
 
     def _workspace_val(self) -> Workspace:
-        assert self.X_val is not None
+        assert self.X_val is not None and self.Y_val is not None
         if self.val_ws is None:
             self.val_ws = Workspace(self.ann.spec, self.X_val.shape[1])
             self.val_ws.bind(self.theta, self.grad)
-            np.copyto(self.val_ws.inputs[:-1], self.X_val)
+            self.val_ws.load(self.X_val, self.Y_val)
         return self.val_ws
 
     def _notify(self, elapsed: float) -> str | None:
