@@ -7,20 +7,20 @@ delivery harmless (at most one delivery of a job trains at a time).
 
 from __future__ import annotations
 
-import os
-import socket
+import logging
+import threading
 from typing import Any
 
-from celery import Celery
+from celery import Celery, signals
 
 from app.settings import Settings
+from app.storage.db import Database
+from app.storage.job_queue import JobQueue
+from app.storage.tables import utcnow
+
+logger = logging.getLogger("annserve.jobs.celery")
 
 RUN_JOB_TASK = "annserve.run_job"
-
-
-def worker_identity() -> str:
-    """``<host>:<pid>`` of the process that runs a task (prefork children each have their own)."""
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -50,6 +50,46 @@ def celery_config(settings: Settings) -> dict[str, Any]:
     }
 
 
+# Set when this process's worker begins a warm shutdown (SIGTERM); a job running in this process
+# (solo or threads pool) then checkpoints and goes back to the queue.
+_shutting_down = threading.Event()
+
+
+def _on_worker_shutting_down(**_: Any) -> None:
+    _shutting_down.set()
+
+
+signals.worker_shutting_down.connect(_on_worker_shutting_down, weak=False)
+
+
+def execute_job(celery: Celery, settings: Settings, job_id: str) -> str:
+    """The task body: claim ``job_id`` for this process, train it, hand it back on shutdown.
+
+    Returns what became of the job: ``"skipped"`` when the claim failed (the job is running
+    elsewhere, finished, cancelled or deleted: a duplicate delivery), else ``run_job``'s status.
+    """
+    # Imported here so that the API process, which only sends tasks, never loads the runner.
+    from app.jobs.recovery import new_worker_id
+    from app.jobs.runner import Signals, run_job
+
+    worker_id = new_worker_id()
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            claimed = JobQueue(session).claim(job_id, worker_id, utcnow())
+        if not claimed:
+            logger.info("job not claimable, message dropped", extra={"job": job_id})
+            return "skipped"
+        signals_ = Signals(should_stop=_shutting_down.is_set)
+        status = run_job(settings, job_id, worker_id, db=db, signals=signals_)
+    finally:
+        db.dispose()
+    if status == "queued":
+        # Checkpointed for this worker's shutdown: queue the task again for another worker.
+        celery.send_task(RUN_JOB_TASK, args=(job_id,), queue=settings.celery_queue)
+    return status
+
+
 def create_celery_app(settings: Settings) -> Celery:
     """A Celery app for ``settings`` with the ``annserve.run_job(job_id)`` task registered.
 
@@ -60,10 +100,7 @@ def create_celery_app(settings: Settings) -> Celery:
     celery.conf.update(celery_config(settings))
 
     @celery.task(name=RUN_JOB_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
-    def run_job_task(job_id: str) -> None:
-        # Imported here so that the API process, which only sends tasks, never loads the runner.
-        from app.jobs.runner import run_job
-
-        run_job(settings, job_id, worker_identity())
+    def run_job_task(job_id: str) -> str:
+        return execute_job(celery, settings, job_id)
 
     return celery

@@ -11,39 +11,17 @@ from the checkpoint.
 from __future__ import annotations
 
 import logging
-import socket
+import os
 import threading
 from collections.abc import Callable, Sequence
-from datetime import timedelta
 from typing import Any
 
 from app.jobs.celery_app import RUN_JOB_TASK, create_celery_app
+from app.jobs.recovery import reclaim_stale
 from app.settings import Settings
 from app.storage.db import Database
-from app.storage.job_queue import JobQueue
-from app.storage.tables import utcnow
 
 logger = logging.getLogger("annserve.jobs.celery")
-
-
-def requeue_stale_jobs(settings: Settings, db: Database) -> list[str]:
-    """Put running jobs with stale heartbeats back in the queue; return the ids re-queued.
-
-    A job that has used up ``max_job_attempts`` fails with ``interrupted`` instead. Each change is
-    a conditional update, so when several processes sweep at once each job is re-queued once.
-    """
-    cutoff = utcnow() - timedelta(seconds=settings.heartbeat_timeout)
-    requeued: list[str] = []
-    with db.session() as session:
-        queue = JobQueue(session)
-        for job in queue.stale(cutoff):
-            if job.attempts >= settings.max_job_attempts:
-                message = f"its worker stopped responding {job.attempts} times"
-                if queue.fail_interrupted(job.id, message):
-                    queue.mark_model_ready(job.model_id)
-            elif queue.release(job.id, job.worker_id):
-                requeued.append(job.id)
-    return requeued
 
 
 class StaleJobSweeper:
@@ -53,13 +31,16 @@ class StaleJobSweeper:
         self,
         settings: Settings,
         resubmit: Callable[[str], None],
-        sweep: Callable[[Settings, Database], Sequence[str]] = requeue_stale_jobs,
+        sweep: Callable[[Database, Settings], Sequence[str]] = reclaim_stale,
     ) -> None:
         self.settings, self.resubmit, self.sweep = settings, resubmit, sweep
         # A fraction of the timeout, so a dead worker's job waits at most ~1.25 timeouts.
         self.interval = max(0.2, settings.heartbeat_timeout / 4)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Requeued jobs whose task could not be sent yet (broker away): retried every sweep,
+        # since nothing else would ever send them.
+        self._unsent: list[str] = []
 
     def start(self) -> None:
         """Start sweeping in the background (no-op when already started)."""
@@ -76,18 +57,21 @@ class StaleJobSweeper:
             self._thread = None
 
     def sweep_once(self) -> list[str]:
-        """One sweep: re-queue the stale jobs and send their tasks again; the ids re-sent."""
+        """One sweep: re-queue the stale jobs and send their tasks again; the ids sent."""
         # A database of its own, disposed at once: the thread may live in a process that forks
         # pool children, which must not inherit open connections.
         db = Database(self.settings.database_url)
         try:
-            job_ids = list(self.sweep(self.settings, db))
+            self._unsent += self.sweep(db, self.settings)
         finally:
             db.dispose()
-        for job_id in job_ids:
-            logger.warning("re-queued a job whose worker stopped responding", extra={"job": job_id})
+        sent: list[str] = []
+        while self._unsent:
+            job_id = self._unsent[0]
             self.resubmit(job_id)
-        return job_ids
+            sent.append(self._unsent.pop(0))
+            logger.warning("re-sent the task of a requeued job", extra={"job": job_id})
+        return sent
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval):
@@ -137,7 +121,8 @@ class CeleryExecutor:
 
         signals.setup_logging.connect(keep_our_logging, weak=False)
         worker = self.celery.Worker(
-            hostname=f"annserve-{socket.gethostname()}-{threading.get_native_id()}@%h",
+            # Unique per process, so several workers on one host are told apart.
+            hostname=f"annserve-{os.getpid()}@%h",
             pool_cls=self.settings.worker_pool,
             concurrency=processes or self.settings.worker_concurrency,
             queues=[self.settings.celery_queue],

@@ -41,9 +41,15 @@ def _local(settings: Settings) -> Executor:
     return LocalExecutor(settings)
 
 
+def _celery(settings: Settings) -> Executor:
+    from app.jobs.celery_executor import CeleryExecutor
+
+    return CeleryExecutor(settings)
+
+
 # Keyed by the names ``settings.executor`` accepts; each factory imports its executor lazily so
 # the API process never loads what it does not use.
-EXECUTORS: dict[str, ExecutorFactory] = {"local": _local}
+EXECUTORS: dict[str, ExecutorFactory] = {"local": _local, "celery": _celery}
 
 
 def make_executor(settings: Settings) -> Executor:

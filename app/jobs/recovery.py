@@ -53,23 +53,33 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def _reclaim(queue: JobQueue, job: JobRow, settings: Settings, why: str) -> None:
+def _reclaim(queue: JobQueue, job: JobRow, settings: Settings, why: str) -> bool:
+    """Requeue or fail ``job``; True when this call put it back in the queue."""
     if job.attempts >= settings.max_job_attempts:
         message = f"the job was interrupted {job.attempts} times ({why}); giving up"
         if queue.fail_interrupted(job.id, message):
             queue.mark_model_ready(job.model_id)
             logger.warning("job failed: interrupted", extra={"job": job.id, "reason": why})
-    elif queue.release(job.id, job.worker_id):
+        return False
+    if queue.release(job.id, job.worker_id):
         logger.warning("job requeued to resume", extra={"job": job.id, "reason": why})
+        return True
+    return False
 
 
-def reclaim_stale(db: Database, settings: Settings) -> None:
-    """Requeue (or fail) running jobs whose heartbeat is older than the timeout."""
+def reclaim_stale(db: Database, settings: Settings) -> list[str]:
+    """Requeue (or fail) running jobs whose heartbeat is older than the timeout.
+
+    Returns the ids this call requeued (a message-passing executor sends their tasks again).
+    """
     before = utcnow() - timedelta(seconds=settings.heartbeat_timeout)
+    requeued: list[str] = []
     with db.session() as session:
         queue = JobQueue(session)
         for job in queue.stale(before):
-            _reclaim(queue, job, settings, "heartbeat timed out")
+            if _reclaim(queue, job, settings, "heartbeat timed out"):
+                requeued.append(job.id)
+    return requeued
 
 
 def reclaim_dead_local(db: Database, settings: Settings, pids: set[int] | None = None) -> None:
