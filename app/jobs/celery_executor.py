@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -122,7 +123,7 @@ class CeleryExecutor:
         signals.setup_logging.connect(keep_our_logging, weak=False)
         worker = self.celery.Worker(
             # Unique per process, so several workers on one host are told apart.
-            hostname=f"annserve-{os.getpid()}@%h",
+            hostname=f"annserve-{os.getpid()}@{socket.gethostname()}",
             pool_cls=self.settings.worker_pool,
             concurrency=processes or self.settings.worker_concurrency,
             queues=[self.settings.celery_queue],
@@ -130,6 +131,7 @@ class CeleryExecutor:
             without_gossip=True,
             without_mingle=True,
             optimization="fair",
+            quiet=True,
         )
         self.sweeper.start()
         try:
