@@ -1,0 +1,97 @@
+// The playground page: read the configuration from the URL, wire the panels, keep the URL in step.
+
+import { ApiError, api, hasApiKey, plainWords, setApiKey } from "./api.js";
+import { createDatasetPanel } from "./dataset.js";
+import { createNetworkPanel } from "./network.js";
+import { createResultsPanel } from "./results.js";
+import { fromQuery, saveToUrl } from "./state.js";
+import { createTrainingPanel } from "./training.js";
+
+const config = fromQuery(window.location.search);
+const statusBox = document.getElementById("status");
+const errorBox = document.getElementById("error");
+const keyPanel = document.getElementById("key-panel");
+
+const report = {
+  status(text) {
+    statusBox.textContent = text;
+  },
+  error(error) {
+    if (error?.name === "AbortError") return;
+    errorBox.textContent = plainWords(error);
+    errorBox.hidden = false;
+    if (error instanceof ApiError && error.status === 401) showKeyPanel();
+  },
+  clearError() {
+    errorBox.hidden = true;
+    errorBox.textContent = "";
+  },
+};
+
+function showKeyPanel() {
+  keyPanel.hidden = false;
+  document.getElementById("api-key").focus();
+}
+
+function configChanged() {
+  saveToUrl(config);
+}
+
+const network = createNetworkPanel({ config, onChange: configChanged });
+const results = createResultsPanel({ report });
+const dataset = createDatasetPanel({
+  config,
+  report,
+  onChange() {
+    network.expectGenerator();
+    configChanged();
+  },
+  onDataset(row) {
+    report.clearError();
+    network.setDataset(row);
+    results.setDataset(row);
+  },
+});
+const training = createTrainingPanel({
+  config,
+  report,
+  dataset,
+  network,
+  onChange: configChanged,
+  onTrained: (model) => results.showModel(model),
+});
+
+document.getElementById("copy-link").addEventListener("click", async () => {
+  saveToUrl(config);
+  try {
+    await navigator.clipboard.writeText(window.location.href);
+    report.status("Link copied: it reproduces this setup.");
+  } catch {
+    report.status(`Copy this link: ${window.location.href}`);
+  }
+});
+
+document.getElementById("key-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  setApiKey(document.getElementById("api-key").value);
+  start();
+});
+
+/** Check access (the key panel shows only when the service asks for a key), then load. */
+async function start() {
+  try {
+    await api("GET", "/v1/models?limit=1");
+  } catch (error) {
+    report.error(error);
+    return;
+  }
+  report.clearError();
+  keyPanel.hidden = !hasApiKey();
+  report.status("Connected to annserve.");
+  training.enable();
+  results.refreshModels();
+  if (config.source === "generate" || config.dataset) dataset.refresh();
+}
+
+saveToUrl(config);
+start();

@@ -1,0 +1,142 @@
+// The playground's whole configuration and its round trip through the page's URL.
+//
+// Every setting is a query parameter, so a copied link reproduces a setup. Values read from a
+// URL are checked one by one: a bad or missing value falls back to its default instead of
+// breaking the page. The API key is deliberately not part of the configuration.
+
+export const GENERATORS = ["circle", "xor", "gauss", "spiral", "moons", "reg-plane", "reg-gauss"];
+export const MULTICLASS_GENERATORS = ["gauss", "spiral"];
+export const REGRESSION_GENERATORS = ["reg-plane", "reg-gauss"];
+export const HIDDEN_ACTIVATIONS = ["tanh", "sigmoid", "relu", "linear"];
+export const OUTPUT_ACTIVATIONS = {
+  binary: ["sigmoid"],
+  multiclass: ["softmax"],
+  regression: ["linear", "relu"],
+};
+export const INITS = ["glorot", "he", "auto"];
+export const OPTIMIZERS = ["gd", "momentum", "adam"];
+export const MAX_LAYERS = 8;
+export const MAX_UNITS = 64;
+
+// The notes' network (2-4-1, tanh then sigmoid, Glorot) on the circle set.
+export const DEFAULTS = Object.freeze({
+  source: "generate",
+  kind: "circle",
+  classes: 2,
+  noise: 10,
+  samples: 400,
+  test: 20,
+  dseed: 0,
+  dataset: "",
+  layers: Object.freeze([Object.freeze({ units: 4, activation: "tanh" })]),
+  output: "auto",
+  init: "glorot",
+  seed: 2,
+  lr: 0.5,
+  iter: 1000,
+  batch: 0,
+  opt: "gd",
+  l2: 0,
+});
+
+const DATASET_ID = /^ds_[0-9a-f]{16}$/;
+
+function intIn(text, low, high, fallback) {
+  if (text === null || text.trim() === "") return fallback;
+  const value = Number(text);
+  return Number.isInteger(value) && value >= low && value <= high ? value : fallback;
+}
+
+function numberIn(text, low, high, fallback) {
+  if (text === null || text.trim() === "") return fallback;
+  const value = Number(text);
+  return Number.isFinite(value) && value >= low && value <= high ? value : fallback;
+}
+
+function oneOf(text, allowed, fallback) {
+  return allowed.includes(text) ? text : fallback;
+}
+
+/** Hidden layers as written in a URL: "4:tanh,2:relu" ("" means no hidden layer). */
+export function formatLayers(layers) {
+  return layers.map((layer) => `${layer.units}:${layer.activation}`).join(",");
+}
+
+/** The inverse of formatLayers; null when the text is not a valid layer list. */
+export function parseLayers(text) {
+  if (text === "") return [];
+  const layers = [];
+  for (const part of text.split(",").slice(0, MAX_LAYERS + 1)) {
+    const [units, activation] = part.split(":");
+    const n = intIn(units, 1, MAX_UNITS, null);
+    if (n === null || !HIDDEN_ACTIVATIONS.includes(activation)) return null;
+    layers.push({ units: n, activation });
+  }
+  return layers.length > MAX_LAYERS ? null : layers;
+}
+
+/** The task a generator's dataset has, known before the server makes it. */
+export function generatorTask(kind, classes) {
+  if (REGRESSION_GENERATORS.includes(kind)) return "regression";
+  if (MULTICLASS_GENERATORS.includes(kind) && classes > 2) return "multiclass";
+  return "binary";
+}
+
+/** A configuration from URL query parameters (a URLSearchParams or a query string). */
+export function fromQuery(query) {
+  const q = query instanceof URLSearchParams ? query : new URLSearchParams(query);
+  const d = DEFAULTS;
+  const get = (name) => q.get(name);
+  const dataset = get("dataset") ?? "";
+  const layers = q.has("layers") ? parseLayers(get("layers")) : null;
+  return {
+    source: oneOf(get("source"), ["generate", "upload"], d.source),
+    kind: oneOf(get("kind"), GENERATORS, d.kind),
+    classes: intIn(get("classes"), 2, 10, d.classes),
+    noise: intIn(get("noise"), 0, 50, d.noise),
+    samples: intIn(get("samples"), 10, 5000, d.samples),
+    test: intIn(get("test"), 0, 90, d.test),
+    dseed: intIn(get("dseed"), 0, 2147483647, d.dseed),
+    dataset: DATASET_ID.test(dataset) ? dataset : "",
+    layers: layers ?? d.layers.map((layer) => ({ ...layer })),
+    output: get("output") ?? d.output,
+    init: oneOf(get("init"), INITS, d.init),
+    seed: intIn(get("seed"), 0, 2147483647, d.seed),
+    lr: numberIn(get("lr"), Number.MIN_VALUE, 100, d.lr),
+    iter: intIn(get("iter"), 1, 1000000, d.iter),
+    batch: intIn(get("batch"), 0, 1000000, d.batch),
+    opt: oneOf(get("opt"), OPTIMIZERS, d.opt),
+    l2: numberIn(get("l2"), 0, 100, d.l2),
+  };
+}
+
+/** URL query parameters of a configuration (every key, so a link never depends on defaults). */
+export function toQuery(config) {
+  const q = new URLSearchParams();
+  for (const [key, value] of Object.entries(config)) {
+    if (key === "layers") q.set(key, formatLayers(value));
+    else if (key === "dataset" && value === "") continue;
+    else q.set(key, String(value));
+  }
+  return q;
+}
+
+/** Write the configuration into the address bar without adding a history entry per keystroke. */
+export function saveToUrl(config) {
+  const url = new URL(window.location.href);
+  url.search = toQuery(config).toString();
+  window.history.replaceState(null, "", url);
+}
+
+/** The output activations a task allows, and the one "auto" stands for (the first). */
+export function outputChoices(task) {
+  return OUTPUT_ACTIVATIONS[task] ?? OUTPUT_ACTIVATIONS.binary;
+}
+
+/** Weights plus biases of a network: the sum over layers of (fan_in + 1) * fan_out. */
+export function parameterCount(nInputs, layers, nOutputs) {
+  const sizes = [nInputs, ...layers.map((layer) => layer.units), nOutputs];
+  let total = 0;
+  for (let i = 1; i < sizes.length; i += 1) total += (sizes[i - 1] + 1) * sizes[i];
+  return total;
+}

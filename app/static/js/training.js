@@ -1,0 +1,170 @@
+// The training panel: hyperparameters, start and cancel, progress with ETA, the live cost curve
+// and the final metrics.
+
+import { api } from "./api.js";
+import { drawCurve } from "./plots.js";
+import { evaluateModel, showMetrics } from "./metrics.js";
+import { watchJob } from "./watch.js";
+
+const FIELDS = {
+  lr: { parse: Number, ok: (v) => Number.isFinite(v) && v > 0 },
+  iter: { parse: Number, ok: (v) => Number.isInteger(v) && v >= 1 },
+  batch: { parse: Number, ok: (v) => Number.isInteger(v) && v >= 0 },
+  opt: { parse: String, ok: () => true },
+  l2: { parse: Number, ok: (v) => Number.isFinite(v) && v >= 0 },
+};
+
+function seconds(value) {
+  if (!Number.isFinite(value)) return "";
+  if (value < 1) return "under a second";
+  if (value < 90) return `${Math.round(value)} s`;
+  return `${Math.round(value / 60)} min`;
+}
+
+/** Wire the training panel; `onTrained(model, job)` runs when a job has succeeded. */
+export function createTrainingPanel({ config, report, dataset, network, onChange, onTrained }) {
+  const form = document.getElementById("training-form");
+  const trainButton = document.getElementById("train");
+  const cancelButton = document.getElementById("cancel");
+  const progress = document.getElementById("progress");
+  const progressText = document.getElementById("progress-text");
+  const curve = document.getElementById("curve");
+  const metrics = document.getElementById("metrics");
+  let points = [];
+  let nIter = config.iter;
+  let running = null; // {job, controller}
+
+  for (const [id, spec] of Object.entries(FIELDS)) {
+    const input = document.getElementById(id);
+    input.value = String(config[id]);
+    input.addEventListener("input", () => {
+      const value = spec.parse(input.value);
+      if (input.value !== "" && spec.ok(value)) {
+        config[id] = value;
+        onChange();
+      }
+    });
+  }
+  form.addEventListener("submit", (event) => event.preventDefault());
+
+  function trainBody(row) {
+    const body = {
+      dataset_id: row.id,
+      n_iter: config.iter,
+      learning_rate: config.lr,
+      optimizer: config.opt,
+      l2: config.l2,
+    };
+    if (config.batch > 0) body.batch_size = config.batch;
+    // The held-out rows give the validation curve drawn next to the training cost.
+    if (row.n_test > 0) body.validation = "test";
+    return body;
+  }
+
+  function onProgress(p) {
+    if (!p) return;
+    nIter = p.n_iter ?? nIter;
+    const last = points[points.length - 1];
+    if (Number.isFinite(p.cost) && (!last || p.iteration > last.iteration)) {
+      points.push({ iteration: p.iteration, cost: p.cost, validation: p.val_cost ?? NaN });
+      drawCurve(curve, points, nIter);
+    }
+    progress.value = Math.min(1, p.fraction ?? p.iteration / nIter);
+    const cost = Number.isFinite(p.cost) ? ` · cost ${p.cost.toFixed(4)}` : "";
+    const eta = p.eta_s != null ? ` · about ${seconds(p.eta_s)} left` : "";
+    progressText.textContent = `Iteration ${p.iteration} of ${nIter}${cost}${eta}`;
+  }
+
+  async function fullCurve(job) {
+    try {
+      const history = await api("GET", `/v1/jobs/${job.id}/history`);
+      const costs = history.costs ?? [];
+      if (costs.length === 0) return;
+      const its = history.iterations ?? costs.map((_, i) => i * (history.record_every ?? 1));
+      const val = history.val_costs ?? [];
+      points = costs.map((cost, i) => ({ iteration: its[i], cost, validation: val[i] ?? NaN }));
+      drawCurve(curve, points, nIter);
+    } catch {
+      // The live points already drawn stay; the full history is a refinement.
+    }
+  }
+
+  async function finished(job, model, row) {
+    running = null;
+    trainButton.disabled = false;
+    cancelButton.disabled = true;
+    const words = {
+      succeeded: "Training finished.",
+      cancelled: "Training cancelled.",
+      failed: `Training failed: ${job.error?.detail ?? job.error?.message ?? "unknown error"}.`,
+    };
+    progressText.textContent = words[job.status] ?? `Training ended (${job.status}).`;
+    report.status(progressText.textContent);
+    if (job.status !== "succeeded") return;
+    progress.value = 1;
+    showMetrics(metrics, await evaluateModel(model, row));
+  }
+
+  async function start() {
+    report.clearError();
+    trainButton.disabled = true;
+    cancelButton.disabled = false;
+    points = [];
+    nIter = config.iter;
+    progress.value = 0;
+    metrics.replaceChildren();
+    drawCurve(curve, points, nIter);
+    const controller = new AbortController();
+    running = { job: null, controller, cancelRequested: false };
+    try {
+      progressText.textContent = "Preparing the dataset…";
+      const { row } = await dataset.ensure();
+      progressText.textContent = "Creating the network…";
+      const model = await api("POST", "/v1/models", { json: network.modelBody(row) });
+      dataset.keep();
+      progressText.textContent = "Queued…";
+      const job = await api("POST", `/v1/models/${model.id}/train`, { json: trainBody(row) });
+      running.job = job;
+      if (running.cancelRequested) await cancel();
+      const final = await watchJob(job, onProgress, controller.signal);
+      await fullCurve(final);
+      const trained = await api("GET", `/v1/models/${model.id}`);
+      await finished(final, trained, row);
+      if (final.status === "succeeded") onTrained(trained, final);
+    } catch (error) {
+      running = null;
+      trainButton.disabled = false;
+      cancelButton.disabled = true;
+      progressText.textContent = "Not running.";
+      report.error(error);
+    }
+  }
+
+  async function cancel() {
+    if (!running) return;
+    cancelButton.disabled = true;
+    if (!running.job) {
+      // Not submitted yet: start() cancels as soon as the job exists.
+      running.cancelRequested = true;
+      return;
+    }
+    try {
+      await api("POST", `/v1/jobs/${running.job.id}/cancel`);
+      progressText.textContent = "Cancelling…";
+    } catch (error) {
+      report.error(error);
+    }
+  }
+
+  trainButton.addEventListener("click", start);
+  cancelButton.addEventListener("click", cancel);
+  window.addEventListener("resize", () => drawCurve(curve, points, nIter));
+  trainButton.disabled = true;
+  drawCurve(curve, points, nIter);
+  return {
+    /** Allow training once the service answered. */
+    enable() {
+      if (!running) trainButton.disabled = false;
+    },
+  };
+}
