@@ -1,8 +1,9 @@
-"""The ``annserve`` command: ``annserve serve`` and ``annserve migrate``."""
+"""The ``annserve`` command: ``annserve serve``, ``annserve worker`` and ``annserve migrate``."""
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -40,24 +41,47 @@ def serve(args: argparse.Namespace) -> int:
     """Migrate, then serve with uvicorn (SIGTERM and SIGINT shut down gracefully)."""
     import uvicorn
 
+    from app.jobs.executor import make_executor
     from app.storage.migrate import run_migrations
 
     settings = _load_settings()
     configure_logging(settings.log_level)
     run_migrations(settings.database_url)
-    uvicorn.run(
-        "app.main:create_app",
-        factory=True,
-        host=args.host,
-        port=args.port,
-        workers=args.workers,
-        log_level=settings.log_level,
-        log_config=None,
-        access_log=False,
-        proxy_headers=True,
-        timeout_graceful_shutdown=30,
-    )
+    # The job executor runs next to uvicorn, not inside the ASGI app, so --workers does not
+    # multiply the training pool.
+    executor = make_executor(settings)
+    executor.start()
+    # uvicorn re-raises the SIGTERM/SIGINT it handled once it has drained; a Python handler
+    # absorbs it so the pool below is stopped cleanly (jobs checkpoint and requeue).
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: None)
+    try:
+        uvicorn.run(
+            "app.main:create_app",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level=settings.log_level,
+            log_config=None,
+            access_log=False,
+            proxy_headers=True,
+            timeout_graceful_shutdown=30,
+        )
+    finally:
+        executor.stop()
     return 0
+
+
+def worker(args: argparse.Namespace) -> int:
+    """Run the configured executor's worker in the foreground until SIGTERM/SIGINT."""
+    from app.jobs.executor import make_executor
+    from app.storage.migrate import run_migrations
+
+    settings = _load_settings()
+    configure_logging(settings.log_level)
+    run_migrations(settings.database_url)
+    return make_executor(settings).run_worker(args.processes)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     serve_parser.set_defaults(handler=serve)
     migrate_parser = commands.add_parser("migrate", help="apply the database migrations")
     migrate_parser.set_defaults(handler=migrate)
+    worker_parser = commands.add_parser("worker", help="run training jobs from the queue")
+    worker_parser.add_argument(
+        "--processes", type=int, default=None, help="worker processes (default: the executor's)"
+    )
+    worker_parser.set_defaults(handler=worker)
     return parser
 
 

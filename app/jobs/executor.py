@@ -28,8 +28,11 @@ class Executor(Protocol):
     def stop(self, timeout: float = 30.0) -> None:
         """Stop what :meth:`start` started; running jobs checkpoint and stay resumable."""
 
-    def run_worker(self, processes: int = 1) -> int:
-        """Run workers in the foreground until SIGTERM/SIGINT (``annserve worker``); exit code."""
+    def run_worker(self, processes: int | None = None) -> int:
+        """Run workers in the foreground until SIGTERM/SIGINT (``annserve worker``); exit code.
+
+        ``processes`` overrides the executor's own default concurrency.
+        """
 
 
 ExecutorFactory = Callable[[Settings], Executor]

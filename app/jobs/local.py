@@ -118,9 +118,9 @@ class LocalExecutor:
                 process.join(timeout=5.0)
         self._workers = []
 
-    def run_worker(self, processes: int = 1) -> int:
+    def run_worker(self, processes: int | None = None) -> int:
         """``annserve worker``: one worker in this process, or a pool of ``processes``."""
-        if processes <= 1:
+        if processes is None or processes <= 1:
             stop = StopFlag()
             stop.install()
             work(self.settings, stop)

@@ -28,7 +28,7 @@ from app.storage.db import Database
 from app.storage.job_queue import JobQueue
 from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
 from app.storage.tables import DatasetRow, JobRow, ModelRow, ModelVersionRow, utcnow
-from core.errors import ConfigurationError, DivergenceError
+from core.errors import ConfigurationError, CoreError, DivergenceError
 from core.network import ANN
 from core.serialization import load_state, model_from_bytes, model_to_bytes
 from core.training_state import History, TrainingResult, TrainingState
@@ -285,9 +285,9 @@ class _Run:
         logger.info("job succeeded", extra={"job": self.job_id, "version": version})
         return "succeeded"
 
-    def fail_internal(self) -> str:
-        """End the job ``failed``/``internal`` after an unexpected error (already logged)."""
-        error = {"code": "internal", "message": "an internal error stopped training; it is logged"}
+    def fail(self, code: str, message: str) -> str:
+        """End the job ``failed`` with ``code`` before or instead of training."""
+        error = {"code": code, "message": message}
         with self.db.session() as session:
             queue = JobQueue(session)
             job = JobRepository(session).get(self.job_id)
@@ -318,9 +318,14 @@ def run_job(
     except JobLost:
         logger.warning("job taken over by another worker", extra={"job": job_id})
         return "lost"
+    except CoreError as error:
+        # Data the network cannot fit (e.g. negative targets for a relu output): the message
+        # names the problem and holds nothing internal.
+        logger.warning("job failed: invalid input", extra={"job": job_id, "error": str(error)})
+        return run.fail("invalid_input", str(error))
     except Exception:
         logger.exception("job failed with an internal error", extra={"job": job_id})
-        return run.fail_internal()
+        return run.fail("internal", "an internal error stopped training; it has been logged")
     finally:
         if own_db:
             database.dispose()

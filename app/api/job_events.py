@@ -1,0 +1,58 @@
+"""``GET /v1/jobs/{id}/events``: Server-Sent Events with a job's progress and its final status.
+
+The stream polls the job row a few times a second (in a worker thread, so the event loop never
+waits on the database), sends a ``progress`` event whenever the iteration advanced, with the
+iteration as the event id, and ends with one ``status`` event holding the whole job. A client that
+reconnects with ``Last-Event-ID`` gets only iterations after that one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.concurrency import run_in_threadpool
+
+from app.api.schemas.jobs import JobRead
+from app.storage.tables import JOB_ACTIVE_STATUSES, JobRow
+
+POLL_SECONDS = 0.25
+PING_SECONDS = 15
+
+
+def parse_last_event_id(value: str | None) -> int:
+    """The iteration a reconnecting client already has (-1 when none or unreadable)."""
+    try:
+        return int(value) if value is not None else -1
+    except ValueError:
+        return -1
+
+
+async def _events(
+    read_job: Callable[[], JobRow], to_read: Callable[[JobRow], JobRead], last_seen: int
+) -> AsyncIterator[ServerSentEvent]:
+    while True:
+        job = await run_in_threadpool(read_job)
+        progress = job.progress or {}
+        iteration = int(progress.get("iteration", 0))
+        if job.status not in JOB_ACTIVE_STATUSES:
+            body = to_read(job).model_dump_json()
+            yield ServerSentEvent(data=body, event="status", id=str(iteration))
+            return
+        if progress and iteration > last_seen:
+            last_seen = iteration
+            data = json.dumps({"status": job.status, **progress})
+            yield ServerSentEvent(data=data, event="progress", id=str(iteration))
+        await asyncio.sleep(POLL_SECONDS)
+
+
+def event_stream(
+    read_job: Callable[[], JobRow], to_read: Callable[[JobRow], JobRead], last_event_id: str | None
+) -> EventSourceResponse:
+    """The SSE response for one job (``read_job`` raises if the job is gone)."""
+    events = _events(read_job, to_read, parse_last_event_id(last_event_id))
+    return EventSourceResponse(
+        events, ping=PING_SECONDS, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
+    )

@@ -1,0 +1,203 @@
+"""Training jobs: ``POST /v1/models/{id}/train``, ``/v1/jobs`` (list, read, history, events,
+cancel, cost curve) and ``GET /v1/models/{id}/cost-curve.png``."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from sse_starlette import EventSourceResponse
+
+from app.api.deps import ArrayStoreDep, DatabaseDep, JsonBody, SettingsDep
+from app.api.job_events import event_stream
+from app.api.negotiation import choose
+from app.api.params import PROBLEMS, Limit, Offset
+from app.api.schemas.jobs import (
+    JobHistoryRead,
+    JobPage,
+    JobRead,
+    JobStatus,
+    TrainRequest,
+)
+from app.jobs.executor import Executor, make_executor
+from app.jobs.params import EarlyStopping, TrainParams
+from app.services.job_images import CostCurves, Image
+from app.services.jobs import JobService
+from app.storage.tables import JobRow
+
+router = APIRouter(prefix="/v1", tags=["jobs"])
+
+ModelIdQuery = Annotated[str | None, Query(pattern=r"^mdl_[0-9a-f]{16}$")]
+ImageFormat = Annotated[str, Query(alias="format", pattern="^(png|svg)$")]
+IMAGE_RESPONSES: dict[int | str, dict[str, object]] = {
+    **PROBLEMS,
+    200: {"content": {"image/png": {}, "image/svg+xml": {}}, "description": "The cost curve"},
+    304: {"description": "Not modified (ETag matches)"},
+}
+
+
+def get_executor(request: Request, settings: SettingsDep) -> Executor:
+    """The app's executor (built on first use: the API process only submits through it)."""
+    executor: Executor | None = getattr(request.app.state, "job_executor", None)
+    if executor is None:
+        executor = make_executor(settings)
+        request.app.state.job_executor = executor
+    return executor
+
+
+def get_job_service(
+    db: DatabaseDep,
+    arrays: ArrayStoreDep,
+    settings: SettingsDep,
+    executor: Annotated[Executor, Depends(get_executor)],
+) -> JobService:
+    """Job use cases bound to this app's storage and executor."""
+    return JobService(db, arrays, settings, executor)
+
+
+JobServiceDep = Annotated[JobService, Depends(get_job_service)]
+
+
+def to_read(row: JobRow) -> JobRead:
+    """The response body of a job row."""
+    return JobRead.model_validate(row, from_attributes=True)
+
+
+def _params(body: TrainRequest) -> TrainParams:
+    stopping = body.early_stopping
+    return TrainParams(
+        n_iter=body.n_iter,
+        learning_rate=body.learning_rate,
+        batch_size=body.batch_size,
+        optimizer=body.optimizer,
+        l2=body.l2,
+        validation=body.validation,
+        early_stopping=EarlyStopping(stopping.patience, stopping.min_delta) if stopping else None,
+        tol=body.tol,
+        max_seconds=body.max_seconds,
+        record_every=body.record_every,
+        seed=body.seed,
+        warm_start=body.warm_start,
+    )
+
+
+@router.post(
+    "/models/{model_id}/train",
+    status_code=status.HTTP_202_ACCEPTED,
+    dependencies=[JsonBody],
+    responses=PROBLEMS,
+)
+def train_model(
+    model_id: str, body: TrainRequest, service: JobServiceDep, response: Response
+) -> JobRead:
+    """Start training in the background: 202 with the queued job and its ``Location``."""
+    job = service.submit(model_id, body.dataset_id, _params(body))
+    response.headers["Location"] = f"/v1/jobs/{job.id}"
+    return to_read(job)
+
+
+@router.get("/jobs", responses=PROBLEMS)
+def list_jobs(
+    service: JobServiceDep,
+    limit: Limit = 20,
+    offset: Offset = 0,
+    model_id: ModelIdQuery = None,
+    status: JobStatus | None = None,
+) -> JobPage:
+    """Jobs, newest first, optionally filtered by model and status."""
+    rows, total = service.list(limit=limit, offset=offset, status=status, model_id=model_id)
+    return JobPage(items=[to_read(r) for r in rows], total=total, limit=limit, offset=offset)
+
+
+@router.get("/jobs/{job_id}", responses=PROBLEMS)
+def get_job(job_id: str, service: JobServiceDep) -> JobRead:
+    """One job: status, timestamps, progress, result or error."""
+    return to_read(service.get(job_id))
+
+
+@router.post("/jobs/{job_id}/cancel", responses=PROBLEMS)
+def cancel_job(job_id: str, service: JobServiceDep) -> JobRead:
+    """Cancel (idempotent): a queued job ends at once, a running one within about a second."""
+    return to_read(service.cancel(job_id))
+
+
+@router.get(
+    "/jobs/{job_id}/history",
+    responses={
+        **PROBLEMS,
+        200: {"model": JobHistoryRead, "content": {"application/json": {}, "text/csv": {}}},
+    },
+)
+def job_history(
+    job_id: str, service: JobServiceDep, accept: Annotated[str | None, Header()] = None
+) -> Response:
+    """Recorded costs as JSON, or as CSV (``iteration,cost,val_cost``) with ``Accept: text/csv``."""
+    media = choose(accept, ("application/json", "text/csv"))
+    its, costs, val_its, val_costs = service.history(job_id)
+    if media == "text/csv":
+        cost_at = dict(zip(its, costs, strict=True))
+        val_cost_at = dict(zip(val_its, val_costs, strict=True))
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["iteration", "cost", "val_cost"])
+        for i in sorted(cost_at.keys() | val_cost_at.keys()):
+            writer.writerow(
+                [
+                    i,
+                    repr(cost_at[i]) if i in cost_at else "",
+                    repr(val_cost_at[i]) if i in val_cost_at else "",
+                ]
+            )
+        return Response(out.getvalue(), media_type="text/csv")
+    body = JobHistoryRead(
+        job_id=job_id, iterations=its, costs=costs, val_iterations=val_its, val_costs=val_costs
+    )
+    return Response(body.model_dump_json(), media_type="application/json")
+
+
+@router.get(
+    "/jobs/{job_id}/events",
+    response_class=EventSourceResponse,
+    responses={**PROBLEMS, 200: {"content": {"text/event-stream": {}}}},
+)
+def job_events(
+    job_id: str,
+    service: JobServiceDep,
+    last_event_id: Annotated[str | None, Header()] = None,
+) -> EventSourceResponse:
+    """Server-Sent Events: ``progress`` events (id = iteration), then one final ``status``."""
+    service.get(job_id)
+    return event_stream(lambda: service.get(job_id), to_read, last_event_id)
+
+
+def _image(image: Image) -> Response:
+    headers = {"ETag": image.etag, "Cache-Control": "no-cache"}
+    if image.data is None:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(image.data, media_type=image.media_type, headers=headers)
+
+
+@router.get("/jobs/{job_id}/cost-curve.png", response_class=Response, responses=IMAGE_RESPONSES)
+def job_cost_curve(
+    job_id: str,
+    service: JobServiceDep,
+    fmt: ImageFormat = "png",
+    log_y: bool = False,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Training and validation cost over the iterations (also while running); SVG on request."""
+    return _image(CostCurves(service).for_job(job_id, fmt, log_y, if_none_match))
+
+
+@router.get("/models/{model_id}/cost-curve.png", response_class=Response, responses=IMAGE_RESPONSES)
+def model_cost_curve(
+    model_id: str,
+    service: JobServiceDep,
+    fmt: ImageFormat = "png",
+    log_y: bool = False,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The cost curve of the training that produced the model's current version."""
+    return _image(CostCurves(service).for_model(model_id, fmt, log_y, if_none_match))

@@ -1,0 +1,87 @@
+"""Cost-curve images of jobs and models, with an ETag that changes only when the curve does."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from app.services.errors import InvalidInput, NotFound
+from app.services.ids import MODEL, validate_id
+from app.services.jobs import JobService
+from app.storage.job_queue import JobQueue
+from app.storage.repositories import ModelRepository
+from app.storage.tables import JobRow
+from core.errors import CoreError
+from core.plots import cost_curve
+
+MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
+
+
+@dataclass(frozen=True)
+class Image:
+    """An encoded image, or only its ETag when the client already has it (``data`` None)."""
+
+    etag: str
+    media_type: str
+    data: bytes | None
+
+
+def _etag(job: JobRow, fmt: str, log_y: bool) -> str:
+    iteration = (job.progress or {}).get("iteration", 0)
+    return f'"{job.id}-{job.status}-{iteration}-{fmt}-{int(log_y)}"'
+
+
+class CostCurves:
+    """Training and validation cost against the iteration, from a job's recorded history."""
+
+    def __init__(self, jobs: JobService) -> None:
+        self.jobs = jobs
+
+    def for_job(
+        self, job_id: str, fmt: str = "png", log_y: bool = False, if_none_match: str | None = None
+    ) -> Image:
+        """The job's cost curve (also while it runs); ``data`` is None if ``if_none_match``
+        already names this rendering."""
+        job = self.jobs.get(job_id)
+        if fmt not in MEDIA_TYPES:
+            raise InvalidInput(f"format must be one of {list(MEDIA_TYPES)}", code="bad_format")
+        etag = _etag(job, fmt, log_y)
+        if if_none_match is not None and etag in (t.strip() for t in if_none_match.split(",")):
+            return Image(etag, MEDIA_TYPES[fmt], None)
+        with self.jobs.db.session() as session:
+            its, costs, val_its, val_costs = JobQueue(session).history(job_id)
+        try:
+            data = cost_curve(
+                its,
+                costs,
+                val_its or None,
+                val_costs or None,
+                log_y=log_y,
+                title=f"Cost of job {job.id} ({job.status})",
+                format=fmt,
+            )
+        except CoreError as error:
+            raise InvalidInput(str(error), code="bad_image_request") from error
+        return Image(etag, MEDIA_TYPES[fmt], data)
+
+    def for_model(
+        self,
+        model_id: str,
+        fmt: str = "png",
+        log_y: bool = False,
+        if_none_match: str | None = None,
+    ) -> Image:
+        """The cost curve of the job that produced the model's current version."""
+        validate_id(model_id, MODEL)
+        with self.jobs.db.session() as session:
+            models = ModelRepository(session)
+            model = models.get(model_id)
+            if model is None:
+                raise NotFound(f"no model with id {model_id}", code="model_not_found")
+            version = models.get_version(model_id, model.current_version)
+        if version is None or version.job_id is None:
+            raise NotFound(
+                f"version {model.current_version} of model {model_id} was not produced by "
+                "training, so it has no cost curve",
+                code="no_training",
+            )
+        return self.for_job(version.job_id, fmt, log_y, if_none_match)

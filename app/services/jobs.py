@@ -1,0 +1,190 @@
+"""Training-job use cases: submit (checked, one active job per model), read, list, cancel, history.
+
+Submission commits a ``queued`` row and then hands the job to the executor; workers claim it from
+the database, so the job's state always lives there whatever runs it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from app.jobs.executor import Executor
+from app.jobs.params import TrainParams
+from app.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from app.services.ids import DATASET, JOB, MODEL, is_valid_id, new_id, validate_id
+from app.settings import Settings
+from app.storage.arrays import ArrayStore
+from app.storage.db import Database
+from app.storage.job_queue import JobQueue
+from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
+from app.storage.tables import DatasetRow, JobRow, ModelRow
+
+CostHistory = tuple[list[int], list[float], list[int], list[float]]
+
+
+def job_not_found(job_id: str) -> NotFound:
+    """The error for an unknown job id."""
+    return NotFound(f"no job with id {job_id}", code="job_not_found")
+
+
+def check_compatible(model: ModelRow, dataset: DatasetRow) -> None:
+    """``InvalidInput`` unless the dataset's features and labels fit the model."""
+    if dataset.n_features != model.n_inputs:
+        raise InvalidInput(
+            f"the dataset has {dataset.n_features} features but the model takes "
+            f"{model.n_inputs} inputs",
+            code="feature_count_mismatch",
+        )
+    if (model.task == "regression") != (dataset.task == "regression"):
+        raise InvalidInput(
+            f"a {model.task} model cannot train on a {dataset.task} dataset", code="task_mismatch"
+        )
+    if model.task == "regression":
+        if model.n_outputs != 1:
+            raise InvalidInput(
+                f"the model has {model.n_outputs} outputs but the dataset has one target",
+                code="n_outputs_mismatch",
+            )
+        return
+    unknown = [c for c in dataset.classes or [] if c not in (model.classes or [])]
+    if unknown:
+        raise InvalidInput(
+            f"the dataset's labels {unknown[:10]} are not among the model's classes "
+            f"{model.classes}",
+            code="labels_mismatch",
+        )
+
+
+class JobService:
+    """Submit, read, list and cancel training jobs."""
+
+    def __init__(
+        self, db: Database, arrays: ArrayStore, settings: Settings, executor: Executor
+    ) -> None:
+        self.db = db
+        self.arrays = arrays
+        self.settings = settings
+        self.executor = executor
+
+    # Submission ----------------------------------------------------------------------------
+    def _check_params(self, params: TrainParams, dataset: DatasetRow) -> TrainParams:
+        limits = self.settings
+        if params.n_iter > limits.max_train_iterations:
+            raise LimitExceeded(
+                f"n_iter={params.n_iter} exceeds max_train_iterations="
+                f"{limits.max_train_iterations}",
+                code="too_many_iterations",
+            )
+        if params.max_seconds is not None and params.max_seconds > limits.max_job_seconds:
+            raise LimitExceeded(
+                f"max_seconds={params.max_seconds} exceeds max_job_seconds="
+                f"{limits.max_job_seconds}",
+                code="too_many_seconds",
+            )
+        n_test = round(dataset.n_samples * dataset.test_fraction)
+        n_train = dataset.n_samples - n_test
+        if params.validation == "test" and n_test == 0:
+            raise InvalidInput(
+                "the dataset has no test split to validate on", code="no_validation_rows"
+            )
+        if isinstance(params.validation, float) and not (
+            1 <= round(n_train * params.validation) < n_train
+        ):
+            raise InvalidInput(
+                f"validation={params.validation} of {n_train} training rows leaves no "
+                "validation or no training rows",
+                code="no_validation_rows",
+            )
+        if params.early_stopping is not None and params.validation is None:
+            raise InvalidInput(
+                "early_stopping needs validation ('test' or a fraction)",
+                code="validation_required",
+            )
+        return replace(params, max_seconds=params.max_seconds or limits.max_job_seconds)
+
+    def _dataset(self, dataset_id: str) -> DatasetRow:
+        if not is_valid_id(dataset_id, DATASET):
+            raise InvalidInput("dataset_id is not a dataset id", code="invalid_dataset_id")
+        with self.db.session() as session:
+            row = DatasetRepository(session).get(dataset_id)
+        if row is None:
+            raise InvalidInput(f"no dataset with id {dataset_id}", code="unknown_dataset")
+        return row
+
+    def submit(self, model_id: str, dataset_id: str, params: TrainParams) -> JobRow:
+        """Check everything, queue the job and hand it to the executor (202 for the client)."""
+        validate_id(model_id, MODEL)
+        with self.db.session() as session:
+            model = ModelRepository(session).get(model_id)
+        if model is None:
+            raise NotFound(f"no model with id {model_id}", code="model_not_found")
+        dataset = self._dataset(dataset_id)
+        check_compatible(model, dataset)
+        base = model.current_version if params.warm_start else 0
+        params = replace(self._check_params(params, dataset), base_version=base)
+        job = JobRow(
+            id=new_id(JOB),
+            model_id=model_id,
+            dataset_id=dataset_id,
+            status="queued",
+            params=params.to_dict(),
+            attempts=0,
+            cancel_requested=False,
+        )
+        with self.db.session() as session:
+            # The conditional flip is the first write: it serializes concurrent submissions.
+            if not JobQueue(session).mark_model_training(model_id):
+                raise Conflict(
+                    f"model {model_id} already has a queued or running job; wait for it or "
+                    "cancel it",
+                    code="model_busy",
+                )
+            JobRepository(session).add(job)
+        try:
+            self.executor.submit(job.id)
+        except BaseException:
+            self.cancel(job.id)
+            raise
+        return job
+
+    # Reading -------------------------------------------------------------------------------
+    def get(self, job_id: str) -> JobRow:
+        """The job's row; ``NotFound`` (or ``InvalidId``) otherwise."""
+        validate_id(job_id, JOB)
+        with self.db.session() as session:
+            row = JobRepository(session).get(job_id)
+        if row is None:
+            raise job_not_found(job_id)
+        return row
+
+    def list(
+        self, *, limit: int, offset: int, status: str | None = None, model_id: str | None = None
+    ) -> tuple[list[JobRow], int]:
+        """A page of jobs, newest first, and the total matching the filters."""
+        with self.db.session() as session:
+            return JobRepository(session).list(
+                limit=limit, offset=offset, status=status, model_id=model_id
+            )
+
+    def history(self, job_id: str) -> CostHistory:
+        """Recorded costs so far: iterations, costs, validation iterations and costs."""
+        self.get(job_id)
+        with self.db.session() as session:
+            return JobQueue(session).history(job_id)
+
+    # Cancellation --------------------------------------------------------------------------
+    def cancel(self, job_id: str) -> JobRow:
+        """Cancel a job (idempotent): a queued one ends now, a running one within a second."""
+        row = self.get(job_id)
+        with self.db.session() as session:
+            queue = JobQueue(session)
+            if queue.cancel_queued(job_id):
+                queue.mark_model_ready(row.model_id)
+                cancelled_queued = True
+            else:
+                queue.request_cancel(job_id)
+                cancelled_queued = False
+        if cancelled_queued:
+            # A job requeued after an interruption may have left a checkpoint behind.
+            self.arrays.delete_job(job_id)
+        return self.get(job_id)
