@@ -23,6 +23,9 @@ if TYPE_CHECKING:
 
     from app.settings import Settings
 
+# Fixtures of the scale-out tests (Celery settings, worker processes, private queues).
+pytest_plugins = ["tests.scaleout"]
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SERVE_COMMAND = (sys.executable, "-m", "app", "serve")
 POSTGRES_SERVER_URL = os.environ.get(

@@ -14,10 +14,12 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import pytest
 
 if TYPE_CHECKING:
     from app.settings import Settings
@@ -67,19 +69,31 @@ class WorkerProcess:
 
     def kill(self) -> None:
         """SIGKILL the worker and every process of its group (prefork children too)."""
-        if self.process.poll() is None:
+        with suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        self.process.wait(timeout=10)
 
     def stop(self, timeout: float = 20.0) -> None:
         """Warm shutdown (SIGTERM: finish or hand back the current task), SIGKILL if it hangs."""
-        if self.process.poll() is not None:
-            return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            self.kill()
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            with suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=timeout)
+        # Whatever is left of the group (prefork children) goes too.
+        with suppress(ProcessLookupError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
+
+    def wait_ready(self, timeout: float = 60.0) -> None:
+        """Wait until the worker consumes from its queue; raise if it exits first."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited with {self.process.returncode}:\n{self.log()}")
+            if " ready." in self.log():
+                return
+            time.sleep(0.05)
+        raise RuntimeError(f"worker not ready after {timeout} s:\n{self.log()}")
 
 
 @dataclass
@@ -114,10 +128,7 @@ class WorkerPool:
     def stop_all(self) -> None:
         """Stop every worker this pool started (kill the ones that do not stop)."""
         for worker in self.started:
-            try:
-                worker.stop(timeout=10)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                worker.kill()
+            worker.stop(timeout=10)
 
 
 @contextmanager
@@ -161,3 +172,47 @@ def wait_for(
             return
         time.sleep(step)
     raise AssertionError(f"timed out after {timeout} s: {message()}")
+
+
+# --- fixtures (loaded as a plugin by tests/conftest.py) --------------------------------------
+
+
+@pytest.fixture
+def celery_queue(redis_url: str) -> Iterator[str]:
+    """A queue name of this test's own on the test Redis; its keys are deleted afterwards."""
+    queue = unique_queue()
+    yield queue
+    flush_queue(redis_url, queue)
+
+
+@pytest.fixture
+def celery_settings(
+    tmp_path: Path, redis_url: str, postgres_schema_url: str, celery_queue: str
+) -> Settings:
+    """Settings of a scale-out stack: Celery on Redis, PostgreSQL (a fresh, migrated schema),
+    one-process workers and fast heartbeats."""
+    from app.settings import Settings
+    from app.storage.migrate import run_migrations
+
+    settings = Settings(
+        data_dir=tmp_path / "shared-data",
+        database_url=postgres_schema_url,
+        executor="celery",
+        broker_url=redis_url,
+        celery_queue=celery_queue,
+        worker_pool="solo",
+        max_concurrent_jobs=0,
+        # Fast failure detection: a killed worker's job is re-queued about two seconds later.
+        heartbeat_timeout=2.0,
+        progress_interval=0.1,
+        checkpoint_interval=0.2,
+    )
+    run_migrations(settings.database_url)
+    return settings
+
+
+@pytest.fixture
+def celery_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerPool]:
+    """Starts ``python -m app worker`` processes; every one is stopped at teardown."""
+    with worker_pool(tmp_path_factory.mktemp("worker-logs")) as pool:
+        yield pool
