@@ -23,6 +23,7 @@ export class ApiError extends Error {
     this.name = "ApiError";
     this.status = status;
     this.code = code;
+    this.detail = detail;
     this.fields = fields;
   }
 }

@@ -17,8 +17,8 @@ const FIELDS = {
 function seconds(value) {
   if (!Number.isFinite(value)) return "";
   if (value < 1) return "under a second";
-  if (value < 90) return `${Math.round(value)} s`;
-  return `${Math.round(value / 60)} min`;
+  if (value < 90) return `about ${Math.round(value)} s`;
+  return `about ${Math.round(value / 60)} min`;
 }
 
 /** Wire the training panel; `onTrained(model, job)` runs when a job has succeeded. */
@@ -68,24 +68,28 @@ export function createTrainingPanel({ config, report, dataset, network, onChange
     if (Number.isFinite(p.cost) && (!last || p.iteration > last.iteration)) {
       points.push({ iteration: p.iteration, cost: p.cost, validation: p.val_cost ?? NaN });
       drawCurve(curve, points, nIter);
+      // How many points arrived while training ran (readable by tests and tools).
+      curve.dataset.livePoints = String(points.length);
     }
     progress.value = Math.min(1, p.fraction ?? p.iteration / nIter);
     const cost = Number.isFinite(p.cost) ? ` · cost ${p.cost.toFixed(4)}` : "";
-    const eta = p.eta_s != null ? ` · about ${seconds(p.eta_s)} left` : "";
+    const eta = p.eta_s != null ? ` · ${seconds(p.eta_s)} left` : "";
     progressText.textContent = `Iteration ${p.iteration} of ${nIter}${cost}${eta}`;
   }
 
   async function fullCurve(job) {
     try {
       const history = await api("GET", `/v1/jobs/${job.id}/history`);
-      const costs = history.costs ?? [];
-      if (costs.length === 0) return;
-      const its = history.iterations ?? costs.map((_, i) => i * (history.record_every ?? 1));
-      const val = history.val_costs ?? [];
-      points = costs.map((cost, i) => ({ iteration: its[i], cost, validation: val[i] ?? NaN }));
+      if (history.costs.length === 0) return;
+      const validation = new Map(history.val_iterations.map((it, i) => [it, history.val_costs[i]]));
+      points = history.iterations.map((iteration, i) => ({
+        iteration,
+        cost: history.costs[i],
+        validation: validation.get(iteration) ?? NaN,
+      }));
       drawCurve(curve, points, nIter);
     } catch {
-      // The live points already drawn stay; the full history is a refinement.
+      // The live points already drawn stay; the full history only refines them.
     }
   }
 
@@ -110,6 +114,7 @@ export function createTrainingPanel({ config, report, dataset, network, onChange
     trainButton.disabled = true;
     cancelButton.disabled = false;
     points = [];
+    curve.dataset.livePoints = "0";
     nIter = config.iter;
     progress.value = 0;
     metrics.replaceChildren();
