@@ -390,8 +390,17 @@ class _Run:
                 self._check_finite(0.0)
         return self._result(reason, self.elapsed_before + time.perf_counter() - t0)
 
+    def _final_cost(self) -> float:
+        if not self.full_batch:
+            return self.ann.cost(self.X, self.Y, self.opts.l2)
+        # The full-batch buffers already hold the data: no new allocation for one more pass.
+        with np.errstate(over="ignore"):
+            self.full_ws.forward()
+            cost = self.full_ws.cost()
+        return cost + l2_penalty(self.ann._weights(), self.opts.l2, self.m)
+
     def _result(self, reason: str, elapsed: float) -> TrainingResult:
-        final_cost = self.ann.cost(self.X, self.Y, self.opts.l2)
+        final_cost = self._final_cost()
         return TrainingResult(
             stop_reason=reason,
             n_iter=self.iteration,
