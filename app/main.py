@@ -11,6 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 from app.api.errors import install_error_handlers
 from app.api.metrics import HttpMetrics
 from app.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.api.openapi import install_openapi
 from app.api.playground import install_playground
 from app.api.routes import include_routers
 from app.settings import Settings, get_settings
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = HttpMetrics()
     install_error_handlers(app)
     include_routers(app)
+    install_openapi(app)
     install_playground(app)
 
     def body_limit(path: str) -> int:

@@ -11,7 +11,7 @@ from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile
 from app.api.deps import DatasetServiceDep, JsonBody, MultipartBody
 from app.api.negotiation import choose
 from app.api.params import PROBLEMS, Limit, Offset
-from app.api.schemas.common import Name, Problem, Seed, Task
+from app.api.schemas.common import Problem, Seed, Task
 from app.api.schemas.datasets import (
     DatasetCreate,
     DatasetData,
@@ -88,10 +88,13 @@ def upload_dataset(
     response: Response,
     file: Annotated[UploadFile, File(description="CSV with a header row.")],
     target: Annotated[
-        str | None, Form(max_length=200, description="Target column (default: the last).")
-    ] = None,
-    name: Annotated[Name | None, Form()] = None,
-    task: Annotated[Task | None, Form()] = None,
+        str, Form(max_length=200, description="Target column; empty: the last one.")
+    ] = "",
+    name: Annotated[str, Form(max_length=200, description="Empty: the file's name.")] = "",
+    task: Annotated[
+        Literal["auto", "binary", "multiclass", "regression"],
+        Form(description="auto: inferred from the labels."),
+    ] = "auto",
     test_fraction: Annotated[float, Form(ge=0.0, le=0.9)] = 0.2,
     seed: Annotated[Seed, Form()] = 0,
 ) -> DatasetRead:
@@ -104,9 +107,9 @@ def upload_dataset(
     row = service.create_from_csv(
         data=data,
         filename=file.filename or "upload.csv",
-        name=name,
-        target=target,
-        task=task,
+        name=name or None,
+        target=target or None,
+        task=None if task == "auto" else task,
         split=SplitOptions(test_fraction, seed),
     )
     return _created(response, row)

@@ -154,7 +154,15 @@ async def handle_http_exception(request: Request, error: Exception) -> JSONRespo
         405: "method not allowed on this route",
         413: "the request body is over the size limit",
     }.get(status, str(error.detail))
-    return problem(status, code, detail, headers=error.headers)
+    headers = dict(error.headers or {})
+    if status == 405:
+        # Starlette lists the methods of the first matching route only; list them all.
+        from app.api.openapi import allowed_methods
+
+        methods = allowed_methods(request.app, request.url.path)
+        if methods:
+            headers["Allow"] = ", ".join(methods)
+    return problem(status, code, detail, headers=headers)
 
 
 async def handle_unexpected(request: Request, error: Exception) -> JSONResponse:

@@ -17,10 +17,12 @@ def _problem(description: str) -> dict[str, Any]:
 
 
 PROBLEMS: dict[int | str, dict[str, Any]] = {
+    400: _problem("Malformed JSON"),
     401: _problem("Missing or invalid API key"),
     404: _problem("Unknown or malformed id"),
     409: _problem("Conflicts with the current state"),
     413: _problem("Body over the size limit"),
     415: _problem("Wrong content type"),
     422: _problem("Invalid input"),
+    500: _problem("Internal error (a bug; it is logged)"),
 }

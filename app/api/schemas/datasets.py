@@ -17,6 +17,7 @@ class DatasetCreate(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {
@@ -47,6 +48,7 @@ class DatasetGenerate(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [{"kind": "circle", "n_samples": 400, "noise": 0.1, "seed": 0}]
         },

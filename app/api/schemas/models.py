@@ -24,7 +24,7 @@ from app.api.schemas.common import (
 class HiddenLayer(BaseModel):
     """One hidden layer."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     units: int = Field(gt=0, examples=[4])
     activation: HiddenActivation = "tanh"
@@ -35,6 +35,7 @@ class ModelCreate(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={
             "examples": [
                 {
@@ -75,6 +76,7 @@ class ModelUpdate(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={"examples": [{"name": "circle-net", "description": "first try"}]},
     )
 
