@@ -1,0 +1,102 @@
+"""Helpers for the job tests: datasets, the notes' model, jobs, and the reference training."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+from numpy.typing import NDArray
+
+from app.jobs.data import training_data
+from app.jobs.params import TrainParams
+from app.storage.arrays import ArrayStore
+from app.storage.tables import DatasetRow, ModelRow
+from core.network import ANN
+from core.serialization import model_from_bytes
+
+CIRCLE_400 = {"kind": "circle", "n_samples": 400, "noise": 0.1, "seed": 0}
+NOTES_MODEL = {
+    "name": "notes-2-4-1",
+    "hidden_layers": [{"units": 4, "activation": "tanh"}],
+    "init": "glorot",
+    "seed": 2,
+}
+FINAL = {"succeeded", "failed", "cancelled"}
+
+
+class HttpClient(Protocol):
+    """What the tests need of httpx.Client and TestClient alike."""
+
+    def get(self, url: str, **kwargs: Any) -> Any: ...
+    def post(self, url: str, **kwargs: Any) -> Any: ...
+
+
+def make_dataset(client: HttpClient, **overrides: Any) -> dict[str, Any]:
+    response = client.post("/v1/datasets/generate", json={**CIRCLE_400, **overrides})
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def make_model(client: HttpClient, dataset_id: str, **overrides: Any) -> dict[str, Any]:
+    body = {**NOTES_MODEL, "dataset_id": dataset_id, **overrides}
+    response = client.post("/v1/models", json=body)
+    assert response.status_code == 201, response.text
+    model: dict[str, Any] = response.json()
+    return model
+
+
+def start_job(client: HttpClient, model_id: str, dataset_id: str, **params: Any) -> dict[str, Any]:
+    response = client.post(
+        f"/v1/models/{model_id}/train", json={"dataset_id": dataset_id, **params}
+    )
+    assert response.status_code == 202, response.text
+    job: dict[str, Any] = response.json()
+    assert response.headers["location"] == f"/v1/jobs/{job['id']}"
+    return job
+
+
+def wait_for(
+    client: HttpClient, job_id: str, condition: Any, timeout: float = 60.0
+) -> dict[str, Any]:
+    """Poll the job until ``condition(job)`` holds; fail after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        job: dict[str, Any] = client.get(f"/v1/jobs/{job_id}").json()
+        if condition(job):
+            return job
+        assert time.monotonic() < deadline, f"job never reached the condition: {job}"
+        time.sleep(0.05)
+
+
+def wait_final(client: HttpClient, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
+    return wait_for(client, job_id, lambda job: job["status"] in FINAL, timeout)
+
+
+def stored_parameters(data_dir: Path, model_id: str, version: int) -> dict[str, NDArray[Any]]:
+    ann = model_from_bytes(ArrayStore(data_dir).model_version_bytes(model_id, version))
+    return ann.parameters
+
+
+def reference_training(
+    data_dir: Path, dataset: DatasetRow, model: ModelRow, params: TrainParams
+) -> ANN:
+    """The same training with core called directly, uninterrupted."""
+    store = ArrayStore(data_dir)
+    arrays, _ = store.load_dataset(dataset.id)
+    data = training_data(arrays, dataset, model, params)
+    ann = model_from_bytes(store.model_version_bytes(model.id, params.base_version))
+    options = params.options().to_dict()
+    n_iter, lambd = options.pop("n_iter"), options.pop("learning_rate")
+    ann.fit(data.X, data.Y, n_iter, lambd, X_val=data.X_val, Y_val=data.Y_val, **options)
+    return ann
+
+
+def assert_same_parameters(
+    actual: dict[str, NDArray[Any]], expected: dict[str, NDArray[Any]]
+) -> None:
+    assert actual.keys() == expected.keys()
+    for name in expected:
+        np.testing.assert_array_equal(actual[name], expected[name], err_msg=name)
