@@ -47,7 +47,7 @@ class RecordingExecutor:
     def stop(self, timeout: float = 30.0) -> None:
         pass
 
-    def run_worker(self, processes: int = 1) -> int:
+    def run_worker(self, processes: int | None = None) -> int:
         return 0
 
 

@@ -1,0 +1,198 @@
+"""Scale-out against the real services: an API process and Celery worker processes on Redis, with
+PostgreSQL metadata. Workers share a queue, survive a kill -9 and outlive an API restart."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import httpx
+import numpy as np
+import pytest
+
+from app.settings import Settings
+from app.storage.db import Database
+from app.storage.repositories import JobRepository
+from tests.conftest import LiveServer, StartServer, stop_process
+from tests.scaleout import WorkerPool, WorkerProcess, settings_env, wait_for
+
+pytestmark = pytest.mark.slow
+
+FINAL = {"succeeded", "failed", "cancelled"}
+HIDDEN = [{"units": 8, "activation": "tanh"}]
+
+
+def start_api(live_server: StartServer, settings: Settings) -> LiveServer:
+    """``annserve serve`` with the stack's settings (it sends jobs to the Celery workers)."""
+    return live_server(data_dir=settings.data_dir, env=settings_env(settings))
+
+
+def create_dataset(http: httpx.Client) -> str:
+    response = http.post(
+        "/v1/datasets/generate", json={"kind": "circle", "n_samples": 200, "noise": 0.1, "seed": 4}
+    )
+    assert response.status_code == 201, response.text
+    dataset_id: str = response.json()["id"]
+    return dataset_id
+
+
+def create_model(http: httpx.Client, dataset_id: str, seed: int = 7) -> str:
+    body = {"name": f"net-{seed}", "dataset_id": dataset_id, "hidden_layers": HIDDEN, "seed": seed}
+    response = http.post("/v1/models", json=body)
+    assert response.status_code == 201, response.text
+    model_id: str = response.json()["id"]
+    return model_id
+
+
+def train(http: httpx.Client, model_id: str, dataset_id: str, n_iter: int) -> str:
+    body = {"dataset_id": dataset_id, "n_iter": n_iter, "learning_rate": 0.3}
+    response = http.post(f"/v1/models/{model_id}/train", json=body)
+    assert response.status_code == 202, response.text
+    job_id: str = response.json()["id"]
+    return job_id
+
+
+def get_job(http: httpx.Client, job_id: str) -> dict[str, Any]:
+    response = http.get(f"/v1/jobs/{job_id}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def wait_final(
+    http: httpx.Client, job_ids: list[str], workers: WorkerPool, timeout: float = 90.0
+) -> dict[str, dict[str, Any]]:
+    """Poll until every job has ended; the jobs' bodies by id."""
+    jobs: dict[str, dict[str, Any]] = {}
+
+    def all_final() -> bool:
+        jobs.update({job_id: get_job(http, job_id) for job_id in job_ids})
+        return all(job["status"] in FINAL for job in jobs.values())
+
+    wait_for(all_final, timeout, lambda: f"{jobs}\n{workers.logs()}", step=0.2)
+    return jobs
+
+
+def job_owner(settings: Settings, job_id: str) -> int | None:
+    """The pid in the job's ``worker_id`` (``host:pid:token``), None when unowned."""
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            row = JobRepository(session).get(job_id)
+            assert row is not None
+            owner = row.worker_id
+    finally:
+        db.dispose()
+    return int(owner.split(":")[1]) if owner else None
+
+
+def parameters(http: httpx.Client, model_id: str) -> dict[str, np.ndarray]:
+    response = http.get(
+        f"/v1/models/{model_id}/parameters", headers={"Accept": "application/x-npz"}
+    )
+    assert response.status_code == 200, response.text
+    with np.load(io.BytesIO(response.content), allow_pickle=False) as npz:
+        return {name: npz[name] for name in npz.files}
+
+
+def start_workers(pool: WorkerPool, settings: Settings, count: int) -> list[WorkerProcess]:
+    workers = [pool.start(settings) for _ in range(count)]
+    for worker in workers:
+        worker.wait_ready()
+    return workers
+
+
+def test_two_workers_share_six_jobs_and_run_each_exactly_once(
+    celery_settings: Settings, celery_workers: WorkerPool, live_server: StartServer
+) -> None:
+    workers = start_workers(celery_workers, celery_settings, 2)
+    api = start_api(live_server, celery_settings)
+    with httpx.Client(base_url=api.base_url, timeout=10) as http:
+        dataset_id = create_dataset(http)
+        models = [create_model(http, dataset_id, seed) for seed in range(6)]
+        job_ids = [train(http, model_id, dataset_id, 4_000) for model_id in models]
+        jobs = wait_final(http, job_ids, celery_workers)
+    assert {job["status"] for job in jobs.values()} == {"succeeded"}, celery_workers.logs()
+    # Claimed once each: one attempt, one version, one "succeeded" line in all workers' logs.
+    assert [job["attempts"] for job in jobs.values()] == [1] * 6
+    assert [job["produced_version"] for job in jobs.values()] == [1] * 6
+    logs = celery_workers.logs()
+    for job_id in job_ids:
+        assert logs.count(f'"message": "job succeeded", "job": "{job_id}"') == 1, logs
+    # Both workers took part: prefetch of one leaves the next job to whichever worker is free.
+    owners = {job_owner(celery_settings, job_id) for job_id in job_ids}
+    assert owners == {worker.process.pid for worker in workers}
+
+
+def test_killed_worker_job_resumes_on_another_from_its_checkpoint(
+    celery_settings: Settings, celery_workers: WorkerPool, live_server: StartServer
+) -> None:
+    workers = start_workers(celery_workers, celery_settings, 2)
+    by_pid = {worker.process.pid: worker for worker in workers}
+    api = start_api(live_server, celery_settings)
+    n_iter = 30_000
+    with httpx.Client(base_url=api.base_url, timeout=10) as http:
+        dataset_id = create_dataset(http)
+        model_id = create_model(http, dataset_id)
+        job_id = train(http, model_id, dataset_id, n_iter)
+        checkpoint = celery_settings.data_dir / "jobs" / job_id / "checkpoint.npz"
+
+        def checkpointed() -> bool:
+            progress = get_job(http, job_id)["progress"] or {}
+            return checkpoint.exists() and progress.get("iteration", 0) > 0
+
+        wait_for(checkpointed, 60, celery_workers.logs)
+        owner = job_owner(celery_settings, job_id)
+        assert owner in by_pid
+        by_pid[owner].kill()
+        [job] = wait_final(http, [job_id], celery_workers).values()
+        assert job["status"] == "succeeded", (job, celery_workers.logs())
+        assert job["attempts"] == 2
+        assert job["result"]["resumed_from_iteration"] > 0
+        assert job["result"]["n_iter"] == n_iter
+        survivor = next(pid for pid in by_pid if pid != owner)
+        assert job_owner(celery_settings, job_id) in (None, survivor)
+        assert f'"message": "job succeeded", "job": "{job_id}"' in by_pid[survivor].log()
+
+        # The same training without interruption ends with exactly the same parameters.
+        twin_id = create_model(http, dataset_id)
+        twin_job = train(http, twin_id, dataset_id, n_iter)
+        [twin] = wait_final(http, [twin_job], celery_workers).values()
+        assert twin["status"] == "succeeded" and twin["attempts"] == 1
+        assert twin["result"]["resumed_from_iteration"] is None
+        resumed, uninterrupted = parameters(http, model_id), parameters(http, twin_id)
+    assert resumed.keys() == uninterrupted.keys()
+    for name in resumed:
+        np.testing.assert_array_equal(resumed[name], uninterrupted[name])
+
+
+def test_api_restart_while_workers_train_loses_nothing(
+    celery_settings: Settings, celery_workers: WorkerPool, live_server: StartServer
+) -> None:
+    start_workers(celery_workers, celery_settings, 1)
+    first = start_api(live_server, celery_settings)
+    with httpx.Client(base_url=first.base_url, timeout=10) as http:
+        dataset_id = create_dataset(http)
+        model_id = create_model(http, dataset_id)
+        job_id = train(http, model_id, dataset_id, 50_000)
+        wait_for(
+            lambda: (get_job(http, job_id)["progress"] or {}).get("iteration", 0) > 0,
+            60,
+            celery_workers.logs,
+        )
+        before = get_job(http, job_id)["progress"]["iteration"]
+    stop_process(first.process)
+
+    second = start_api(live_server, celery_settings)
+    with httpx.Client(base_url=second.base_url, timeout=10) as http:
+        during = get_job(http, job_id)
+        # Training went on while no API process existed.
+        assert during["status"] == "succeeded" or during["progress"]["iteration"] > before
+        [job] = wait_final(http, [job_id], celery_workers).values()
+        assert job["status"] == "succeeded" and job["attempts"] == 1
+        assert job["result"]["resumed_from_iteration"] is None
+        # And the restarted API keeps submitting to the same workers.
+        again = train(http, model_id, dataset_id, 2_000)
+        [next_job] = wait_final(http, [again], celery_workers).values()
+        assert next_job["status"] == "succeeded"
+        assert http.get(f"/v1/models/{model_id}").json()["current_version"] == 2
