@@ -16,11 +16,6 @@ from app.jobs import celery_app
 from app.jobs.celery_app import RUN_JOB_TASK, celery_config, create_celery_app, execute_job
 from app.jobs.celery_executor import CeleryExecutor, StaleJobSweeper
 from app.jobs.executor import make_executor
-from app.jobs.params import TrainParams
-from app.services.datasets import DatasetService
-from app.services.jobs import JobService
-from app.services.model_spec import HiddenLayerSpec, ModelSpec
-from app.services.models import ModelService
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
@@ -28,44 +23,7 @@ from app.storage.job_queue import JobQueue
 from app.storage.migrate import run_migrations
 from app.storage.repositories import JobRepository
 from app.storage.tables import utcnow
-
-
-class RecordingExecutor:
-    """Stands in for an executor at submission: remembers the ids and runs nothing."""
-
-    name = "recording"
-
-    def __init__(self) -> None:
-        self.submitted: list[str] = []
-
-    def submit(self, job_id: str) -> None:
-        self.submitted.append(job_id)
-
-    def start(self) -> None:
-        pass
-
-    def stop(self, timeout: float = 30.0) -> None:
-        pass
-
-    def run_worker(self, processes: int | None = None) -> int:
-        return 0
-
-
-def queue_job(settings: Settings, n_iter: int = 200) -> str:
-    """A queued training job (circle dataset, one hidden layer) in ``settings``' database."""
-    db, arrays = Database(settings.database_url), ArrayStore(settings.data_dir)
-    try:
-        dataset = DatasetService(db, arrays, settings).generate(
-            kind="circle", n_samples=80, noise=0.1, seed=1
-        )
-        model = ModelService(db, arrays, settings).create(
-            ModelSpec(name="m", dataset_id=dataset.id, hidden_layers=(HiddenLayerSpec(4, "tanh"),))
-        )
-        service = JobService(db, arrays, settings, RecordingExecutor())
-        job = service.submit(model.id, dataset.id, TrainParams(n_iter=n_iter, learning_rate=0.5))
-    finally:
-        db.dispose()
-    return job.id
+from tests.scaleout import queue_job
 
 
 def job_status(settings: Settings, job_id: str) -> tuple[str, int]:
