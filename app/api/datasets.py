@@ -88,15 +88,18 @@ def upload_dataset(
     response: Response,
     file: Annotated[UploadFile, File(description="CSV with a header row.")],
     target: Annotated[
-        str, Form(max_length=200, description="Target column; empty: the last one.")
+        str,
+        Form(max_length=200, description="Target column; empty: the last one.", examples=["y"]),
     ] = "",
-    name: Annotated[str, Form(max_length=200, description="Empty: the file's name.")] = "",
+    name: Annotated[
+        str, Form(max_length=200, description="Empty: the file's name.", examples=["pets"])
+    ] = "",
     task: Annotated[
         Literal["auto", "binary", "multiclass", "regression"],
-        Form(description="auto: inferred from the labels."),
+        Form(description="auto: inferred from the labels.", examples=["auto"]),
     ] = "auto",
-    test_fraction: Annotated[float, Form(ge=0.0, le=0.9)] = 0.2,
-    seed: Annotated[Seed, Form()] = 0,
+    test_fraction: Annotated[float, Form(ge=0.0, le=0.9, examples=[0.2])] = 0.2,
+    seed: Annotated[Seed, Form(examples=[0])] = 0,
 ) -> DatasetRead:
     """Create a dataset from a CSV file: numeric features, one target column (labels may be
     strings, kept as the class names)."""

@@ -23,7 +23,7 @@ def secured(tmp_path: Path) -> Iterator[TestClient]:
 
 
 def _v1_routes(client: TestClient) -> list[tuple[str, str]]:
-    routes = []
+    routes: list[tuple[str, str]] = []
     for path, item in client.get("/openapi.json").json()["paths"].items():
         if path.startswith("/v1"):
             concrete = path.replace("{dataset_id}", "ds_0123456789abcdef")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,11 +94,8 @@ def test_json_formatter_includes_request_id_and_exception() -> None:
             raise ValueError("boom")
         except ValueError:
             record = logging.getLogger("x").makeRecord(
-                "x", logging.ERROR, __file__, 1, "failed %s", ("here",), exc_info=True
+                "x", logging.ERROR, __file__, 1, "failed %s", ("here",), exc_info=sys.exc_info()
             )
-            import sys
-
-            record.exc_info = sys.exc_info()
         line = json.loads(JsonFormatter().format(record))
     finally:
         request_id_var.reset(token)

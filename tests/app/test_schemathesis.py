@@ -45,7 +45,7 @@ def seeded_app() -> Iterator[None]:
     suppress_health_check=list(HealthCheck),
     derandomize=True,
 )
-def test_api_conforms_to_its_schema(case: schemathesis.Case) -> None:
+def test_api_conforms_to_its_schema(case: schemathesis.Case) -> None:  # type: ignore[type-arg]
     # positive_data_acceptance is left out on purpose: a schema-valid body can still be
     # semantically wrong (one class only, a dataset id that does not exist...), which the API
     # answers with 422 by design.

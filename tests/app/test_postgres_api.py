@@ -1,0 +1,34 @@
+"""The same service on PostgreSQL: datasets and models survive a new app on the same database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.settings import Settings
+
+pytestmark = pytest.mark.services
+
+
+def test_service_on_postgres(postgres_url: str, tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=postgres_url)
+    with TestClient(create_app(settings)) as client:
+        dataset = client.post(
+            "/v1/datasets/generate", json={"kind": "moons", "n_samples": 50, "seed": 5}
+        ).json()
+        model = client.post("/v1/models", json={"name": "pg", "dataset_id": dataset["id"]}).json()
+        renamed = client.patch(f"/v1/models/{model['id']}", json={"name": "pg2"})
+        assert renamed.status_code == 200
+        parameters = client.get(f"/v1/models/{model['id']}/parameters").json()
+        assert client.get("/readyz").json()["database"] is True
+    with TestClient(create_app(settings)) as client:
+        assert client.get(f"/v1/datasets/{dataset['id']}").json() == dataset
+        again = client.get(f"/v1/models/{model['id']}").json()
+        assert again["name"] == "pg2"
+        assert again["created_at"] == model["created_at"]
+        assert client.get(f"/v1/models/{model['id']}/parameters").json() == parameters
+        assert client.delete(f"/v1/models/{model['id']}").status_code == 204
+        assert client.delete(f"/v1/datasets/{dataset['id']}").status_code == 204
