@@ -6,7 +6,8 @@
 from core.architecture import Architecture
 from core.errors import ConfigurationError, CoreError, DivergenceError, ShapeError, StopTraining
 from core.network import ANN
-from core.training import TrainingOptions, train
+from core.training import train
+from core.training_options import TrainingOptions
 from core.training_state import History, Progress, TrainingResult, TrainingState
 
 __all__ = [

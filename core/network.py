@@ -27,7 +27,7 @@ from core.losses import LOSSES, l2_penalty, output_delta
 
 if TYPE_CHECKING:
     from core.training import Callback
-    from core.training_state import TrainingResult, TrainingState
+    from core.training_state import History, TrainingResult, TrainingState
 
 Array = NDArray[Any]
 _PARAMETER_NAME = re.compile(r"^[Wb][1-9][0-9]*$")
@@ -370,7 +370,8 @@ class ANN:
         The result is also kept in ``self.result``; with ``cost_curve_path`` the cost curve is
         written there (PNG or SVG by suffix), as the notes ask.
         """
-        from core.training import TrainingOptions, train
+        from core.training import train
+        from core.training_options import TrainingOptions
 
         opts = TrainingOptions.create(n_iter=n_iter, learning_rate=lambd, **options)
         result = train(self, X, Y, opts, X_val=X_val, Y_val=Y_val, callback=callback, resume=resume)
@@ -378,6 +379,11 @@ class ANN:
         if cost_curve_path is not None:
             self.save_cost_curve(cost_curve_path)
         return result
+
+    @property
+    def history(self) -> History | None:
+        """Recorded costs of the last :meth:`fit` (``history.iterations``, ``history.costs``)."""
+        return self.result.history if self.result is not None else None
 
     def save_cost_curve(
         self, path: str | Path, *, log_y: bool = False, title: str | None = None

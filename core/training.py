@@ -20,8 +20,7 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -29,80 +28,20 @@ from numpy.typing import ArrayLike, NDArray
 
 from core.errors import ConfigurationError, DivergenceError, StopTraining
 from core.losses import l2_penalty
-from core.optimizers import OPTIMIZERS, make_optimizer
+from core.optimizers import make_optimizer
 from core.propagation import Workspace
+from core.training_options import TrainingOptions
 from core.training_state import History, Progress, TrainingResult, TrainingState
 
 if TYPE_CHECKING:
     from core.network import ANN
 
+__all__ = ["Callback", "TrainingOptions", "train"]
+
 Array = NDArray[Any]
 Callback = Callable[[Progress], bool | None]
 # Options that may change between a checkpoint and its resumption without changing the maths.
 _RESUMABLE_CHANGES = frozenset({"n_iter", "max_seconds", "callback_every"})
-
-
-@dataclass(frozen=True)
-class TrainingOptions:
-    """Hyperparameters of one run; every field is JSON-able (see :meth:`to_dict`)."""
-
-    n_iter: int = 10000
-    learning_rate: float = 0.1
-    optimizer: str = "gd"
-    batch_size: int | None = None
-    shuffle: bool = True
-    seed: int = 0
-    l2: float = 0.0
-    momentum: float = 0.9
-    beta1: float = 0.9
-    beta2: float = 0.999
-    epsilon: float = 1e-8
-    tol: float | None = None
-    n_iter_no_change: int = 10
-    patience: int = 10
-    min_delta: float = 0.0
-    max_seconds: float | None = None
-    record_every: int = 1
-    callback_every: int = 1
-
-    @classmethod
-    def create(cls, **options: Any) -> TrainingOptions:
-        """Build from keywords, naming any unknown one."""
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(options) - known)
-        if unknown:
-            raise ConfigurationError(f"unknown training options {unknown}; known: {sorted(known)}.")
-        return cls(**options)
-
-    def __post_init__(self) -> None:
-        def positive_int(name: str, value: object) -> None:
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ConfigurationError(f"{name} must be a positive integer, got {value!r}.")
-
-        for name in ("n_iter", "n_iter_no_change", "patience", "record_every", "callback_every"):
-            positive_int(name, getattr(self, name))
-        if self.batch_size is not None:
-            positive_int("batch_size", self.batch_size)
-        if self.optimizer not in OPTIMIZERS:
-            raise ConfigurationError(
-                f"optimizer must be one of {list(OPTIMIZERS)}, got {self.optimizer!r}."
-            )
-        if not (np.isfinite(self.learning_rate) and self.learning_rate > 0):
-            raise ConfigurationError(f"learning_rate must be > 0, got {self.learning_rate!r}.")
-        for name in ("l2", "min_delta"):
-            value = getattr(self, name)
-            if not (np.isfinite(value) and value >= 0):
-                raise ConfigurationError(f"{name} must be >= 0, got {value!r}.")
-        if self.tol is not None and not (np.isfinite(self.tol) and self.tol >= 0):
-            raise ConfigurationError(f"tol must be >= 0 or None, got {self.tol!r}.")
-        if self.max_seconds is not None and not self.max_seconds > 0:
-            raise ConfigurationError(f"max_seconds must be > 0 or None, got {self.max_seconds!r}.")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int) or self.seed < 0:
-            raise ConfigurationError(f"seed must be a non-negative integer, got {self.seed!r}.")
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-able form; :meth:`create` inverts it."""
-        return asdict(self)
 
 
 def train(
@@ -411,8 +350,3 @@ class _Run:
             best_val_cost=self.best_val_cost,
             state=self.snapshot(elapsed),
         )
-
-
-def options_from_mapping(data: Mapping[str, Any]) -> TrainingOptions:
-    """:class:`TrainingOptions` from a JSON-like mapping (as stored in a checkpoint)."""
-    return TrainingOptions.create(**dict(data))

@@ -30,6 +30,7 @@ def test_notes_exercise_circle(tmp_path) -> None:
     assert ann.accuracy(X, Y) >= 0.9
     costs = np.array(result.costs)
     assert len(costs) == 10000 and result.history.iterations[:2] == [1, 2]
+    assert ann.history is result.history
     assert costs[-1] < 0.5 * costs[0]
     assert np.all(np.diff(costs) <= 1e-12)  # full-batch GD at this rate never goes up
     assert result.final_cost == pytest.approx(ann.cost(X, Y))
