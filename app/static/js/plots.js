@@ -116,10 +116,11 @@ export function drawCurve(canvas, points, nIter) {
   const py = (c) => height - bottom - (c / yMax) * (height - top - bottom);
   ctx.textAlign = "right";
   for (const tick of [0, yMax / 2, yMax]) ctx.fillText(niceLabel(tick), left - 4, py(tick) + 4);
-  ctx.textAlign = "center";
-  for (const tick of [0, xMax / 2, xMax]) {
+  // The last label is right-aligned so it stays inside the canvas.
+  [["left", 0], ["center", xMax / 2], ["right", xMax]].forEach(([align, tick]) => {
+    ctx.textAlign = align;
     ctx.fillText(String(Math.round(tick)), px(tick), height - bottom + 14);
-  }
+  });
   ctx.textAlign = "left";
   const series = [
     ["cost", "#e8710a", "train cost"],
