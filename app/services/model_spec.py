@@ -160,6 +160,12 @@ def _check_limits(resolved: ResolvedModel, settings: Settings) -> None:
 
 def resolve_model(spec: ModelSpec, dataset: DatasetRow | None, settings: Settings) -> ResolvedModel:
     """The network to build for ``spec`` (and its dataset, if any), or ``InvalidInput``."""
+    if spec.n_outputs is not None and spec.n_outputs > settings.max_units:
+        # Checked first: n_outputs may otherwise become a list of that many class labels.
+        raise LimitExceeded(
+            f"n_outputs={spec.n_outputs} exceeds max_units={settings.max_units}",
+            code="too_many_units",
+        )
     task, n_inputs, classes = _from_dataset(spec, dataset)
     n_outputs, classes = _outputs(task, classes, spec.n_outputs)
     output = spec.output_activation or DEFAULT_OUTPUT[task]
