@@ -19,8 +19,11 @@ def key_matches(presented: str, keys: tuple[bytes, ...]) -> bool:
     return found
 
 
-def require_api_key(request: Request) -> None:
-    """Refuse the request with 401 unless it carries a configured key (no keys: open)."""
+async def require_api_key(request: Request) -> None:
+    """Refuse the request with 401 unless it carries a configured key (no keys: open).
+
+    A coroutine, so FastAPI runs it on the event loop instead of a worker thread.
+    """
     keys: tuple[bytes, ...] = request.app.state.api_keys
     if not keys:
         return

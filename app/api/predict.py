@@ -1,0 +1,272 @@
+"""``/v1/models/{id}/predict``, ``/accuracy`` and ``/evaluate``.
+
+Predict is the hot path: it reads the raw body, parses it with the standard ``json`` module,
+lets numpy check the rows, takes the network from the in-memory cache (no database read while
+the model's directory is unchanged) and writes the JSON itself. Only big batches leave the event
+loop for the thread pool.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from app.api.auth import require_api_key
+from app.api.deps import DatasetServiceDep, JsonBody
+from app.api.negotiation import choose
+from app.api.params import PROBLEMS
+from app.api.schemas.common import Problem
+from app.api.schemas.predict import (
+    AccuracyRead,
+    EvaluateRequest,
+    EvaluationRead,
+    PredictRequest,
+    PredictResponse,
+    Split,
+)
+from app.services.errors import FieldError, InvalidInput, ServiceError, UnsupportedMediaType
+from app.services.evaluation import EvaluationService
+from app.services.model_cache import LoadedModel, ModelCache
+from app.services.predictions import Prediction, check_features, csv_table, predict, rows_from_csv
+from app.settings import Settings
+
+router = APIRouter(prefix="/v1/models", tags=["predictions"])
+serving_router = APIRouter()
+"""The predict route, which checks the API key itself (mount it without dependencies)."""
+
+CSV = "text/csv"
+BIG_BODY_BYTES = 256 * 1024
+_CREATE_LOCK = threading.Lock()
+
+Version = Annotated[
+    int | None, Query(ge=0, le=2_147_483_647, description="Parameter version (default: current).")
+]
+
+
+class MalformedBody(ServiceError):  # noqa: N818 (HTTP-style names)
+    """The body could not be parsed at all."""
+
+    code = "malformed_json"
+    title = "Bad request"
+
+
+def model_cache(request: Request) -> ModelCache:
+    """The app's cache of loaded networks, made on first use from the app's settings."""
+    state = request.app.state
+    cache: ModelCache | None = getattr(state, "model_cache", None)
+    if cache is None:
+        with _CREATE_LOCK:
+            cache = getattr(state, "model_cache", None)
+            if cache is None:
+                settings: Settings = state.settings
+                cache = ModelCache(
+                    state.db,
+                    state.arrays,
+                    capacity=settings.model_cache_size,
+                    ttl_seconds=settings.model_cache_ttl_seconds,
+                )
+                state.model_cache = cache
+    return cache
+
+
+async def _cache_dependency(request: Request) -> ModelCache:
+    # async, so FastAPI does not hop to a worker thread just to read app state.
+    return model_cache(request)
+
+
+ModelCacheDep = Annotated[ModelCache, Depends(_cache_dependency)]
+
+
+async def load_model(cache: ModelCache, model_id: str, version: int | None) -> LoadedModel:
+    """The network, from memory when nothing changed, else read in a worker thread."""
+    loaded = cache.peek(model_id, version)
+    if loaded is None:
+        loaded = await run_in_threadpool(cache.get, model_id, version)
+    return loaded
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _parse_json(body: bytes) -> tuple[object, int | None]:
+    try:
+        document = json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise MalformedBody("the request body is not valid JSON") from error
+    if not isinstance(document, dict) or "inputs" not in document:
+        raise InvalidInput('send {"inputs": [[...], ...]}', code="invalid_inputs")
+    unknown = sorted(set(document) - {"inputs", "version"})
+    if unknown:
+        raise InvalidInput(f"unknown field(s): {', '.join(unknown)}", code="unknown_field")
+    version = document.get("version")
+    if version is not None and (
+        isinstance(version, bool) or not isinstance(version, int) or version < 0
+    ):
+        raise InvalidInput("version must be a non-negative integer", code="invalid_version")
+    return document["inputs"], version
+
+
+def _prediction_body(prediction: Prediction) -> bytes:
+    body: dict[str, Any] = {
+        "model_id": prediction.model.id,
+        "model_version": prediction.version,
+        "trained": prediction.trained,
+    }
+    if prediction.probabilities is not None:
+        body["predictions"] = prediction.labels
+        body["probabilities"] = prediction.probabilities
+        body["classes"] = list(prediction.model.classes or ())
+    else:
+        body["predictions"] = prediction.values
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+_PREDICT_DOCS = {
+    "parameters": [
+        {"name": "model_id", "in": "path", "required": True, "schema": {"type": "string"}},
+        {
+            "name": "version",
+            "in": "query",
+            "required": False,
+            "description": "Parameter version (default: current).",
+            "schema": {"type": "integer", "minimum": 0},
+        },
+    ],
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": PredictRequest.model_json_schema()},
+            CSV: {"schema": {"type": "string"}, "example": "x1,x2\n0.5,-1.0\n1.2,0.3\n"},
+        },
+    },
+}
+
+
+def _query_version(request: Request) -> int | None:
+    raw = request.query_params.get("version")
+    if raw is None:
+        return None
+    if not raw.isdigit() or len(raw) > 10:
+        raise InvalidInput(
+            "version must be a non-negative integer",
+            code="validation_error",
+            errors=[FieldError(field="query.version", message="not a version", code="int_parsing")],
+        )
+    return int(raw)
+
+
+@serving_router.post(
+    "/v1/models/{model_id}/predict",
+    tags=["predictions"],
+    response_model=PredictResponse,
+    responses={
+        **PROBLEMS,
+        200: {"content": {"application/json": {}, CSV: {}}},
+        400: {"description": "Body is not valid JSON", "model": Problem},
+    },
+    openapi_extra=_PREDICT_DOCS,
+)
+async def predict_rows(request: Request) -> Response:
+    """Predict rows sent as JSON ``{"inputs": [[...], ...]}`` or as a CSV table.
+
+    Classifiers answer class labels and per-class probabilities, regressors values. ``version``
+    (query or body) pins a parameter version; version 0 answers with ``trained: false``. Send
+    ``Accept: text/csv`` for a CSV answer.
+    """
+    # The hot path takes no FastAPI parameters or dependencies: resolving them would cost more
+    # than the prediction. The API-key rule is the same as on every /v1 route.
+    await require_api_key(request)
+    model_id: str = request.path_params["model_id"]
+    version = _query_version(request)
+    cache = model_cache(request)
+    settings: Settings = request.app.state.settings
+    accept = request.headers.get("accept")
+    media = "application/json" if not accept else choose(accept, ("application/json", CSV))
+    body = await request.body()
+    kind = _media_type(request)
+    if kind == CSV:
+        rows: object = await run_in_threadpool(rows_from_csv, body, settings.max_predict_rows)
+        body_version = None
+    elif kind == "application/json" or kind.endswith("+json"):
+        if len(body) > BIG_BODY_BYTES:
+            rows, body_version = await run_in_threadpool(_parse_json, body)
+        else:
+            rows, body_version = _parse_json(body)
+    else:
+        raise UnsupportedMediaType("send the rows as application/json or text/csv")
+    if version is not None and body_version is not None and version != body_version:
+        raise InvalidInput("version differs between query and body", code="version_conflict")
+    loaded = await load_model(cache, model_id, body_version if version is None else version)
+    n_rows = len(rows) if isinstance(rows, list) else 0
+    if n_rows > settings.predict_inline_rows:
+        result = await run_in_threadpool(_predict_big, loaded, rows, settings, media)
+        return Response(result, media_type=media)
+    features = check_features(rows, loaded.model.n_inputs, settings.max_predict_rows)
+    prediction = predict(loaded, features)
+    if media == CSV:
+        return Response(csv_table(prediction), media_type=CSV)
+    return Response(_prediction_body(prediction), media_type="application/json")
+
+
+def _predict_big(loaded: LoadedModel, rows: object, settings: Settings, media: str) -> bytes:
+    features = check_features(rows, loaded.model.n_inputs, settings.max_predict_rows)
+    prediction = predict(loaded, features)
+    return csv_table(prediction).encode() if media == CSV else _prediction_body(prediction)
+
+
+def evaluation_service(
+    request: Request, cache: ModelCacheDep, datasets: DatasetServiceDep
+) -> EvaluationService:
+    """Evaluation use cases bound to this app's cache and datasets."""
+    return EvaluationService(cache, datasets, request.app.state.settings)
+
+
+EvaluationDep = Annotated[EvaluationService, Depends(evaluation_service)]
+
+
+@router.get("/{model_id}/accuracy", responses=PROBLEMS)
+def get_accuracy(
+    model_id: str,
+    service: EvaluationDep,
+    dataset_id: Annotated[
+        str | None, Query(description="Default: the dataset the model was created with.")
+    ] = None,
+    split: Split = "test",
+    version: Version = None,
+) -> AccuracyRead:
+    """Accuracy of a classifier on a dataset's ``train``, ``test`` or ``all`` samples."""
+    return AccuracyRead(**service.accuracy(model_id, dataset_id, split, version))
+
+
+@router.post(
+    "/{model_id}/evaluate",
+    dependencies=[JsonBody],
+    responses=PROBLEMS,
+    response_model_exclude_none=True,
+)
+def evaluate(model_id: str, body: EvaluateRequest, service: EvaluationDep) -> EvaluationRead:
+    """Score a version on a dataset split or on inline rows and targets.
+
+    Classifiers: accuracy, log loss, confusion matrix with class labels, per-class precision,
+    recall and F1. Regressors: MSE, RMSE, MAE and R².
+    """
+    inline = body.inputs is not None or body.targets is not None
+    if inline and body.dataset_id is not None:
+        raise InvalidInput(
+            "give dataset_id or inputs and targets, not both", code="ambiguous_source"
+        )
+    if inline and (body.inputs is None or body.targets is None):
+        raise InvalidInput(
+            "inline evaluation needs both inputs and targets", code="targets_required"
+        )
+    loaded = service.cache.get(model_id, body.version)
+    if body.inputs is not None and body.targets is not None:
+        samples = service.inline_samples(loaded.model, body.inputs, body.targets)
+    else:
+        samples = service.dataset_samples(loaded.model, body.dataset_id, body.split)
+    return EvaluationRead(**service.evaluate(loaded, samples))

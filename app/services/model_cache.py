@@ -1,0 +1,278 @@
+"""Loaded networks kept in memory per ``(model_id, version)``, fresh against other processes.
+
+A version file never changes once written, so a loaded ``(model_id, version)`` pair stays valid
+until the model is deleted. What can change under us is which version is *current*: a training
+job in another process writes ``models/<id>/v<N+1>.npz`` and then, in one transaction, makes it
+current. The current version is therefore re-read from the database whenever the model's
+directory changes (one ``stat`` per request tells), whenever a version file on disk is newer
+than the version the database named (its commit may still be on the way), and at the latest
+every ``ttl_seconds``. When the current version moves, the model's other loaded versions are
+dropped. No request reloads a file the cache already holds; :attr:`ModelCache.loads` counts the
+file loads.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from app.services.errors import InvalidInput, NotFound
+from app.services.ids import MODEL, is_valid_id, validate_id
+from app.storage.arrays import ArrayStore
+from app.storage.db import Database
+from app.storage.repositories import ModelRepository
+from app.storage.tables import ModelRow
+from core.network import ANN
+from core.preprocessing import LabelCodec
+from core.serialization import model_from_bytes
+
+_VERSION_FILE = re.compile(r"v(\d+)\.npz")
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """A snapshot of what serving needs from a model's row."""
+
+    id: str
+    name: str
+    task: str
+    classes: tuple[int | str, ...] | None
+    n_inputs: int
+    n_outputs: int
+    dtype: str
+    current_version: int
+    dataset_id: str | None
+    init: str
+    distribution: str
+    codec: LabelCodec | None
+
+    @classmethod
+    def from_row(cls, row: ModelRow) -> ServedModel:
+        """The snapshot of a model row."""
+        classes = tuple(row.classes) if row.classes is not None else None
+        return cls(
+            id=row.id,
+            name=row.name,
+            task=row.task,
+            classes=classes,
+            n_inputs=row.n_inputs,
+            n_outputs=row.n_outputs,
+            dtype=row.dtype,
+            current_version=row.current_version,
+            dataset_id=row.dataset_id,
+            init=row.init,
+            distribution=row.distribution,
+            codec=LabelCodec(classes) if classes is not None else None,
+        )
+
+    @property
+    def is_classifier(self) -> bool:
+        """Whether the model predicts class labels."""
+        return self.classes is not None
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A network ready to run: the model snapshot, the version it holds, and the network."""
+
+    model: ServedModel
+    version: int
+    ann: ANN
+
+    @property
+    def trained(self) -> bool:
+        """False for version 0, the parameters as initialized."""
+        return self.version > 0
+
+
+@dataclass(frozen=True)
+class _RowEntry:
+    model: ServedModel
+    directory: str
+    dir_mtime_ns: int
+    checked_at: float
+    settled: bool
+
+
+def not_found(model_id: str) -> NotFound:
+    """The error for an unknown model."""
+    return NotFound(f"no model with id {model_id}", code="model_not_found")
+
+
+def version_not_found(model_id: str, version: int) -> NotFound:
+    """The error for an unknown version of a known model."""
+    return NotFound(f"model {model_id} has no version {version}", code="version_not_found")
+
+
+class ModelCache:
+    """An LRU of loaded networks keyed by ``(model_id, version)``, safe to share across threads.
+
+    Parameters
+    ----------
+    db, arrays : Database, ArrayStore
+        Where the model rows and version files live.
+    capacity : int
+        Loaded networks kept at most; the least recently used goes first.
+    ttl_seconds : float
+        Longest time a model's current version is trusted without re-reading the database.
+    clock : callable
+        Monotonic seconds (replaceable in tests).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        arrays: ArrayStore,
+        *,
+        capacity: int = 64,
+        ttl_seconds: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.db = db
+        self.arrays = arrays
+        self.capacity = capacity
+        self.ttl_seconds = ttl_seconds
+        self.clock = clock
+        self.loads = 0
+        self.row_reads = 0
+        self._networks: OrderedDict[tuple[str, int], ANN] = OrderedDict()
+        self._rows: dict[str, _RowEntry] = {}
+        self._lock = threading.Lock()
+
+    # The fast path ---------------------------------------------------------------------------
+    @staticmethod
+    def _mtime(directory: str) -> int | None:
+        try:
+            return os.stat(directory).st_mtime_ns
+        except FileNotFoundError:
+            return None
+
+    def _fresh_row(self, model_id: str) -> ServedModel | None:
+        """The cached snapshot if nothing says it may be stale, else None."""
+        entry = self._rows.get(model_id)
+        if entry is None or not entry.settled:
+            return None
+        if self.clock() - entry.checked_at >= self.ttl_seconds:
+            return None
+        if self._mtime(entry.directory) != entry.dir_mtime_ns:
+            return None
+        return entry.model
+
+    def peek(self, model_id: str, version: int | None = None) -> LoadedModel | None:
+        """The loaded network when it can be had without database or file reads, else None.
+
+        Cheap enough to call on the event loop; fall back to :meth:`get` in a thread on None.
+        """
+        validate_id(model_id, MODEL)
+        model = self._fresh_row(model_id)
+        if model is None:
+            return None
+        number = model.current_version if version is None else version
+        with self._lock:
+            ann = self._networks.get((model_id, number))
+            if ann is None:
+                return None
+            self._networks.move_to_end((model_id, number))
+        return LoadedModel(model, number, ann)
+
+    # The slow path ---------------------------------------------------------------------------
+    def model(self, model_id: str) -> ServedModel:
+        """The model's snapshot, re-read from the database when it may be stale."""
+        validate_id(model_id, MODEL)
+        return self._fresh_row(model_id) or self._refresh(model_id)
+
+    def get(self, model_id: str, version: int | None = None) -> LoadedModel:
+        """The network of ``version`` (the current one by default), loaded at most once.
+
+        Raises ``NotFound`` (codes ``model_not_found``, ``version_not_found``).
+        """
+        model = self.model(model_id)
+        number = model.current_version if version is None else version
+        key = (model_id, number)
+        with self._lock:
+            ann = self._networks.get(key)
+            if ann is not None:
+                self._networks.move_to_end(key)
+                return LoadedModel(model, number, ann)
+        if number != model.current_version:
+            with self.db.session() as session:
+                if ModelRepository(session).get_version(model_id, number) is None:
+                    raise version_not_found(model_id, number)
+        try:
+            data = self.arrays.model_version_bytes(model_id, number)
+        except FileNotFoundError as error:
+            raise version_not_found(model_id, number) from error
+        ann = model_from_bytes(data)
+        with self._lock:
+            self.loads += 1
+            self._networks[key] = ann
+            self._networks.move_to_end(key)
+            while len(self._networks) > self.capacity:
+                self._networks.popitem(last=False)
+        return LoadedModel(model, number, ann)
+
+    def _newest_file(self, model_id: str) -> int:
+        try:
+            names = os.listdir(self.arrays.model_dir(model_id))
+        except FileNotFoundError:
+            return -1
+        numbers = [int(m.group(1)) for m in map(_VERSION_FILE.fullmatch, names) if m]
+        return max(numbers, default=-1)
+
+    def _refresh(self, model_id: str) -> ServedModel:
+        # The stat comes first: a change after it is caught by the next request's stat.
+        directory = str(self.arrays.model_dir(model_id))
+        mtime = self._mtime(directory)
+        with self.db.session() as session:
+            row = ModelRepository(session).get(model_id)
+            model = ServedModel.from_row(row) if row is not None else None
+        with self._lock:
+            self.row_reads += 1
+        if model is None:
+            self.forget(model_id)
+            raise not_found(model_id)
+        # A file newer than the current version may belong to a commit still in flight.
+        settled = mtime is not None and self._newest_file(model_id) <= model.current_version
+        entry = _RowEntry(model, directory, mtime or 0, self.clock(), settled)
+        with self._lock:
+            previous = self._rows.get(model_id)
+            self._rows[model_id] = entry
+            if previous is not None and previous.model.current_version != model.current_version:
+                self._drop_versions(model_id, keep=model.current_version)
+        return model
+
+    def resolve(self, ref: str) -> str:
+        """The id of the model ``ref`` names: an id as is, otherwise a unique model name."""
+        if is_valid_id(ref, MODEL):
+            return ref
+        with self.db.session() as session:
+            rows, total = ModelRepository(session).list(limit=2, offset=0, name=ref)
+        if total == 0:
+            raise NotFound(f"no model with id or name {ref!r}", code="model_not_found")
+        if total > 1:
+            raise InvalidInput(
+                f"{total} models are named {ref!r}; address the model by its id",
+                code="ambiguous_model_name",
+            )
+        return rows[0].id
+
+    # Invalidation ----------------------------------------------------------------------------
+    def _drop_versions(self, model_id: str, keep: int | None) -> None:
+        for key in [k for k in self._networks if k[0] == model_id and k[1] != keep]:
+            del self._networks[key]
+
+    def forget(self, model_id: str) -> None:
+        """Drop everything cached about a model (e.g. after it is deleted)."""
+        with self._lock:
+            self._rows.pop(model_id, None)
+            self._drop_versions(model_id, keep=None)
+
+    def cached_versions(self, model_id: str) -> list[int]:
+        """Versions of the model currently held in memory (for tests and diagnostics)."""
+        with self._lock:
+            return sorted(v for m, v in self._networks if m == model_id)

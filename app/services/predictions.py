@@ -1,0 +1,164 @@
+"""Predictions: client rows checked with numpy, run through a cached network, labelled.
+
+Rows arrive as parsed JSON (lists) or CSV text; they are validated in one pass by numpy (shape,
+type, finiteness, the row limit) rather than element by element, because the predict path must
+cost little more than parsing its JSON. Rows become core's columns through
+:mod:`app.services.layout`, the one place that transposes.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from app.services.errors import FieldError, InvalidInput, LimitExceeded
+from app.services.layout import columns_to_rows, rows_to_columns
+from app.services.model_cache import LoadedModel, ServedModel
+
+FloatArray = NDArray[np.floating[Any]]
+MAX_REPORTED_ERRORS = 20
+
+
+def _not_finite(features: NDArray[Any], field: str) -> InvalidInput:
+    bad = np.argwhere(~np.isfinite(features))
+    errors = [
+        FieldError(field=f"{field}.{i}.{j}", message="is NaN or infinite", code="not_finite")
+        for i, j in bad[:MAX_REPORTED_ERRORS]
+    ]
+    return InvalidInput(
+        f"{len(bad)} input value(s) are NaN or infinite", code="not_finite", errors=errors
+    )
+
+
+def check_features(
+    rows: object, n_inputs: int, max_rows: int, *, field: str = "inputs"
+) -> NDArray[np.float64]:
+    """``rows`` (a list of equal-length numeric rows, or an array) as a finite float64
+    ``(m, n_inputs)`` array.
+
+    Raises ``InvalidInput`` naming what is wrong (codes ``invalid_inputs``,
+    ``feature_count_mismatch``, ``not_finite``) or ``LimitExceeded`` (``too_many_rows``).
+    """
+    if not isinstance(rows, list | np.ndarray) or len(rows) == 0:
+        raise InvalidInput(f"{field} must be a non-empty list of rows", code="invalid_inputs")
+    if len(rows) > max_rows:
+        raise LimitExceeded(
+            f"{len(rows)} rows exceed max_predict_rows={max_rows}", code="too_many_rows"
+        )
+    try:
+        array = np.asarray(rows)
+    except ValueError as error:
+        raise InvalidInput(
+            f"{field} rows must all have the same length", code="invalid_inputs"
+        ) from error
+    if array.ndim != 2:
+        raise InvalidInput(
+            f"{field} must be a list of rows of numbers, e.g. [[0.5, 1.0]]", code="invalid_inputs"
+        )
+    # Strings, nulls and nested objects give non-numeric dtypes; numpy would coerce "1.5".
+    if array.dtype.kind not in "fiu":
+        raise InvalidInput(f"{field} must hold only numbers", code="invalid_inputs")
+    if array.shape[1] != n_inputs:
+        raise InvalidInput(
+            f"the model takes {n_inputs} feature(s) per row, got {array.shape[1]}",
+            code="feature_count_mismatch",
+        )
+    features = array.astype(np.float64, copy=False)
+    if not np.isfinite(features).all():
+        raise _not_finite(features, field)
+    return features
+
+
+def rows_from_csv(data: bytes, max_rows: int) -> list[list[float]]:
+    """Numeric rows of a CSV body; a first row that is not all numbers is taken as a header."""
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        raise InvalidInput("the CSV body is not UTF-8 text", code="invalid_csv") from error
+    reader = csv.reader(io.StringIO(text))
+    rows: list[list[float]] = []
+    for line, cells in enumerate(reader, start=1):
+        if not cells or all(not c.strip() for c in cells):
+            continue
+        try:
+            rows.append([float(c) for c in cells])
+        except ValueError as error:
+            if line == 1:
+                continue  # a header row names the columns
+            raise InvalidInput(
+                f"CSV line {line} has a cell that is not a number", code="invalid_csv"
+            ) from error
+        if len(rows) > max_rows:
+            raise LimitExceeded(f"more than max_predict_rows={max_rows} rows", code="too_many_rows")
+    return rows
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """The outcome of one predict call, in rows.
+
+    ``outputs`` is the network's ``A^{[L]}`` as rows ``(m, n_y)``. For a classifier,
+    ``probabilities`` holds ``m`` lists of ``k`` per-class probabilities in the order of
+    ``model.classes`` (two for a binary model: ``1 - p`` and ``p``) and ``labels`` the predicted
+    class of each row; for a regressor both are None.
+    """
+
+    model: ServedModel
+    version: int
+    outputs: FloatArray
+    probabilities: list[list[float]] | None
+    labels: list[int | str] | None
+
+    @property
+    def trained(self) -> bool:
+        """False when version 0 (the initialization) answered."""
+        return self.version > 0
+
+    @property
+    def values(self) -> list[Any]:
+        """Regression predictions: one number per row (one output) or one list per row."""
+        if self.outputs.shape[1] == 1:
+            return self.outputs[:, 0].tolist()
+        return self.outputs.tolist()
+
+
+def predict(loaded: LoadedModel, features: NDArray[np.float64]) -> Prediction:
+    """Run ``features`` ``(m, n_inputs)`` through the network of ``loaded``."""
+    A = loaded.ann.predict_proba(rows_to_columns(features))
+    model = loaded.model
+    outputs = columns_to_rows(A)
+    if model.classes is None:
+        return Prediction(model, loaded.version, outputs, None, None)
+    classes = model.classes
+    if A.shape[0] == 1:
+        # Plain lists beat numpy calls for the small batches most requests carry.
+        p = A[0].tolist()
+        negative, positive = classes
+        probabilities = [[1.0 - x, x] for x in p]
+        labels = [positive if x > 0.5 else negative for x in p]
+    else:
+        probabilities = outputs.tolist()
+        labels = [classes[i] for i in A.argmax(axis=0).tolist()]
+    return Prediction(model, loaded.version, outputs, probabilities, labels)
+
+
+def csv_table(prediction: Prediction) -> str:
+    """The prediction as CSV: a header, then one line per input row."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    if prediction.probabilities is not None and prediction.labels is not None:
+        classes: Sequence[int | str] = prediction.model.classes or ()
+        writer.writerow(["prediction", *[f"p_{c}" for c in classes]])
+        for label, probs in zip(prediction.labels, prediction.probabilities, strict=True):
+            writer.writerow([label, *[repr(p) for p in probs]])
+    else:
+        n_y = prediction.outputs.shape[1]
+        writer.writerow(["prediction"] if n_y == 1 else [f"prediction_{i}" for i in range(n_y)])
+        writer.writerows([[repr(v) for v in row] for row in prediction.outputs.tolist()])
+    return buffer.getvalue()

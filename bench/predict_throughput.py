@@ -1,0 +1,260 @@
+"""Serving speed: single-row predict requests against a bare FastAPI endpoint, same server.
+
+One uvicorn worker serves the annserve app (its middleware, settings and auth) with one extra
+route mounted only here, ``POST /bench/bare``, which reads the same JSON body, parses it with
+``json.loads`` and answers a small JSON document: the cost of HTTP, middleware and JSON alone.
+``wrk`` (Debian package ``wrk``) then drives 32 concurrent connections at each endpoint for a
+fixed time, alternating the two over several rounds so both see the same machine state. The
+script reports requests/s, p50 and p99 latency per endpoint, the ratio predict/bare (target
+>= 0.90), and rows/s of one 100,000-row predict request.
+
+Run: ``python bench/predict_throughput.py`` (``--duration``, ``--rounds``, ``--connections``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO_ROOT))
+
+import httpx  # noqa: E402
+import numpy as np  # noqa: E402
+from fastapi import FastAPI, Request, Response  # noqa: E402
+
+ROW_BODY = '{"inputs":[[0.5,-0.25]]}'
+
+
+def make_app() -> FastAPI:
+    """The annserve app from the environment's settings, plus the bare comparison route."""
+    from app.main import create_app
+
+    app = create_app()
+
+    @app.post("/bench/bare")
+    async def bare(request: Request) -> Response:
+        document = json.loads(await request.body())
+        body = {"n_rows": len(document["inputs"])}
+        return Response(json.dumps(body).encode(), media_type="application/json")
+
+    return app
+
+
+def serve(port: int) -> None:
+    """Serve :func:`make_app` the way ``annserve serve`` serves the app (one worker)."""
+    import uvicorn
+
+    from app.logs import configure_logging
+    from app.settings import get_settings
+    from app.storage.migrate import run_migrations
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    run_migrations(settings.database_url)
+    uvicorn.run(
+        "bench.predict_throughput:make_app",
+        factory=True,
+        host="127.0.0.1",
+        port=port,
+        workers=1,
+        log_level=settings.log_level,
+        log_config=None,
+        access_log=False,
+        proxy_headers=True,
+    )
+
+
+# --- the server under test -----------------------------------------------------------------
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANNSERVE_")}
+    env |= {"ANNSERVE_DATA_DIR": str(data_dir), "PYTHONPATH": str(REPO_ROOT)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.predict_throughput", "serve", "--port", str(port)],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("the benchmark server did not start")
+
+
+def trained_model(base: str, data_dir: Path) -> str:
+    """A 2-4-1 model on the circle dataset, trained with core and published as version 1."""
+    from app.settings import Settings
+    from app.storage.arrays import ArrayStore
+    from app.storage.db import Database
+    from app.storage.repositories import ModelRepository
+    from app.storage.tables import ModelVersionRow
+    from core.datasets import make_dataset
+    from core.serialization import model_from_bytes, model_to_bytes
+
+    model = httpx.post(
+        f"{base}/v1/models", json={"name": "bench", "task": "binary", "n_inputs": 2}
+    ).json()
+    settings = Settings(data_dir=data_dir)
+    db, arrays = Database(settings.database_url), ArrayStore(settings.data_dir)
+    ann = model_from_bytes(arrays.model_version_bytes(model["id"], 0))
+    data = make_dataset("circle", 400, 0.1, 0)
+    ann.fit(data.X, data.y[np.newaxis, :].astype(float), n_iter=2000, lambd=0.5)
+    arrays.save_model_version_bytes(model["id"], 1, model_to_bytes(ann))
+    with db.session() as session:
+        repo = ModelRepository(session)
+        row = repo.get(model["id"], for_update=True)
+        assert row is not None
+        repo.add_version(ModelVersionRow(model_id=model["id"], version=1, note="bench"))
+        row.current_version = 1
+    db.dispose()
+    return str(model["id"])
+
+
+# --- load generation -----------------------------------------------------------------------
+def _milliseconds(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s)", text).groups()  # type: ignore[union-attr]
+    return float(number) * {"us": 1e-3, "ms": 1.0, "s": 1e3}[unit]
+
+
+def wrk(url: str, script: Path, duration: int, connections: int) -> dict[str, float]:
+    """Requests/s, p50 and p99 (ms) of one wrk run; fails on any non-2xx answer."""
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(script), url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=duration + 60,
+    ).stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError(f"wrk saw errors:\n{out}")
+    percentiles = dict(re.findall(r"^\s+(50|99)%\s+(\S+)$", out, re.MULTILINE))
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
+    return {
+        "rps": rps,
+        "p50": _milliseconds(percentiles["50"]),
+        "p99": _milliseconds(percentiles["99"]),
+    }
+
+
+def big_request(base: str, model_id: str, rows: int, repeats: int) -> float:
+    """Median seconds of one predict request carrying ``rows`` rows (end to end)."""
+    X = np.random.default_rng(0).uniform(-1.5, 1.5, size=(rows, 2)).round(6)
+    body = json.dumps({"inputs": X.tolist()}).encode()
+    times = []
+    with httpx.Client(timeout=120) as client:
+        for _ in range(repeats):
+            start = time.perf_counter()
+            response = client.post(
+                f"{base}/v1/models/{model_id}/predict",
+                content=body,
+                headers={"content-type": "application/json"},
+            )
+            times.append(time.perf_counter() - start)
+            response.raise_for_status()
+            assert len(response.json()["predictions"]) == rows
+    return statistics.median(times)
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (apt-get install -y wrk)")
+    data_dir = Path(tempfile.mkdtemp(prefix="annserve-bench-"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = start_server(data_dir, port)
+    try:
+        model_id = trained_model(base, data_dir)
+        script = data_dir / "post.lua"
+        script.write_text(
+            'wrk.method = "POST"\n'
+            f"wrk.body = '{ROW_BODY}'\n"
+            'wrk.headers["Content-Type"] = "application/json"\n'
+        )
+        urls = {"bare": f"{base}/bench/bare", "predict": f"{base}/v1/models/{model_id}/predict"}
+        for url in urls.values():  # warm both paths (model cache, imports)
+            wrk(url, script, 2, args.connections)
+        rounds: dict[str, list[dict[str, float]]] = {"bare": [], "predict": []}
+        for _ in range(args.rounds):
+            for name, url in urls.items():
+                rounds[name].append(wrk(url, script, args.duration, args.connections))
+        big = big_request(base, model_id, args.rows, 3)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    summary = {
+        name: {key: statistics.median(r[key] for r in results) for key in ("rps", "p50", "p99")}
+        for name, results in rounds.items()
+    }
+    return {
+        "rounds": rounds,
+        "median": summary,
+        "ratio": summary["predict"]["rps"] / summary["bare"]["rps"],
+        "big_request_seconds": big,
+        "rows_per_second": args.rows / big,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command")
+    serve_parser = commands.add_parser("serve", help="(internal) run the benchmark server")
+    serve_parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating runs per endpoint")
+    parser.add_argument("--connections", type=int, default=32)
+    parser.add_argument("--rows", type=int, default=100_000, help="rows of the big request")
+    args = parser.parse_args()
+    if args.command == "serve":
+        serve(args.port)
+        return
+    result = run(args)
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, numpy {np.__version__}"
+    )
+    print(
+        f"wrk: 1 thread, {args.connections} connections, {args.duration} s x {args.rounds} rounds"
+    )
+    print("| endpoint | requests/s | p50 ms | p99 ms |")
+    print("| --- | ---: | ---: | ---: |")
+    for name in ("bare", "predict"):
+        m = result["median"][name]
+        print(f"| {name} | {m['rps']:,.0f} | {m['p50']:.2f} | {m['p99']:.2f} |")
+    for name in ("bare", "predict"):
+        each = ", ".join(f"{r['rps']:,.0f}" for r in result["rounds"][name])
+        print(f"{name} rounds (req/s): {each}")
+    print(f"ratio predict/bare: {result['ratio']:.3f} (target >= 0.90)")
+    print(
+        f"one {args.rows:,}-row request: {result['big_request_seconds']:.3f} s, "
+        f"{result['rows_per_second']:,.0f} rows/s"
+    )
+
+
+if __name__ == "__main__":
+    main()
