@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from core import validation
 from core.activations import ACTIVATIONS, softmax
 from core.architecture import Architecture, ParameterLayout
 from core.errors import ConfigurationError, ShapeError
@@ -241,41 +242,15 @@ class ANN:
     # ----------------------------------------------------------------------------- validation
     def as_inputs(self, X: ArrayLike, name: str = "X") -> Array:
         """``X`` as a C-contiguous array of the network's dtype, shape ``(n_x, m)``."""
-        array = np.asarray(X)
-        if array.ndim != 2 or array.shape[0] != self.n_x or array.shape[1] < 1:
-            raise ShapeError(
-                f"{name} must have shape (n_x={self.n_x}, m) with m >= 1, got {array.shape}."
-            )
-        if array.dtype.kind not in "fiub":
-            raise ConfigurationError(f"{name} must hold real numbers, got dtype {array.dtype}.")
-        array = np.ascontiguousarray(array, dtype=self.dtype)
-        if not np.all(np.isfinite(array)):
-            raise ConfigurationError(f"{name} contains non-finite values.")
-        return array
+        return validation.as_inputs(X, self.n_x, self.dtype, name)
 
     def as_targets(self, Y: ArrayLike, m: int, name: str = "Y") -> Array:
         """``Y`` as an array of the network's dtype with shape ``(n_y, m)``."""
-        array = np.asarray(Y)
-        if array.shape != (self.n_y, m):
-            raise ShapeError(f"{name} must have shape (n_y={self.n_y}, m={m}), got {array.shape}.")
-        if array.dtype.kind not in "fiub":
-            raise ConfigurationError(f"{name} must hold real numbers, got dtype {array.dtype}.")
-        array = np.ascontiguousarray(array, dtype=self.dtype)
-        if not np.all(np.isfinite(array)):
-            raise ConfigurationError(f"{name} contains non-finite values.")
-        return array
+        return validation.as_targets(Y, self.n_y, m, self.dtype, name)
 
     def check_target_values(self, Y: Array, name: str = "Y") -> None:
         """Reject targets the output's cost cannot fit (e.g. sigmoid targets outside {0, 1})."""
-        output = self._arch.output_activation
-        if output == "sigmoid" and not np.all((Y == 0.0) | (Y == 1.0)):
-            raise ConfigurationError(f"{name} must be 0 or 1 everywhere for a sigmoid output.")
-        if output == "softmax" and not (
-            np.all((Y == 0.0) | (Y == 1.0)) and np.all(Y.sum(axis=0) == 1.0)
-        ):
-            raise ConfigurationError(f"{name} must be one-hot columns for a softmax output.")
-        if output == "relu" and np.any(Y < 0.0):
-            raise ConfigurationError(f"{name} must be >= 0 for a relu output.")
+        validation.check_target_values(Y, self._arch.output_activation, name)
 
     # ----------------------------------------------------------------------------- the notes
     def forward_propagation(self, X: ArrayLike) -> dict[str, Array]:
