@@ -11,7 +11,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -59,8 +59,9 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 def client(settings: Settings) -> Iterator[TestClient]:
     """An in-process client on ``create_app(settings)``; lifespan (migrations) runs on entry."""
-    from app.main import create_app
     from fastapi.testclient import TestClient
+
+    from app.main import create_app
 
     with TestClient(create_app(settings), raise_server_exceptions=False) as test_client:
         yield test_client
@@ -84,10 +85,13 @@ class LiveServer:
     process: subprocess.Popen[bytes]
     data_dir: Path
     log_path: Path
+    worker_logs: list[Path] = field(default_factory=list)
 
     def log(self) -> str:
-        """What the server wrote to stdout and stderr so far."""
-        return self.log_path.read_text(errors="replace")
+        """What the server (and its Celery workers, if any) wrote so far."""
+        logs = [self.log_path.read_text(errors="replace")]
+        logs += [f"--- {p.name} ---\n{p.read_text(errors='replace')}" for p in self.worker_logs]
+        return "\n".join(logs)
 
 
 def stop_process(process: subprocess.Popen[bytes], timeout: float = 15.0) -> None:
@@ -121,14 +125,21 @@ StartServer = Callable[..., LiveServer]
 
 
 @pytest.fixture
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartServer]:
+def live_server(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[StartServer]:
     """A factory: ``live_server(data_dir=None, env=None, args=())`` starts a real server.
 
     The server runs ``python -m app serve --host 127.0.0.1 --port <free port>`` with
     ``ANNSERVE_DATA_DIR`` set; the factory waits for ``/healthz`` and returns a ``LiveServer``.
-    Every server started is terminated at teardown, whatever the test did.
+    Every server started is terminated at teardown, whatever the test did. With
+    ``ANNSERVE_EXECUTOR=celery`` in ``env`` the server gets Celery workers on the test Redis and a
+    private queue, as many as its ``max_concurrent_jobs``, which live and die with it.
     """
+    from tests.scaleout import WorkerPool, start_server_workers
+
     started: list[LiveServer] = []
+    worker_pool = WorkerPool(tmp_path_factory.mktemp("worker-logs"))
 
     def start(
         data_dir: Path | None = None,
@@ -140,6 +151,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartServe
         full_env = {k: v for k, v in os.environ.items() if not k.startswith("ANNSERVE_")}
         full_env.update({"ANNSERVE_DATA_DIR": str(directory), "PYTHONUNBUFFERED": "1"})
         full_env.update(env or {})
+        celery = full_env.get("ANNSERVE_EXECUTOR") == "celery"
+        if celery:
+            full_env.setdefault("ANNSERVE_BROKER_URL", request.getfixturevalue("redis_url"))
+            full_env.setdefault("ANNSERVE_CELERY_QUEUE", request.getfixturevalue("celery_queue"))
         log_path = tmp_path_factory.mktemp("server-log") / "server.log"
         with log_path.open("wb") as log:
             process = subprocess.Popen(
@@ -156,11 +171,16 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StartServe
         except RuntimeError as error:
             stop_process(process)
             raise RuntimeError(f"{error}\n--- server log ---\n{server.log()}") from error
+        if celery:
+            # Started once the server has migrated the database, so they never race it.
+            workers = start_server_workers(process, full_env, worker_pool)
+            server.worker_logs = [worker.log_path for worker in workers]
         return server
 
     yield start
     for server in started:
         stop_process(server.process)
+    worker_pool.stop_all()
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------

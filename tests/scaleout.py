@@ -12,6 +12,7 @@ import secrets
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -105,7 +106,10 @@ class WorkerPool:
 
     def start(self, settings: Settings, extra_env: dict[str, str] | None = None) -> WorkerProcess:
         """Start a worker whose settings equal ``settings`` (plus ``extra_env``)."""
-        env = child_env({**settings_env(settings), **(extra_env or {})})
+        return self.start_env(child_env({**settings_env(settings), **(extra_env or {})}))
+
+    def start_env(self, env: dict[str, str]) -> WorkerProcess:
+        """Start a worker with exactly the environment ``env``."""
         log_path = self.log_dir / f"worker-{len(self.started)}.log"
         with log_path.open("wb") as log:
             # A session of its own, so kill() reaches the prefork children as well.
@@ -265,3 +269,44 @@ def celery_workers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerP
     """Starts ``python -m app worker`` processes; every one is stopped at teardown."""
     with worker_pool(tmp_path_factory.mktemp("worker-logs")) as pool:
         yield pool
+
+
+# --- Celery capacity next to a live API server ------------------------------------------------
+
+
+def mirror_exit(api: subprocess.Popen[bytes], pool: WorkerPool) -> threading.Thread:
+    """When the API process ends, end its workers the same way (a whole machine going down).
+
+    kill -9 of the API kills the workers (their jobs go stale and are recovered); a clean stop
+    stops them warmly (their jobs checkpoint and go back to the queue).
+    """
+
+    def watch() -> None:
+        code = api.wait()
+        for worker in pool.started:
+            if code == -signal.SIGKILL:
+                worker.kill()
+            elif worker.process.poll() is None:
+                worker.process.send_signal(signal.SIGTERM)
+
+    thread = threading.Thread(target=watch, name="mirror-api-exit", daemon=True)
+    thread.start()
+    return thread
+
+
+def start_server_workers(
+    api: subprocess.Popen[bytes], env: dict[str, str], pool: WorkerPool
+) -> list[WorkerProcess]:
+    """Start the Celery workers of a live server whose environment is ``env``.
+
+    One single-process worker per ``ANNSERVE_MAX_CONCURRENT_JOBS`` (the local executor's pool
+    size), so both executors offer the same capacity; they live and die with ``api``.
+    """
+    from app.settings import Settings
+
+    default = Settings.model_fields["max_concurrent_jobs"].default
+    count = int(env.get("ANNSERVE_MAX_CONCURRENT_JOBS", default))
+    worker_env = {**env, "ANNSERVE_WORKER_POOL": "solo", "ANNSERVE_WORKER_CONCURRENCY": "1"}
+    workers = [pool.start_env(worker_env) for _ in range(count)]
+    mirror_exit(api, pool)
+    return workers
