@@ -8,10 +8,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from app.api import datasets, health, models
+from app.api import datasets, export, health, images, jobs, models, predict, v2
 from app.api.deps import Authenticated
 
-API_ROUTERS: tuple[APIRouter, ...] = (datasets.router, models.router)
+API_ROUTERS: tuple[APIRouter, ...] = (
+    datasets.router,
+    models.router,
+    predict.router,
+    jobs.router,
+    v2.router,
+    images.router,
+    export.router,
+)
 
 
 def include_routers(app: FastAPI) -> None:
@@ -19,3 +27,4 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(health.router)
     for router in API_ROUTERS:
         app.include_router(router, dependencies=[Authenticated])
+    app.include_router(predict.serving_router)  # checks the API key itself, see its docstring

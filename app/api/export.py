@@ -1,0 +1,50 @@
+"""``/v1/models/{id}/export``: the parameters as ``.npz``, JSON or an ONNX graph."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from app.api.params import PROBLEMS
+from app.api.predict import ModelCacheDep, Version
+from app.api.schemas.common import Problem
+from app.services.export import MEDIA_TYPES, ExportService
+
+router = APIRouter(prefix="/v1/models", tags=["export"])
+
+
+def export_service(cache: ModelCacheDep) -> ExportService:
+    """Export use cases on this app's model cache."""
+    return ExportService(cache)
+
+
+@router.get(
+    "/{model_id}/export",
+    responses={
+        **PROBLEMS,
+        200: {
+            "description": "The exported model, as a download",
+            "content": {media: {} for media in sorted(set(MEDIA_TYPES.values()))},
+        },
+        406: {"description": "ONNX asked for but the onnx extra is missing", "model": Problem},
+    },
+)
+def export_model(
+    model_id: str,
+    service: Annotated[ExportService, Depends(export_service)],
+    format: Annotated[
+        Literal["npz", "json", "onnx"],
+        Query(description="npz (core's file), json (architecture + parameters) or onnx."),
+    ] = "json",
+    version: Version = None,
+) -> Response:
+    """Download a version: ``npz`` loads with ``core.serialization.load_model``, ``json`` holds
+    the architecture and every parameter, ``onnx`` runs in onnxruntime (inputs ``[batch,
+    n_inputs]``; outputs ``probabilities`` and ``class_index``, or ``values``)."""
+    exported = service.export(model_id, version, format)
+    headers = {
+        "Content-Disposition": f'attachment; filename="{exported.filename}"',
+        "X-Model-Version": str(exported.version),
+    }
+    return Response(exported.data, media_type=exported.media_type, headers=headers)

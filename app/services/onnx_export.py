@@ -1,0 +1,106 @@
+"""A network as an ONNX graph that onnxruntime runs with the same outputs as ``/predict``.
+
+ONNX inputs are rows, ``input`` of shape ``[batch, n_x]``, while the notes' weights are
+``W (n_out, n_in)`` acting on columns; ``Gemm(A, W, b, transB=1)`` computes
+``A W^T + b = (W A^T + b)^T``, the notes' ``Z = W X + b`` in rows, without copying ``W``.
+
+Outputs: a classifier gives ``probabilities`` ``[batch, k]`` in the order of its classes (a
+binary model's sigmoid ``p`` becomes ``[1 - p, p]``, as ``/predict`` answers) and
+``class_index`` ``[batch]`` (int64, the arg-max); a regressor gives ``values`` ``[batch, n_y]``.
+The graph computes in the model's dtype (float32 or float64). The ``onnx`` package is an
+optional extra (``annserve[onnx]``), imported only here and only when an export is asked for.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from app.services.errors import NotAcceptable
+from core.network import ANN
+
+OPSET = 17
+IR_VERSION = 8  # the lowest IR for opset 17, so older onnxruntime releases load the file too
+_ACTIVATION_OPS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu", "linear": "Identity"}
+
+
+def _onnx() -> Any:
+    try:
+        import onnx
+    except ImportError as error:
+        raise NotAcceptable(
+            "ONNX export needs the optional extra: pip install 'annserve[onnx]'",
+            code="onnx_unavailable",
+        ) from error
+    return onnx
+
+
+def to_onnx(
+    ann: ANN,
+    classes: Sequence[int | str] | None,
+    *,
+    graph_name: str = "annserve",
+    metadata: dict[str, str] | None = None,
+) -> bytes:
+    """The serialized ONNX model of ``ann`` (``classes`` None for a regressor)."""
+    onnx = _onnx()
+    helper, numpy_helper = onnx.helper, onnx.numpy_helper
+    dtype = ann.dtype
+    elem = onnx.TensorProto.FLOAT if dtype == np.float32 else onnx.TensorProto.DOUBLE
+    arch = ann.spec
+    nodes: list[Any] = []
+    initializers: list[Any] = []
+    previous = "input"
+    for l, activation in enumerate(arch.activations, start=1):
+        W, b = getattr(ann, f"W{l}"), getattr(ann, f"b{l}")
+        initializers.append(numpy_helper.from_array(np.asarray(W, dtype), f"W{l}"))
+        initializers.append(numpy_helper.from_array(np.asarray(b, dtype).ravel(), f"b{l}"))
+        nodes.append(helper.make_node("Gemm", [previous, f"W{l}", f"b{l}"], [f"Z{l}"], transB=1))
+        if activation == "softmax":
+            nodes.append(helper.make_node("Softmax", [f"Z{l}"], [f"A{l}"], axis=1))
+        else:
+            nodes.append(helper.make_node(_ACTIVATION_OPS[activation], [f"Z{l}"], [f"A{l}"]))
+        previous = f"A{l}"
+    batch = "batch"
+    if classes is None:
+        nodes.append(helper.make_node("Identity", [previous], ["values"]))
+        outputs = [helper.make_tensor_value_info("values", elem, [batch, arch.n_y])]
+    else:
+        if arch.n_y == 1:
+            initializers.append(numpy_helper.from_array(np.ones((1, 1), dtype), "one"))
+            nodes.append(helper.make_node("Sub", ["one", previous], ["negative"]))
+            nodes.append(
+                helper.make_node("Concat", ["negative", previous], ["probabilities"], axis=1)
+            )
+        else:
+            nodes.append(helper.make_node("Identity", [previous], ["probabilities"]))
+        nodes.append(
+            helper.make_node("ArgMax", ["probabilities"], ["class_index"], axis=1, keepdims=0)
+        )
+        outputs = [
+            helper.make_tensor_value_info("probabilities", elem, [batch, len(classes)]),
+            helper.make_tensor_value_info("class_index", onnx.TensorProto.INT64, [batch]),
+        ]
+    graph = helper.make_graph(
+        nodes,
+        graph_name,
+        [helper.make_tensor_value_info("input", elem, [batch, arch.n_x])],
+        outputs,
+        initializer=initializers,
+    )
+    model = helper.make_model(
+        graph,
+        opset_imports=[helper.make_opsetid("", OPSET)],
+        producer_name="annserve",
+        ir_version=IR_VERSION,
+    )
+    props = {"architecture": json.dumps(ann.architecture())} | (metadata or {})
+    if classes is not None:
+        props["classes"] = json.dumps(list(classes))
+    helper.set_model_props(model, props)
+    onnx.checker.check_model(model)
+    data: bytes = model.SerializeToString()
+    return data
