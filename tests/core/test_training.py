@@ -204,3 +204,21 @@ def test_same_seed_bit_identical_and_float32_close() -> None:
     assert f32.flat_parameters.dtype == np.float32
     np.testing.assert_allclose(f32.flat_parameters, runs[0].flat_parameters, atol=1e-4)
     assert result.final_cost == pytest.approx(runs[0].cost(X, Y), rel=1e-4)
+
+
+def test_no_hidden_layer_trains_logistic_regression() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((3, 200))
+    Y = (np.array([[1.0, -2.0, 0.5]]) @ X > 0).astype(float)
+    ann = ANN(3, [], 1)
+    ann.fit(X, Y, n_iter=300, lambd=0.5)
+    assert ann.accuracy(X, Y) >= 0.97
+
+
+def test_l2_shrinks_weights_but_not_biases() -> None:
+    X, Y = _circle(100)
+    plain, shrunk = ANN(2, 6, 1), ANN(2, 6, 1)
+    plain.fit(X, Y, n_iter=300, lambd=0.5)
+    result = shrunk.fit(X, Y, n_iter=300, lambd=0.5, l2=5.0)
+    assert np.linalg.norm(shrunk.W1) < np.linalg.norm(plain.W1)
+    assert result.final_cost == pytest.approx(shrunk.cost(X, Y, l2=5.0), rel=1e-12)
