@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
+import httpx
 import numpy as np
 from numpy.typing import NDArray
 
@@ -26,21 +27,14 @@ NOTES_MODEL = {
 FINAL = {"succeeded", "failed", "cancelled"}
 
 
-class HttpClient(Protocol):
-    """What the tests need of httpx.Client and TestClient alike."""
-
-    def get(self, url: str, **kwargs: Any) -> Any: ...
-    def post(self, url: str, **kwargs: Any) -> Any: ...
-
-
-def make_dataset(client: HttpClient, **overrides: Any) -> dict[str, Any]:
+def make_dataset(client: httpx.Client, **overrides: Any) -> dict[str, Any]:
     response = client.post("/v1/datasets/generate", json={**CIRCLE_400, **overrides})
     assert response.status_code == 201, response.text
     body: dict[str, Any] = response.json()
     return body
 
 
-def make_model(client: HttpClient, dataset_id: str, **overrides: Any) -> dict[str, Any]:
+def make_model(client: httpx.Client, dataset_id: str, **overrides: Any) -> dict[str, Any]:
     body = {**NOTES_MODEL, "dataset_id": dataset_id, **overrides}
     response = client.post("/v1/models", json=body)
     assert response.status_code == 201, response.text
@@ -48,7 +42,9 @@ def make_model(client: HttpClient, dataset_id: str, **overrides: Any) -> dict[st
     return model
 
 
-def start_job(client: HttpClient, model_id: str, dataset_id: str, **params: Any) -> dict[str, Any]:
+def start_job(
+    client: httpx.Client, model_id: str, dataset_id: str, **params: Any
+) -> dict[str, Any]:
     response = client.post(
         f"/v1/models/{model_id}/train", json={"dataset_id": dataset_id, **params}
     )
@@ -59,7 +55,7 @@ def start_job(client: HttpClient, model_id: str, dataset_id: str, **params: Any)
 
 
 def wait_for(
-    client: HttpClient, job_id: str, condition: Any, timeout: float = 60.0
+    client: httpx.Client, job_id: str, condition: Any, timeout: float = 60.0
 ) -> dict[str, Any]:
     """Poll the job until ``condition(job)`` holds; fail after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
@@ -71,7 +67,7 @@ def wait_for(
         time.sleep(0.05)
 
 
-def wait_final(client: HttpClient, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
+def wait_final(client: httpx.Client, job_id: str, timeout: float = 60.0) -> dict[str, Any]:
     return wait_for(client, job_id, lambda job: job["status"] in FINAL, timeout)
 
 
