@@ -13,7 +13,7 @@ WORKDIR /srv/annserve
 COPY pyproject.toml README.md ./
 COPY core ./core
 COPY app ./app
-RUN pip install ".[postgres]" \
+RUN pip install ".[postgres,celery]" \
  && useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin annserve \
  && mkdir -p /data \
  && chown annserve:annserve /data

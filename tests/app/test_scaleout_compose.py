@@ -99,7 +99,10 @@ def test_compose_describes_the_stack(compose: dict[str, Any]) -> None:
     assert conditions["worker"]["api"] == "service_healthy"  # the API has migrated by then
     # Scalable with --scale worker=N: no fixed container name, no published port.
     assert "container_name" not in services["worker"] and "ports" not in services["worker"]
-    assert services["api"]["build"] == "." and (REPO_ROOT / "Dockerfile").exists()
+    assert services["api"]["build"] == "."
+    # One image for both: it must carry the worker's Celery and the PostgreSQL driver.
+    dockerfile = (REPO_ROOT / "Dockerfile").read_text()
+    assert re.search(r'pip install "\.\[(?=[^\]]*postgres)(?=[^\]]*celery)', dockerfile)
     assert services["worker"]["image"] == services["api"]["image"]
     for name in ANNSERVE_SERVICES:
         env = service_env(compose, name)
