@@ -33,6 +33,10 @@ from core.losses import LOSSES
 Array = NDArray[Any]
 
 
+AUGMENT_LIMIT = 1 << 18
+"""Largest ``n_x * m`` for which the data are copied next to a row of ones."""
+
+
 def _with_ones_row(rows: int, m: int, dtype: np.dtype[Any]) -> Array:
     buffer = np.empty((rows + 1, m), dtype)
     buffer[-1] = 1.0
@@ -44,7 +48,11 @@ class Workspace:
 
     Call :meth:`bind` once with the flat parameter and gradient vectors, :meth:`load` (or
     :meth:`load_columns`) the data, then :meth:`forward`, :meth:`cost` and :meth:`backward` as
-    often as needed. ``inputs`` is ``[X; 1]``, shape ``(n_x + 1, m)``.
+    often as needed.
+
+    Small inputs get the ones row too (``[X; 1]``, shape ``(n_x + 1, m)``), which saves a bias
+    add and a row sum per pass; above :data:`AUGMENT_LIMIT` elements the first layer adds its
+    bias instead, so a large ``X`` is used in place rather than copied.
 
     Parameters
     ----------
@@ -59,9 +67,17 @@ class Workspace:
         sizes = architecture.layer_sizes
         self.m = m
         self.output_activation = architecture.output_activation
-        self.inputs = _with_ones_row(sizes[0], m, dtype)
+        n_x = sizes[0]
+        self.augment_input = n_x * m <= AUGMENT_LIMIT
+        self.inputs = (
+            _with_ones_row(n_x, m, dtype) if self.augment_input else np.empty((0, m), dtype)
+        )
         # Layer inputs [A; 1]: the data, then each hidden layer's activations.
         self.layer_inputs = [self.inputs]
+        if not self.augment_input:
+            self._dW0 = np.empty((sizes[1], n_x), dtype)
+            self._db0 = np.empty((sizes[1], 1), dtype)
+            self._ones = np.ones((m, 1), dtype)
         self.Z: list[Array] = []
         for n, name in zip(sizes[1:-1], architecture.hidden_activations, strict=True):
             A_aug = _with_ones_row(n, m, dtype)
@@ -109,7 +125,8 @@ class Workspace:
             )
             for l in range(last, 0, -1)
         ]
-        self._first = (self.dZ[0], self.layer_inputs[0].T, grad_blocks[0])
+        self._W0, self._b0 = blocks[0][:, :-1], blocks[0][:, -1:]
+        self._grad_first = grad_blocks[0]
 
     @property
     def output(self) -> Array:
@@ -117,14 +134,18 @@ class Workspace:
         return self.A_out
 
     def forward(self) -> Array:
-        """Forward pass on ``inputs``; returns ``A^{[L]}`` (``(n_y, m)``)."""
+        """Forward pass on the loaded inputs; returns ``A^{[L]}`` (``(n_y, m)``)."""
         blocks, Zs, inputs = self._blocks, self.Z, self.layer_inputs
         last = len(blocks) - 1
-        for l in range(last):
-            np.dot(blocks[l], inputs[l], out=Zs[l])
-            if not self.linear_hidden[l]:
-                self.hidden[l][0](Zs[l], self.A_hidden[l])
-        np.dot(blocks[last], inputs[last], out=Zs[last])
+        for l in range(last + 1):
+            Z = Zs[l]
+            if l == 0 and not self.augment_input:
+                np.dot(self._W0, inputs[0], out=Z)
+                np.add(Z, self._b0, out=Z)
+            else:
+                np.dot(blocks[l], inputs[l], out=Z)
+            if l < last and not self.linear_hidden[l]:
+                self.hidden[l][0](Z, self.A_hidden[l])
         self._output(Zs[last], self.A_out)
         return self.A_out
 
@@ -146,14 +167,27 @@ class Workspace:
         # linear: A is Z already.
 
     def load(self, X: Array, Y: Array) -> None:
-        """Copy inputs ``X`` (``(n_x, m)``) and targets ``Y`` (``(n_y, m)``) into the buffers."""
-        np.copyto(self.inputs[:-1], X)
+        """Use inputs ``X`` (``(n_x, m)``) and targets ``Y`` (``(n_y, m)``) from now on.
+
+        Small ``X`` is copied; large ``X`` (C-contiguous, of the workspace dtype) is used in
+        place and must not change while the workspace uses it.
+        """
+        if self.augment_input:
+            np.copyto(self.inputs[:-1], X)
+        else:
+            self.layer_inputs[0] = X
         np.copyto(self.targets, Y)
         self._complement_valid = False
 
     def load_columns(self, X: Array, Y: Array, columns: NDArray[np.intp]) -> None:
         """Copy the given ``m`` columns of ``X`` and ``Y`` (a mini-batch) into the buffers."""
-        np.take(X, columns, axis=1, out=self.inputs[:-1], mode="clip")
+        if self.augment_input:
+            np.take(X, columns, axis=1, out=self.inputs[:-1], mode="clip")
+        else:
+            if self.inputs.shape[0] != X.shape[0]:
+                self.inputs = np.empty((X.shape[0], self.m), X.dtype)
+            np.take(X, columns, axis=1, out=self.inputs, mode="clip")
+            self.layer_inputs[0] = self.inputs
         np.take(Y, columns, axis=1, out=self.targets, mode="clip")
         self._complement_valid = False
 
@@ -189,5 +223,12 @@ class Workspace:
             np.dot(dZ, inputs_T, out=dblock)
             np.dot(W_T, dZ, out=dZ_prev)
             g_prime(dZ_prev, Z_prev, A_prev, tmp)
-        dZ, inputs_T, dblock = self._first
-        np.dot(dZ, inputs_T, out=dblock)
+        dZ, X = self.dZ[0], self.layer_inputs[0]
+        if self.augment_input:
+            np.dot(dZ, X.T, out=self._grad_first)
+        else:
+            # np.dot writes only to contiguous outputs; [dW | db] is strided, so copy in.
+            np.dot(dZ, X.T, out=self._dW0)
+            np.dot(dZ, self._ones, out=self._db0)
+            np.copyto(self._grad_first[:, :-1], self._dW0)
+            np.copyto(self._grad_first[:, -1:], self._db0)

@@ -7,7 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
-from core import ANN
+from core import ANN, propagation
 from core.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
 from core.propagation import Workspace
 
@@ -83,12 +83,18 @@ def test_gradients_any_depth(n_h: tuple[int, ...]) -> None:
         assert _relative_error(analytic[name], numeric[name]) < 1e-6, name
 
 
+@pytest.mark.parametrize("augment", [True, False])
 @pytest.mark.parametrize(
     ("hidden", "output"), list(itertools.product(HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS))
 )
-def test_workspace_matches_reference(hidden: str, output: str) -> None:
+def test_workspace_matches_reference(
+    hidden: str, output: str, augment: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Both first-layer forms: data next to a row of ones, and data used in place.
+    monkeypatch.setattr(propagation, "AUGMENT_LIMIT", propagation.AUGMENT_LIMIT if augment else 0)
     ann, X, Y = _problem(hidden, output, 0.0, seed=3)
     ws = Workspace(ann.spec, X.shape[1])
+    assert ws.augment_input is augment
     grad = np.zeros_like(ann.flat_parameters)
     ws.bind(ann.flat_parameters, grad)
     ws.load(X, Y)

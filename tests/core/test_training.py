@@ -222,3 +222,19 @@ def test_l2_shrinks_weights_but_not_biases() -> None:
     result = shrunk.fit(X, Y, n_iter=300, lambd=0.5, l2=5.0)
     assert np.linalg.norm(shrunk.W1) < np.linalg.norm(plain.W1)
     assert result.final_cost == pytest.approx(shrunk.cost(X, Y, l2=5.0), rel=1e-12)
+
+
+@pytest.mark.parametrize("batch_size", [None, 25])
+def test_large_inputs_used_in_place_train_the_same(
+    batch_size: int | None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from core import propagation
+
+    X, Y, _ = _spiral(90)
+    opts: dict[str, Any] = dict(n_iter=20, lambd=0.01, optimizer="adam", batch_size=batch_size)
+    copied = ANN(2, [8, 5], 3, output_activation="softmax")
+    copied.fit(X, Y, **opts)
+    monkeypatch.setattr(propagation, "AUGMENT_LIMIT", 0)
+    in_place = ANN(2, [8, 5], 3, output_activation="softmax")
+    in_place.fit(X, Y, **opts)
+    np.testing.assert_allclose(in_place.flat_parameters, copied.flat_parameters, atol=1e-12)
