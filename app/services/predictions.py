@@ -138,9 +138,10 @@ def predict(loaded: LoadedModel, features: NDArray[np.float64]) -> Prediction:
     classes = model.classes
     if A.shape[0] == 1:
         # Plain lists beat numpy calls for the small batches most requests carry.
-        p = A[0].tolist()
+        # 1 - p in the model's dtype, as the ONNX export computes it.
+        p, q = A[0].tolist(), (1 - A[0]).tolist()
         negative, positive = classes
-        probabilities = [[1.0 - x, x] for x in p]
+        probabilities = [[y, x] for y, x in zip(q, p, strict=True)]
         labels = [positive if x > 0.5 else negative for x in p]
     else:
         probabilities = outputs.tolist()
