@@ -109,6 +109,12 @@ def test_notes_network_trains_on_circle_and_its_link_reproduces_the_setup(
     assert metric(page, "train-accuracy") >= 0.9
     assert metric(page, "test-accuracy") >= 0.9
 
+    # The decision boundary image of the trained version, fetched with the key.
+    boundary = page.locator("#boundary")
+    expect(boundary).to_be_visible()
+    expect(page.locator("#boundary-caption")).to_contain_text("version 1")
+    assert boundary.evaluate("image => image.naturalWidth") > 100
+
     # Predict: the centre is inside the inner disc (class 1), far out is the ring (class 0).
     page.fill("#predict-0", "0")
     page.fill("#predict-1", "0")
@@ -127,6 +133,7 @@ def test_notes_network_trains_on_circle_and_its_link_reproduces_the_setup(
     expect(model.locator(".versions")).to_contain_text("v1 (current)")
     expect(model.locator(".versions")).to_contain_text("v0: initialization")
 
+    expect(page.locator("#error")).to_be_hidden()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "playground.png", full_page=True)
     assert errors == []
@@ -152,11 +159,20 @@ def test_notes_network_trains_on_circle_and_its_link_reproduces_the_setup(
     assert again_errors == []
 
 
-def test_phone_width_keyboard_and_plain_word_errors_without_a_key(
+def points_csv(n: int = 40) -> bytes:
+    """A small two-feature CSV with string labels: left points "west", right points "east"."""
+    lines = ["a,b,side"]
+    for i in range(n):
+        x = (i % 10) - 4.5
+        lines.append(f"{x},{(i * 7) % 5 - 2},{'east' if x > 0 else 'west'}")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def test_phone_width_keyboard_cancel_upload_and_plain_word_errors(
     browser: Browser, live_server: StartServer
 ) -> None:
     server = live_server(env={"ANNSERVE_MAX_UNITS": "8"})
-    page, errors = open_page(browser, f"{server.base_url}/?iter=300&test=25", 390, 844)
+    page, errors = open_page(browser, f"{server.base_url}/?iter=40000&test=25", 390, 844)
     expect(page.locator("#dataset-summary")).to_contain_text("300 train, 100 test")
     expect(page.locator("#key-panel")).to_be_hidden()
 
@@ -166,7 +182,8 @@ def test_phone_width_keyboard_and_plain_word_errors_without_a_key(
     assert boxes[0]["x"] == boxes[1]["x"] and boxes[1]["y"] > boxes[0]["y"]
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
 
-    # Keyboard only: change the dataset with the arrow keys, train with Enter.
+    # Keyboard only: change the dataset with the arrow keys, train with Enter. Without a key
+    # the page follows the job with the browser's EventSource.
     page.focus("#kind")
     page.keyboard.press("ArrowDown")
     expect(page.locator("#kind")).to_have_value("xor")
@@ -175,16 +192,41 @@ def test_phone_width_keyboard_and_plain_word_errors_without_a_key(
     page.focus("#train")
     page.keyboard.press("Enter")
     expect(page.locator("#progress-text")).to_have_text("Training finished.", timeout=TRAIN_WAIT_MS)
+    assert int(page.locator("#curve").get_attribute("data-live-points") or "0") >= 2
     expect(page.locator('dd[data-metric="train-accuracy"]')).to_be_visible()
+
+    # With the event stream unreachable the page polls the job instead; Cancel stops it.
+    page.route("**/events", lambda route: route.abort())
+    page.fill("#iter", "1000000")
+    page.click("#train")
+    expect(page.locator("#progress-text")).to_contain_text("Iteration", timeout=TRAIN_WAIT_MS)
+    page.click("#cancel")
+    expect(page.locator("#progress-text")).to_have_text(
+        "Training cancelled.", timeout=TRAIN_WAIT_MS
+    )
+    expect(page.locator("#train")).to_be_enabled()
+    page.unroute("**/events")
 
     # An API error reads as words, not JSON: this server allows at most 8 units per layer.
     page.fill("#layer-0-units", "9")
-    page.focus("#train")
-    page.keyboard.press("Enter")
+    page.click("#train")
     error = page.locator("#error")
     expect(error).to_be_visible()
     expect(error).to_contain_text("more than max_units=8")
     assert "{" not in error.inner_text()
+
+    # A CSV upload becomes the dataset, and its id goes into the link.
+    page.check("input[name=source][value=upload]")
+    page.set_input_files(
+        "#csv-file", files=[{"name": "points.csv", "mimeType": "text/csv", "buffer": points_csv()}]
+    )
+    page.click("#upload")
+    expect(page.locator("#dataset-summary")).to_contain_text("40 samples")
+    expect(page.locator("#dataset-summary")).to_contain_text("east")
+    query = parse_qs(urlsplit(page.url).query)
+    assert query["source"] == ["upload"]
+    assert re.fullmatch(r"ds_[0-9a-f]{16}", query["dataset"][0])
+    expect(page.locator("#error")).to_be_hidden()
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "playground-phone.png", full_page=True)

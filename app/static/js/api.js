@@ -165,7 +165,7 @@ export async function fetchEvents(path, onMessage, signal) {
 
 /**
  * The same with the browser's EventSource (used when no key is needed). `names` are the event
- * types to listen for; resolves when onMessage returns false or the stream fails for good.
+ * types to listen for; resolves when onMessage returns false, rejects when the stream fails.
  */
 export function eventSourceEvents(path, names, onMessage, signal) {
   return new Promise((resolve, reject) => {
@@ -182,11 +182,9 @@ export function eventSourceEvents(path, names, onMessage, signal) {
       });
     }
     source.onerror = () => {
-      // CLOSED means the browser gave up (e.g. a 4xx): let the caller fall back to polling.
-      if (source.readyState === EventSource.CLOSED) {
-        source.close();
-        reject(new ApiError(0, "stream_closed", "the event stream closed"));
-      }
+      // The browser would retry on its own, possibly forever; polling is the surer way on.
+      source.close();
+      reject(new ApiError(0, "stream_closed", "the event stream closed"));
     };
   });
 }

@@ -16,15 +16,23 @@ function percent(p) {
   return `${(100 * p).toFixed(1)}%`;
 }
 
+const HEADLINE_SCORES = ["accuracy", "r2", "mse"];
+
+/** "train accuracy 0.988 · validation accuracy 0.975" from a version's metrics. */
+function scoreLine(metrics) {
+  const parts = [];
+  for (const split of ["train", "validation"]) {
+    const scores = metrics?.[split];
+    const key = HEADLINE_SCORES.find((name) => typeof scores?.[name] === "number");
+    if (key) parts.push(`${split} ${key === "r2" ? "R²" : key} ${scores[key].toFixed(3)}`);
+  }
+  return parts;
+}
+
 function versionLine(version) {
-  const metrics = version.metrics ?? {};
-  const scores = Object.entries(metrics)
-    .filter(([, value]) => typeof value === "number")
-    .slice(0, 3)
-    .map(([key, value]) => `${key.replaceAll("_", " ")} ${value.toPrecision(3)}`);
   const origin = version.version === 0 ? "initialization" : version.note || `job ${version.job_id}`;
   const current = version.current ? " (current)" : "";
-  return [`v${version.version}${current}: ${origin}`, ...scores].join(" · ");
+  return [`v${version.version}${current}: ${origin}`, ...scoreLine(version.metrics)].join(" · ");
 }
 
 /** Wire the results panel. */
@@ -40,7 +48,12 @@ export function createResultsPanel({ report }) {
   let imageUrl = null;
 
   function setDataset(row) {
-    const fields = row.feature_names.map((name, i) => {
+    renderInputs(row.feature_names);
+    if (model && model.n_inputs !== row.n_features) clearModel();
+  }
+
+  function renderInputs(names) {
+    const fields = names.map((name, i) => {
       const id = `predict-${i}`;
       const input = element("input", undefined, {
         id, name: `x${i}`, type: "number", step: "any", value: "0", required: "",
@@ -48,7 +61,6 @@ export function createResultsPanel({ report }) {
       return [element("label", name, { for: id }), input];
     });
     inputs.replaceChildren(...fields.flat());
-    if (model && model.n_inputs !== row.n_features) clearModel();
   }
 
   function clearModel() {
@@ -79,6 +91,9 @@ export function createResultsPanel({ report }) {
   /** Make `chosen` the model whose boundary is shown and which answers predictions. */
   async function showModel(chosen) {
     model = chosen;
+    if (inputs.querySelectorAll("input").length !== chosen.n_inputs) {
+      renderInputs(Array.from({ length: chosen.n_inputs }, (_, i) => `x${i + 1}`));
+    }
     predictButton.disabled = false;
     output.textContent = "";
     refreshModels();
