@@ -114,6 +114,9 @@ class CeleryExecutor:
         """
         from celery import signals
 
+        # Loaded now rather than by the first task (prefork children inherit it), so the first
+        # job does not pay for importing the training code.
+        import app.jobs.runner  # noqa: F401
         from app.logs import configure_logging
 
         def keep_our_logging(**_: Any) -> None:
