@@ -11,7 +11,8 @@ import logging
 import threading
 from typing import Any
 
-from celery import Celery, signals
+from celery import Celery, Task, signals
+from sqlalchemy.exc import OperationalError
 
 from app.settings import Settings
 from app.storage.db import Database
@@ -21,6 +22,7 @@ from app.storage.tables import utcnow
 logger = logging.getLogger("annserve.jobs.celery")
 
 RUN_JOB_TASK = "annserve.run_job"
+DATABASE_RETRY_S = 5.0
 
 
 def celery_config(settings: Settings) -> dict[str, Any]:
@@ -99,8 +101,14 @@ def create_celery_app(settings: Settings) -> Celery:
     celery = Celery("annserve", set_as_current=False)
     celery.conf.update(celery_config(settings))
 
-    @celery.task(name=RUN_JOB_TASK, ignore_result=True)  # type: ignore[untyped-decorator]
-    def run_job_task(job_id: str) -> str:
-        return execute_job(celery, settings, job_id)
+    @celery.task(name=RUN_JOB_TASK, bind=True, ignore_result=True)  # type: ignore[untyped-decorator]
+    def run_job_task(task: Task, job_id: str) -> str:
+        try:
+            return execute_job(celery, settings, job_id)
+        except OperationalError as error:
+            # The database was unreachable before the claim: acknowledging would strand the
+            # queued job without a message, so the task comes back later instead.
+            logger.warning("database unavailable, task retried", extra={"job": job_id})
+            raise task.retry(exc=error, countdown=DATABASE_RETRY_S, max_retries=None) from error
 
     return celery

@@ -202,3 +202,28 @@ def test_sweep_keeps_a_job_whose_task_could_not_be_sent(sqlite_settings: Setting
     # The database no longer lists it as stale (it is queued), yet the next sweep sends it.
     assert sweeper.sweep_once() == [job_id]
     assert attempts == [job_id] and sent == [job_id]
+
+
+def test_task_comes_back_later_when_the_database_is_unreachable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.conftest import free_port
+
+    unreachable = f"postgresql+psycopg://nobody@127.0.0.1:{free_port()}/none?connect_timeout=2"
+    settings = Settings(data_dir=tmp_path, executor="celery", database_url=unreachable)
+    task = create_celery_app(settings).tasks[RUN_JOB_TASK]
+    retries: list[dict[str, object]] = []
+
+    class Retried(Exception):
+        pass
+
+    def retry(**options: object) -> Retried:
+        retries.append(options)
+        return Retried()
+
+    monkeypatch.setattr(task, "retry", retry)
+    with pytest.raises(Retried):
+        task("job_0123456789abcdef")
+    [options] = retries
+    assert options["countdown"] == celery_app.DATABASE_RETRY_S
+    assert options["max_retries"] is None
