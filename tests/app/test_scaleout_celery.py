@@ -214,15 +214,15 @@ def test_task_comes_back_later_when_the_database_is_unreachable(
     task = create_celery_app(settings).tasks[RUN_JOB_TASK]
     retries: list[dict[str, object]] = []
 
-    class Retried(Exception):
+    class RetriedError(Exception):
         pass
 
-    def retry(**options: object) -> Retried:
+    def retry(**options: object) -> RetriedError:
         retries.append(options)
-        return Retried()
+        return RetriedError()
 
     monkeypatch.setattr(task, "retry", retry)
-    with pytest.raises(Retried):
+    with pytest.raises(RetriedError):
         task("job_0123456789abcdef")
     [options] = retries
     assert options["countdown"] == celery_app.DATABASE_RETRY_S
