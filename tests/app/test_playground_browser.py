@@ -129,6 +129,7 @@ def test_notes_network_trains_on_circle_and_its_link_reproduces_the_setup(
     # The model list shows the trained model and its versions.
     model = page.locator("#models li.model").first
     expect(model).to_contain_text("v1")
+    expect(model).to_contain_text("17 parameters")  # the server's count agrees with the page's
     model.locator("summary").click()
     expect(model.locator(".versions")).to_contain_text("v1 (current)")
     expect(model.locator(".versions")).to_contain_text("v0: initialization")
@@ -230,4 +231,74 @@ def test_phone_width_keyboard_cancel_upload_and_plain_word_errors(
 
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "playground-phone.png", full_page=True)
+    assert errors == []
+
+
+MODULE_CHECKS = r"""async () => {
+  const state = await import("/static/js/state.js");
+  const api = await import("/static/js/api.js");
+  const custom = "source=upload&dataset=ds_0123456789abcdef&kind=spiral&classes=3"
+    + "&layers=8:relu,2:tanh&output=softmax&lr=0.05&batch=32&opt=adam&l2=0.001&iter=500";
+  const parsed = state.fromQuery(custom);
+  const again = state.fromQuery(state.toQuery(parsed).toString());
+  const bad = state.fromQuery("kind=nope&classes=99&noise=-1&layers=4:wat&lr=abc&iter=0"
+    + "&dataset=../x&opt=sgd&samples=1.5&seed=-3");
+  const parse = api.parseEventStream();
+  const messages = [
+    ...parse('event: progress\nid: 3\ndata: {"iteration":'),
+    ...parse('3}\n\n: ping\n\nevent: status\r\ndata: {"status":"succeeded"}\r\n\r\n'),
+  ];
+  const invalid = new api.ApiError(422, "validation_error", "1 invalid field(s)", [
+    { field: "body.learning_rate", message: "Input should be greater than 0", code: "gt" },
+  ]);
+  return {
+    parsed, again, bad,
+    defaults: state.fromQuery(""),
+    noLayers: state.fromQuery("layers=").layers,
+    counts: [
+      state.parameterCount(2, [{ units: 4 }], 1),
+      state.parameterCount(2, [], 1),
+      state.parameterCount(2, [{ units: 8 }, { units: 8 }], 3),
+    ],
+    messages,
+    words: [
+      api.plainWords(invalid),
+      api.plainWords(new api.ApiError(401, "missing_api_key", "send a key")),
+      api.plainWords(new api.ApiError(404, "model_not_found", "no model mdl_x")),
+    ],
+  };
+}"""
+
+
+def test_page_modules_parse_urls_count_parameters_and_read_event_streams(
+    browser: Browser, live_server: StartServer
+) -> None:
+    server = live_server()
+    page, errors = open_page(browser, f"{server.base_url}/", 800, 600)
+    result = page.evaluate(MODULE_CHECKS)
+
+    parsed = result["parsed"]
+    assert parsed["layers"] == [
+        {"units": 8, "activation": "relu"},
+        {"units": 2, "activation": "tanh"},
+    ]
+    assert (parsed["kind"], parsed["classes"], parsed["opt"]) == ("spiral", 3, "adam")
+    assert (parsed["lr"], parsed["batch"], parsed["l2"], parsed["iter"]) == (0.05, 32, 0.001, 500)
+    assert (parsed["source"], parsed["dataset"]) == ("upload", "ds_0123456789abcdef")
+    assert result["again"] == parsed
+    # Every bad value falls back to its default rather than breaking the page.
+    assert result["bad"] == result["defaults"]
+    assert result["defaults"]["layers"] == [{"units": 4, "activation": "tanh"}]
+    assert result["noLayers"] == []
+    assert result["counts"] == [17, 3, 123]
+
+    assert result["messages"] == [
+        {"event": "progress", "data": '{"iteration":3}', "id": "3"},
+        {"event": "status", "data": '{"status":"succeeded"}', "id": None},
+    ]
+    assert result["words"] == [
+        "Some settings are not valid. learning rate: Input should be greater than 0.",
+        "This service needs an API key: enter it in the API key box.",
+        "No model mdl_x.",
+    ]
     assert errors == []
