@@ -39,6 +39,8 @@ serving_router = APIRouter()
 """The predict route, which checks the API key itself (mount it without dependencies)."""
 
 CSV = "text/csv"
+_MEDIA = ("application/json", CSV)
+_JSON_ACCEPTS = frozenset({None, "", "*/*", "application/json"})
 BIG_BODY_BYTES = 256 * 1024
 _CREATE_LOCK = threading.Lock()
 
@@ -148,6 +150,8 @@ _PREDICT_DOCS = {
 
 
 def _query_version(request: Request) -> int | None:
+    if not request.scope["query_string"]:
+        return None
     raw = request.query_params.get("version")
     if raw is None:
         return None
@@ -186,7 +190,7 @@ async def predict_rows(request: Request) -> Response:
     cache = model_cache(request)
     settings: Settings = request.app.state.settings
     accept = request.headers.get("accept")
-    media = "application/json" if not accept else choose(accept, ("application/json", CSV))
+    media = "application/json" if accept in _JSON_ACCEPTS else choose(accept, _MEDIA)
     body = await request.body()
     kind = _media_type(request)
     if kind == CSV:
