@@ -134,6 +134,7 @@ def test_notes_network_trains_on_circle_and_its_link_reproduces_the_setup(
     expect(model.locator(".versions")).to_contain_text("v1 (current)")
     expect(model.locator(".versions")).to_contain_text("v0: initialization")
 
+    page.check("#logy")  # the cost curve on a log scale: a view setting kept in the link too
     expect(page.locator("#error")).to_be_hidden()
     ARTIFACTS.mkdir(exist_ok=True)
     page.screenshot(path=ARTIFACTS / "playground.png", full_page=True)
@@ -156,6 +157,7 @@ def test_notes_network_trains_on_circle_and_its_link_reproduces_the_setup(
     expect(again.locator("#lr")).to_have_value("0.5")
     expect(again.locator("#iter")).to_have_value("20000")
     expect(again.locator("#param-count")).to_have_text("17")
+    expect(again.locator("#logy")).to_be_checked()
     assert again.url == link
     assert again_errors == []
 

@@ -78,7 +78,11 @@ function fieldName(field) {
 
 /** What went wrong, in words a person can act on. */
 export function plainWords(error) {
-  if (!(error instanceof ApiError)) return `Something went wrong: ${error.message ?? error}`;
+  if (!(error instanceof ApiError)) {
+    // Plain Errors are the page's own messages; anything else is a bug worth naming as such.
+    if (error?.name === "Error") return `${capitalize(error.message)}.`;
+    return `Something went wrong: ${error?.message ?? error}`;
+  }
   switch (error.code) {
     case "missing_api_key":
       return "This service needs an API key: enter it in the API key box.";

@@ -87,13 +87,26 @@ function niceLabel(value) {
   return value.toPrecision(2);
 }
 
+/** Where costs sit on the y axis: linear from 0, or log10 between the extremes. */
+function costScale(values, logY) {
+  if (logY) {
+    const positive = values.filter((v) => v > 0);
+    const [low, high] = extent(positive.map(Math.log10));
+    const ticks = [low, (low + high) / 2, high].map((v) => 10 ** v);
+    return { to: (v) => (Math.log10(Math.max(v, 10 ** low)) - low) / (high - low), ticks };
+  }
+  const [, high] = extent(values);
+  const top = high > 0 ? high * 1.05 : 1;
+  return { to: (v) => v / top, ticks: [0, top / 2, top] };
+}
+
 /**
  * The cost curve so far. `points` are {iteration, cost, validation?}; the x axis spans the run's
  * `nIter` iterations so the line grows from left to right as training goes.
  */
-export function drawCurve(canvas, points, nIter) {
+export function drawCurve(canvas, points, nIter, { logY = false } = {}) {
   const { context: ctx, width, height } = prepare(canvas);
-  const left = 44;
+  const left = 48;
   const right = 10;
   const top = 10;
   const bottom = 26;
@@ -109,13 +122,12 @@ export function drawCurve(canvas, points, nIter) {
     return;
   }
   const values = points.flatMap((p) => [p.cost, p.validation]).filter(Number.isFinite);
-  const [, high] = extent(values);
-  const yMax = high > 0 ? high * 1.05 : 1;
+  const scale = costScale(values, logY);
   const xMax = Math.max(nIter, points[points.length - 1].iteration, 1);
   const px = (it) => left + (it / xMax) * (width - left - right);
-  const py = (c) => height - bottom - (c / yMax) * (height - top - bottom);
+  const py = (c) => height - bottom - scale.to(c) * (height - top - bottom);
   ctx.textAlign = "right";
-  for (const tick of [0, yMax / 2, yMax]) ctx.fillText(niceLabel(tick), left - 4, py(tick) + 4);
+  for (const tick of scale.ticks) ctx.fillText(niceLabel(tick), left - 4, py(tick) + 4);
   // The last label is right-aligned so it stays inside the canvas.
   [["left", 0], ["center", xMax / 2], ["right", xMax]].forEach(([align, tick]) => {
     ctx.textAlign = align;
@@ -133,7 +145,10 @@ export function drawCurve(canvas, points, nIter) {
     ctx.strokeStyle = colour;
     ctx.lineWidth = 2;
     ctx.beginPath();
-    line.forEach((p, i) => (i === 0 ? ctx.moveTo : ctx.lineTo).call(ctx, px(p.iteration), py(p[key])));
+    line.forEach((p, i) => {
+      if (i === 0) ctx.moveTo(px(p.iteration), py(p[key]));
+      else ctx.lineTo(px(p.iteration), py(p[key]));
+    });
     ctx.stroke();
     ctx.fillStyle = colour;
     ctx.fillText(label, width - right - 100, legendY);

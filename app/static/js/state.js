@@ -37,6 +37,7 @@ export const DEFAULTS = Object.freeze({
   batch: 0,
   opt: "gd",
   l2: 0,
+  logy: 0,
 });
 
 const DATASET_ID = /^ds_[0-9a-f]{16}$/;
@@ -107,6 +108,7 @@ export function fromQuery(query) {
     batch: intIn(get("batch"), 0, 1000000, d.batch),
     opt: oneOf(get("opt"), OPTIMIZERS, d.opt),
     l2: numberIn(get("l2"), 0, 100, d.l2),
+    logy: intIn(get("logy"), 0, 1, d.logy),
   };
 }
 

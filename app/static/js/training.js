@@ -32,7 +32,9 @@ export function createTrainingPanel({ config, report, dataset, network, onChange
   const metrics = document.getElementById("metrics");
   let points = [];
   let nIter = config.iter;
-  let running = null; // {job, controller}
+  let running = null; // {job, cancelRequested}
+  const logScale = document.getElementById("logy");
+  const draw = () => drawCurve(curve, points, nIter, { logY: config.logy === 1 });
 
   for (const [id, spec] of Object.entries(FIELDS)) {
     const input = document.getElementById(id);
@@ -46,6 +48,12 @@ export function createTrainingPanel({ config, report, dataset, network, onChange
     });
   }
   form.addEventListener("submit", (event) => event.preventDefault());
+  logScale.checked = config.logy === 1;
+  logScale.addEventListener("change", () => {
+    config.logy = logScale.checked ? 1 : 0;
+    onChange();
+    draw();
+  });
 
   function trainBody(row) {
     const body = {
@@ -67,7 +75,7 @@ export function createTrainingPanel({ config, report, dataset, network, onChange
     const last = points[points.length - 1];
     if (Number.isFinite(p.cost) && (!last || p.iteration > last.iteration)) {
       points.push({ iteration: p.iteration, cost: p.cost, validation: p.val_cost ?? NaN });
-      drawCurve(curve, points, nIter);
+      draw();
       // How many points arrived while training ran (readable by tests and tools).
       curve.dataset.livePoints = String(points.length);
     }
@@ -87,7 +95,7 @@ export function createTrainingPanel({ config, report, dataset, network, onChange
         cost: history.costs[i],
         validation: validation.get(iteration) ?? NaN,
       }));
-      drawCurve(curve, points, nIter);
+      draw();
     } catch {
       // The live points already drawn stay; the full history only refines them.
     }
@@ -118,9 +126,8 @@ export function createTrainingPanel({ config, report, dataset, network, onChange
     nIter = config.iter;
     progress.value = 0;
     metrics.replaceChildren();
-    drawCurve(curve, points, nIter);
-    const controller = new AbortController();
-    running = { job: null, controller, cancelRequested: false };
+    draw();
+    running = { job: null, cancelRequested: false };
     try {
       progressText.textContent = "Preparing the dataset…";
       const { row } = await dataset.ensure();
@@ -131,7 +138,7 @@ export function createTrainingPanel({ config, report, dataset, network, onChange
       const job = await api("POST", `/v1/models/${model.id}/train`, { json: trainBody(row) });
       running.job = job;
       if (running.cancelRequested) await cancel();
-      const final = await watchJob(job, onProgress, controller.signal);
+      const final = await watchJob(job, onProgress);
       await fullCurve(final);
       const trained = await api("GET", `/v1/models/${model.id}`);
       await finished(final, trained, row);
@@ -163,9 +170,9 @@ export function createTrainingPanel({ config, report, dataset, network, onChange
 
   trainButton.addEventListener("click", start);
   cancelButton.addEventListener("click", cancel);
-  window.addEventListener("resize", () => drawCurve(curve, points, nIter));
+  window.addEventListener("resize", draw);
   trainButton.disabled = true;
-  drawCurve(curve, points, nIter);
+  draw();
   return {
     /** Allow training once the service answered. */
     enable() {
