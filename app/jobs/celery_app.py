@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from app.settings import Settings
 from app.storage.db import Database
 from app.storage.job_queue import JobQueue
+from app.storage.repositories import JobRepository
 from app.storage.tables import utcnow
 
 logger = logging.getLogger("annserve.jobs.celery")
@@ -64,6 +65,27 @@ def _on_worker_shutting_down(**_: Any) -> None:
 signals.worker_shutting_down.connect(_on_worker_shutting_down, weak=False)
 
 
+def claim(db: Database, settings: Settings, job_id: str, worker_id: str) -> bool:
+    """Claim ``job_id``; also take it over when its owner was a process on this host that died.
+
+    A prefork child killed mid-job makes Celery hand the message back at once; its job still
+    looks ``running``, but the dead pid shows it is not, so the redelivery resumes it right away
+    instead of waiting for the heartbeat to go stale.
+    """
+    from app.jobs.recovery import local_pid, pid_alive, reclaim_dead_local
+
+    with db.session() as session:
+        if JobQueue(session).claim(job_id, worker_id, utcnow()):
+            return True
+        row = JobRepository(session).get(job_id)
+        owner = local_pid(row.worker_id) if row is not None and row.status == "running" else None
+    if owner is None or pid_alive(owner):
+        return False
+    reclaim_dead_local(db, settings, {owner})
+    with db.session() as session:
+        return JobQueue(session).claim(job_id, worker_id, utcnow())
+
+
 def execute_job(celery: Celery, settings: Settings, job_id: str) -> str:
     """The task body: claim ``job_id`` for this process, train it, hand it back on shutdown.
 
@@ -77,9 +99,7 @@ def execute_job(celery: Celery, settings: Settings, job_id: str) -> str:
     worker_id = new_worker_id()
     db = Database(settings.database_url)
     try:
-        with db.session() as session:
-            claimed = JobQueue(session).claim(job_id, worker_id, utcnow())
-        if not claimed:
+        if not claim(db, settings, job_id, worker_id):
             logger.info("job not claimable, message dropped", extra={"job": job_id})
             return "skipped"
         signals_ = Signals(should_stop=_shutting_down.is_set)

@@ -4,17 +4,21 @@ PostgreSQL metadata. Workers share a queue, survive a kill -9 and outlive an API
 from __future__ import annotations
 
 import io
+import os
+import signal
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
 
+from app.jobs.celery_executor import CeleryExecutor
 from app.settings import Settings
 from app.storage.db import Database
 from app.storage.repositories import JobRepository
+from app.storage.tables import JobRow
 from tests.conftest import LiveServer, StartServer, stop_process
-from tests.scaleout import WorkerPool, WorkerProcess, settings_env, wait_for
+from tests.scaleout import WorkerPool, WorkerProcess, queue_job, settings_env, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -73,16 +77,21 @@ def wait_final(
     return jobs
 
 
-def job_owner(settings: Settings, job_id: str) -> int | None:
-    """The pid in the job's ``worker_id`` (``host:pid:token``), None when unowned."""
+def job_row(settings: Settings, job_id: str) -> JobRow:
+    """The job's row, read straight from the database."""
     db = Database(settings.database_url)
     try:
         with db.session() as session:
             row = JobRepository(session).get(job_id)
             assert row is not None
-            owner = row.worker_id
+            return row
     finally:
         db.dispose()
+
+
+def job_owner(settings: Settings, job_id: str) -> int | None:
+    """The pid in the job's ``worker_id`` (``host:pid:token``), None when unowned."""
+    owner = job_row(settings, job_id).worker_id
     return int(owner.split(":")[1]) if owner else None
 
 
@@ -196,3 +205,37 @@ def test_api_restart_while_workers_train_loses_nothing(
         [next_job] = wait_final(http, [again], celery_workers).values()
         assert next_job["status"] == "succeeded"
         assert http.get(f"/v1/models/{model_id}").json()["current_version"] == 2
+
+
+def test_killed_prefork_child_is_redelivered_and_resumed_at_once(
+    celery_settings: Settings, celery_workers: WorkerPool
+) -> None:
+    # A heartbeat timeout far beyond the test's wait: only the redelivery can recover the job.
+    settings = celery_settings.model_copy(
+        update={"worker_pool": "prefork", "heartbeat_timeout": 300.0}
+    )
+    [worker] = start_workers(celery_workers, settings, 1)
+    job_id = queue_job(settings, n_iter=60_000)
+    executor = CeleryExecutor(settings)
+    try:
+        executor.submit(job_id)
+    finally:
+        executor.stop()
+    checkpoint = settings.data_dir / "jobs" / job_id / "checkpoint.npz"
+    wait_for(
+        lambda: (
+            checkpoint.exists()
+            and (job_row(settings, job_id).progress or {}).get("iteration", 0) > 0
+        ),
+        60,
+        celery_workers.logs,
+    )
+    child = job_owner(settings, job_id)
+    assert child is not None and child != worker.process.pid
+    os.kill(child, signal.SIGKILL)  # "worker lost": Celery hands the message back
+    wait_for(lambda: job_row(settings, job_id).status in FINAL, 60, celery_workers.logs, step=0.2)
+    row = job_row(settings, job_id)
+    assert row.status == "succeeded", celery_workers.logs()
+    assert row.attempts == 2
+    assert row.result is not None and row.result["resumed_from_iteration"] > 0
+    assert worker.process.poll() is None  # the worker itself lives on with a fresh child
