@@ -41,9 +41,17 @@ class Optimizer(ABC):
         self.size = size
         self.dtype = np.dtype(dtype)
 
+    gradient_scale: float = 1.0
+    """The factor :meth:`step_scaled` expects on its gradient (1: the plain gradient)."""
+
     @abstractmethod
     def step(self, theta: Array, grad: Array) -> None:
         """Update ``theta`` in place; ``grad`` may be overwritten."""
+
+    def step_scaled(self, theta: Array, scaled_grad: Array) -> None:
+        """:meth:`step` for ``scaled_grad = gradient_scale * grad`` (the caller folded the factor
+        into a product it computes anyway)."""
+        self.step(theta, scaled_grad)
 
     def state_arrays(self) -> dict[str, Array]:
         """The optimizer's state as copies of plain arrays (empty when stateless)."""
@@ -63,9 +71,16 @@ class GradientDescent(Optimizer):
 
     name = "gd"
 
+    def __init__(self, size: int, dtype: np.dtype[Any], learning_rate: float) -> None:
+        super().__init__(size, dtype, learning_rate)
+        self.gradient_scale = self.learning_rate
+
     def step(self, theta: Array, grad: Array) -> None:
         np.multiply(grad, self.learning_rate, out=grad)
         np.subtract(theta, grad, out=theta)
+
+    def step_scaled(self, theta: Array, scaled_grad: Array) -> None:
+        np.subtract(theta, scaled_grad, out=theta)
 
 
 class Momentum(Optimizer):

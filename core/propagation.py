@@ -85,7 +85,9 @@ class Workspace:
             self.Z.append(A_aug[:-1] if name == "linear" else np.empty((n, m), dtype))
             self.layer_inputs.append(A_aug)
         n_y = sizes[-1]
-        self.Z.append(np.empty((n_y, m), dtype))
+        # Z^{[L]} shares one buffer with log1p(exp(-Z)) so a sigmoid cost is a single vdot.
+        self._cost_terms = np.empty((2, n_y, m), dtype)
+        self.Z.append(self._cost_terms[1])
         self.A_out = self.Z[-1] if self.output_activation == "linear" else np.empty_like(self.Z[-1])
         self.A_hidden = [A_aug[:-1] for A_aug in self.layer_inputs[1:]]
         self.E = np.empty_like(self.Z[-1])  # exp(-Z) of a sigmoid output, reused by the cost
@@ -93,7 +95,7 @@ class Workspace:
         self.tmp = [np.empty_like(Z) for Z in self.Z]
         self.column = np.empty((1, m), dtype)
         self.targets = np.empty((sizes[-1], m), dtype)
-        self._complement = np.empty_like(self.targets)
+        self._cost_weights = np.ones((2, n_y, m), dtype)  # [1; 1 - Y]
         self._complement_valid = False
         self.column_max = np.empty((1, m), dtype)
         self.hidden = [INPLACE[name] for name in architecture.hidden_activations]
@@ -195,30 +197,31 @@ class Workspace:
         """Cost of the last forward pass against ``targets`` (no L2 term), exact from ``Z``."""
         Z, Y = self.Z[-1], self.targets
         if self.output_activation == "sigmoid":
-            # softplus(z) - y z = log1p(exp(-z)) + (1 - y) z, with exp(-z) already computed.
+            # softplus(z) - y z = log1p(exp(-z)) + (1 - y) z, with exp(-z) already computed:
+            # the sum of both terms is one dot product of [log1p(E); Z] with [1; 1 - Y].
             if not self._complement_valid:
-                np.subtract(1.0, self.targets, out=self._complement)
+                np.subtract(1.0, self.targets, out=self._cost_weights[1])
                 self._complement_valid = True
-            T = self.tmp[-1]
-            np.log1p(self.E, out=T)
-            value = float(np.add.reduce(T, axis=None) + np.vdot(self._complement, Z)) / self.m
+            np.log1p(self.E, out=self._cost_terms[0])
+            value = float(np.vdot(self._cost_weights, self._cost_terms)) / self.m
             if math.isfinite(value):
                 return value
             # exp(-z) overflowed (z < -709): the exact form handles it.
         return self._cost(Y, Z)
 
-    def backward(self) -> None:
-        """Write ``[dW | db]`` of every layer into the bound gradient vector.
+    def backward(self, scale: float = 1.0) -> None:
+        """Write ``scale`` times ``[dW | db]`` of every layer into the bound gradient vector.
 
         Needs :meth:`forward` first; the gradient is the mean over the ``m`` columns of the
-        matched cost (no L2 term).
+        matched cost (no L2 term). ``scale`` rides on the 1/m factor of :math:`dZ^{[L]}`, so
+        plain gradient descent gets ``lambd * dW`` at no extra cost.
         """
         last = len(self._blocks) - 1
         dZ = self.dZ[last]
         np.subtract(self.A_out, self.targets, out=dZ)
         if self.output_activation == "relu":
             relu_backward(dZ, self.Z[last], self.A_out, self.tmp[last])
-        np.multiply(dZ, 1.0 / self.m, out=dZ)
+        np.multiply(dZ, scale / self.m, out=dZ)
         for dZ, inputs_T, dblock, W_T, dZ_prev, g_prime, Z_prev, A_prev, tmp in self._backward_plan:
             np.dot(dZ, inputs_T, out=dblock)
             np.dot(W_T, dZ, out=dZ_prev)

@@ -200,15 +200,16 @@ class _Run:
     def _step(self, ws: Workspace, record: bool) -> float:
         ws.forward()
         cost = ws.cost() if record else 0.0
-        ws.backward()
+        scale = self.optimizer.gradient_scale
+        ws.backward(scale)
         if self.opts.l2:
-            # dW += l2/m * W, biases excluded through the mask.
+            # dW += l2/m * W (times the same scale), biases excluded through the mask.
             np.multiply(self.theta, self.l2_mask, out=self.l2_tmp)
-            np.multiply(self.l2_tmp, self.opts.l2 / ws.m, out=self.l2_tmp)
+            np.multiply(self.l2_tmp, scale * self.opts.l2 / ws.m, out=self.l2_tmp)
             np.add(self.grad, self.l2_tmp, out=self.grad)
             if record:
                 cost += l2_penalty(self.ann._weights(), self.opts.l2, ws.m)
-        self.optimizer.step(self.theta, self.grad)
+        self.optimizer.step_scaled(self.theta, self.grad)
         return cost
 
     def _pass(self, record: bool) -> float:

@@ -80,3 +80,14 @@ def test_float32_state_stays_float32() -> None:
     opt.step(theta, np.ones(4, np.float32))
     assert theta.dtype == np.float32
     assert all(v.dtype == np.float32 for k, v in opt.state_arrays().items() if k != "t")
+
+
+@pytest.mark.parametrize("name", list(OPTIMIZERS))
+def test_step_scaled_takes_gradient_times_gradient_scale(name: str) -> None:
+    plain = make_optimizer(name, 6, F64, 0.05)
+    scaled = make_optimizer(name, 6, F64, 0.05)
+    theta_plain, theta_scaled = THETA.copy(), THETA.copy()
+    for g in GRADS:
+        plain.step(theta_plain, g.copy())
+        scaled.step_scaled(theta_scaled, g * scaled.gradient_scale)
+    np.testing.assert_allclose(theta_scaled, theta_plain, rtol=1e-14)
