@@ -162,6 +162,7 @@ def percentile(values: list[float], q: float) -> float:
 
 def measure(executor: str, workers: int, args: argparse.Namespace) -> dict[str, Any]:
     """Throughput of one batch and queue latency of sequential probes on a fresh stack."""
+    load_before = os.getloadavg()[0]
     with stack(executor, workers) as server, httpx.Client(base_url=server.base_url) as http:
         dataset = http.post(
             "/v1/datasets/generate",
@@ -197,6 +198,8 @@ def measure(executor: str, workers: int, args: argparse.Namespace) -> dict[str, 
         "median_job_train_s": round(train_s, 3),
         "latency_p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
         "latency_p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
+        # Other processes on the machine change every figure: the 1-minute load says how busy.
+        "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
     }
 
 
@@ -219,15 +222,16 @@ def main() -> None:
             print(json.dumps(rows[-1]), flush=True)
     print(
         "\n| executor | workers | batch (s) | jobs/min | speed-up | median job train (s) "
-        "| queue latency p50 / p99 (ms) |"
+        "| queue latency p50 / p99 (ms) | load before / after |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
         one = next(r for r in rows if r["executor"] == row["executor"] and r["workers"] == 1)
         print(
             f"| {row['executor']} | {row['workers']} | {row['batch_s']} | {row['jobs_per_min']} "
             f"| {row['jobs_per_min'] / one['jobs_per_min']:.2f}x | {row['median_job_train_s']} "
-            f"| {row['latency_p50_ms']} / {row['latency_p99_ms']} |"
+            f"| {row['latency_p50_ms']} / {row['latency_p99_ms']} "
+            f"| {row['load_1min'][0]} / {row['load_1min'][1]} |"
         )
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
