@@ -21,6 +21,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from numpy.typing import NDArray
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from app.api.deps import ModelServiceDep
 from app.api.errors import Unauthenticated, status_for
@@ -72,6 +73,10 @@ class V2Route(APIRoute):
         async def handle(request: Request) -> Response:
             try:
                 return await handler(request)
+            except StarletteHTTPException as error:
+                # e.g. a body that is not even UTF-8 JSON, refused before validation.
+                status = 404 if error.status_code == 404 else 400
+                return v2_error(status, f"invalid request: {error.detail}")
             except RequestValidationError as error:
                 first = error.errors()[0] if error.errors() else {}
                 where = ".".join(str(p) for p in first.get("loc", ()))

@@ -149,6 +149,11 @@ def test_protocol_errors(client: TestClient) -> None:
             content=b"{not json",
             headers={"content-type": "application/json"},
         ),
+        client.post(
+            f"/v2/models/{ref}/infer",
+            content=b"\xff\xfe[\x80",
+            headers={"content-type": "application/json"},
+        ),
     ]
     for response in cases:
         _error(response, 400)
