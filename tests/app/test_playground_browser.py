@@ -12,7 +12,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, FilePayload, Page, expect, sync_playwright
 
 from tests.conftest import REPO_ROOT, StartServer
 
@@ -220,9 +220,8 @@ def test_phone_width_keyboard_cancel_upload_and_plain_word_errors(
 
     # A CSV upload becomes the dataset, and its id goes into the link.
     page.check("input[name=source][value=upload]")
-    page.set_input_files(
-        "#csv-file", files=[{"name": "points.csv", "mimeType": "text/csv", "buffer": points_csv()}]
-    )
+    upload: FilePayload = {"name": "points.csv", "mimeType": "text/csv", "buffer": points_csv()}
+    page.set_input_files("#csv-file", files=[upload])
     page.click("#upload")
     expect(page.locator("#dataset-summary")).to_contain_text("40 samples")
     expect(page.locator("#dataset-summary")).to_contain_text("east")
