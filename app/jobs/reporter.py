@@ -3,8 +3,8 @@
 Core calls it every ``callback_every`` iterations; it does real work only when a timer is due, so
 reporting stays a small share of training time (it measures that share itself):
 
-* every ``progress_interval`` s, one transaction writes progress and the heartbeat, appends the
-  costs recorded since the last write, and reads the cancel flag;
+* every ``progress_interval`` s, one transaction writes progress and the heartbeat and reads the
+  cancel flag; every fourth one also appends the costs recorded since the last append;
 * every ``checkpoint_interval`` s, the whole training state is written atomically to
   ``jobs/<id>/checkpoint.npz``;
 * a shutdown request (SIGTERM) checkpoints and stops; a dead parent process stops at once.
@@ -23,6 +23,9 @@ from app.storage.job_queue import JobQueue
 from app.storage.tables import utcnow
 from core.serialization import atomic_write_bytes, state_to_bytes
 from core.training_state import History, Progress, TrainingState
+
+# Costs recorded since the last write are appended at every HISTORY_EVERY-th progress write.
+HISTORY_EVERY = 4
 
 
 class JobLost(Exception):  # noqa: N818 - a control-flow signal
@@ -104,7 +107,10 @@ class Reporter:
             if not self.parent_alive():
                 raise ParentGone
             self.next_flush = now + self.settings.progress_interval
-            state = progress.state()
+            # A snapshot copies the whole history, so it is taken for every few flushes only.
+            state = None
+            if self.flushes % HISTORY_EVERY == 0 or now >= self.next_checkpoint:
+                state = progress.state()
             body = progress_body(
                 progress.iteration,
                 progress.n_iter,
@@ -112,28 +118,30 @@ class Reporter:
                 progress.val_cost,
                 progress.elapsed,
             )
-            if self.flush(state.history, body):
+            if self.flush(state.history if state is not None else None, body):
                 self.cancelled = True
                 return False
-            if now >= self.next_checkpoint:
+            if state is not None and now >= self.next_checkpoint:
                 self.checkpoint(state)
         return True
 
-    def flush(self, history: History, progress: dict[str, Any] | None) -> bool:
+    def flush(self, history: History | None, progress: dict[str, Any] | None) -> bool:
         """Write progress, heartbeat and new history in one transaction; True if cancelled."""
         with self.db.session() as session:
             queue = JobQueue(session)
             cancel = queue.heartbeat(self.job_id, self.worker_id, utcnow(), progress)
             if cancel is None:
                 raise JobLost(self.job_id)
-            queue.append_history(
-                self.job_id,
-                history.iterations[self.sent :],
-                history.costs[self.sent :],
-                history.val_iterations[self.val_sent :],
-                history.val_costs[self.val_sent :],
-            )
-        self.sent, self.val_sent = len(history.iterations), len(history.val_iterations)
+            if history is not None:
+                queue.append_history(
+                    self.job_id,
+                    history.iterations[self.sent :],
+                    history.costs[self.sent :],
+                    history.val_iterations[self.val_sent :],
+                    history.val_costs[self.val_sent :],
+                )
+        if history is not None:
+            self.sent, self.val_sent = len(history.iterations), len(history.val_iterations)
         self.flushes += 1
         return cancel
 

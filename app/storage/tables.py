@@ -13,6 +13,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TypeDecorator,
@@ -158,7 +159,9 @@ class JobHistoryRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     job_id: Mapped[str] = mapped_column(String(32), ForeignKey("jobs.id", ondelete="CASCADE"))
     last_iteration: Mapped[int] = mapped_column(Integer)
-    iterations: Mapped[list[int]] = mapped_column(JSON)
-    costs: Mapped[list[float]] = mapped_column(JSON)
-    val_iterations: Mapped[list[int]] = mapped_column(JSON)
-    val_costs: Mapped[list[float]] = mapped_column(JSON)
+    # Little-endian int64 / float64 arrays: exact, and ~100x cheaper to write than JSON lists
+    # (a small network records tens of thousands of costs a second).
+    iterations: Mapped[bytes] = mapped_column(LargeBinary)
+    costs: Mapped[bytes] = mapped_column(LargeBinary)
+    val_iterations: Mapped[bytes] = mapped_column(LargeBinary)
+    val_costs: Mapped[bytes] = mapped_column(LargeBinary)

@@ -27,10 +27,10 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("last_iteration", sa.Integer(), nullable=False),
-        sa.Column("iterations", sa.JSON(), nullable=False),
-        sa.Column("costs", sa.JSON(), nullable=False),
-        sa.Column("val_iterations", sa.JSON(), nullable=False),
-        sa.Column("val_costs", sa.JSON(), nullable=False),
+        sa.Column("iterations", sa.LargeBinary(), nullable=False),
+        sa.Column("costs", sa.LargeBinary(), nullable=False),
+        sa.Column("val_iterations", sa.LargeBinary(), nullable=False),
+        sa.Column("val_costs", sa.LargeBinary(), nullable=False),
     )
     op.create_index("ix_job_history_job_id_id", "job_history", ["job_id", "id"])
 
