@@ -178,15 +178,25 @@ def report(title: str, rows: list[tuple[str, float]], baseline: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument(
+        "--blas-threads", type=int, default=None, help="limit BLAS threads (default: BLAS's own)"
+    )
+    parser.add_argument("--only", choices=["p1", "p2"], default=None)
     args = parser.parse_args()
+    if args.blas_threads is not None:
+        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+
+        threadpool_limits(args.blas_threads, user_api="blas")
     print(machine())
     print(f"load average before: {os.getloadavg()}")
-    report("P1: 2-4-1 tanh/sigmoid, m=400, 10,000 iterations", p1(args.repeats), "scikit-learn")
-    report(
-        "P2: 784-128-10 relu/softmax, m=10,000, 30 iterations",
-        p2(args.repeats),
-        "scikit-learn float64",
-    )
+    if args.only in (None, "p1"):
+        report("P1: 2-4-1 tanh/sigmoid, m=400, 10,000 iterations", p1(args.repeats), "scikit-learn")
+    if args.only in (None, "p2"):
+        report(
+            "P2: 784-128-10 relu/softmax, m=10,000, 30 iterations",
+            p2(args.repeats),
+            "scikit-learn float64",
+        )
     print(f"\nload average after: {os.getloadavg()}")
 
 
