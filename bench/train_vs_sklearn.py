@@ -184,7 +184,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["p1", "p2"], default=None)
     args = parser.parse_args()
     if args.blas_threads is not None:
-        from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
+        from threadpoolctl import threadpool_limits
 
         threadpool_limits(args.blas_threads, user_api="blas")
     print(machine())
