@@ -114,7 +114,12 @@ export function createTrainingPanel({ config, report, dataset, network, onChange
     report.status(progressText.textContent);
     if (job.status !== "succeeded") return;
     progress.value = 1;
-    showMetrics(metrics, await evaluateModel(model, row));
+    try {
+      showMetrics(metrics, await evaluateModel(model, row));
+    } catch (error) {
+      // The model is trained and usable even when scoring it failed: say so, carry on.
+      report.error(error);
+    }
   }
 
   async function start() {
