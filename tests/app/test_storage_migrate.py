@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,7 @@ from sqlalchemy import inspect
 
 from app.storage.db import create_db_engine
 from app.storage.migrate import downgrade, run_migrations
+from tests.conftest import REPO_ROOT
 
 TABLES = {"datasets", "models", "model_versions", "jobs", "alembic_version"}
 
@@ -58,3 +61,20 @@ def test_sqlite_uses_wal(tmp_path: Path) -> None:
 @pytest.mark.services
 def test_postgres_migrations_round_trip(postgres_schema_url: str) -> None:
     _check_round_trip(postgres_schema_url)
+
+
+@pytest.mark.services
+def test_postgres_concurrent_migrations_take_turns(postgres_schema_url: str) -> None:
+    # Separate processes, as replicas starting together would be (Alembic is not thread-safe).
+    code = "import sys; from app.storage.migrate import run_migrations; run_migrations(sys.argv[1])"
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", code, postgres_schema_url],
+            cwd=REPO_ROOT,
+            stderr=subprocess.PIPE,
+        )
+        for _ in range(4)
+    ]
+    errors = [p.communicate(timeout=120)[1] for p in processes]
+    assert [p.returncode for p in processes] == [0] * 4, errors
+    assert _tables_and_job_indexes(postgres_schema_url)[0] >= TABLES

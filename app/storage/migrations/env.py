@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from alembic import context
+from sqlalchemy import text
 
 from app.storage.db import create_db_engine
 from app.storage.tables import Base
+
+# Any constant works; it only has to be the same for every process migrating this database.
+MIGRATION_LOCK_ID = 0x616E6E73  # "anns"
 
 config = context.config
 target_metadata = Base.metadata
@@ -21,6 +25,12 @@ def run_migrations_online() -> None:
         with engine.connect() as connection:
             context.configure(connection=connection, target_metadata=target_metadata)
             with context.begin_transaction():
+                if connection.dialect.name == "postgresql":
+                    # Replicas starting together take turns; the later ones then find the
+                    # schema at head and have nothing to do.
+                    connection.execute(
+                        text("SELECT pg_advisory_xact_lock(:id)"), {"id": MIGRATION_LOCK_ID}
+                    )
                 context.run_migrations()
     finally:
         engine.dispose()
