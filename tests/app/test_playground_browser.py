@@ -270,13 +270,21 @@ MODULE_CHECKS = r"""async () => {
   };
 }"""
 
+UNNAMED_CONTROLS = """() => [...document.querySelectorAll("input, select, button, textarea")]
+  .filter((el) => !(el.labels?.length || el.getAttribute("aria-label") || el.textContent.trim()))
+  .map((el) => el.id || el.outerHTML)"""
 
-def test_page_modules_parse_urls_count_parameters_and_read_event_streams(
+
+def test_modules_parse_urls_count_parameters_read_streams_and_controls_have_names(
     browser: Browser, live_server: StartServer
 ) -> None:
     server = live_server()
     page, errors = open_page(browser, f"{server.base_url}/", 800, 600)
+    expect(page.locator("#dataset-summary")).to_contain_text("400 samples")
     result = page.evaluate(MODULE_CHECKS)
+    # Every control has a name a screen reader can announce (a label, aria-label or its text).
+    unnamed = page.evaluate(UNNAMED_CONTROLS)
+    assert unnamed == []
 
     parsed = result["parsed"]
     assert parsed["layers"] == [
