@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     # A running job whose heartbeat is older than this is presumed dead and resumed elsewhere.
     heartbeat_timeout: float = Field(default=30.0, gt=0)
     max_job_attempts: int = Field(default=3, gt=0)
+    # Training workers run at this lower CPU priority, so API requests are served first.
+    worker_nice: int = Field(default=10, ge=0, le=19)
 
     # Scale-out: ``celery`` runs training jobs as Celery tasks on ``broker_url`` (Redis).
     executor: ExecutorName = "local"

@@ -90,6 +90,8 @@ def worker_main(settings_data: dict[str, Any], parent_pid: int | None) -> None:
     """Entry point of a spawned worker process."""
     settings = Settings(**settings_data)
     configure_logging(settings.log_level)
+    if settings.worker_nice:
+        os.nice(settings.worker_nice)
     stop = StopFlag()
     stop.install()
     try:

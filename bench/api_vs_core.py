@@ -1,0 +1,120 @@
+"""The same training through the HTTP API (a real server, its worker pool) and with ``core``
+called directly, on the same machine in the same run. Target: the API at most 15% slower.
+
+Workload: the notes' network (2-4-1 tanh/sigmoid, Glorot, seed 2) on the 400-sample circle set,
+full batch, learning rate 0.1, ``--n-iter`` iterations, cost recorded every iteration. The API
+figure is wall time from ``POST /v1/models/{id}/train`` to the job read back as ``succeeded``
+(queueing, loading, training, progress/history/heartbeat writes, checkpoints, the version
+commit, and the client's 20 ms polling). The core figure is ``ANN.fit`` on the same arrays from
+the same version-0 parameters. Rounds alternate; medians are reported, and the final parameters
+of both are checked to be bit-identical. Run: ``python -m bench.api_vs_core``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import time
+from typing import Any
+
+import httpx
+import numpy as np
+
+from app.jobs.data import training_data
+from app.jobs.params import TrainParams
+from app.settings import Settings
+from app.storage.arrays import ArrayStore
+from app.storage.db import Database
+from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
+from bench.server import Server, running_server
+from core.serialization import model_from_bytes
+
+MODEL = {"name": "notes", "hidden_layers": [{"units": 4, "activation": "tanh"}], "init": "glorot"}
+
+
+def train_via_api(client: httpx.Client, dataset_id: str, n_iter: int) -> tuple[float, str]:
+    """Seconds from submission to success, and the job id."""
+    model = client.post("/v1/models", json={**MODEL, "dataset_id": dataset_id}).json()
+    start = time.perf_counter()
+    job = client.post(
+        f"/v1/models/{model['id']}/train", json={"dataset_id": dataset_id, "n_iter": n_iter}
+    ).json()
+    while True:
+        status = client.get(f"/v1/jobs/{job['id']}").json()["status"]
+        if status == "succeeded":
+            return time.perf_counter() - start, job["id"]
+        if status in ("failed", "cancelled"):
+            raise RuntimeError(f"job {job['id']} ended {status}")
+        time.sleep(0.02)
+
+
+def train_with_core(server: Server, job_id: str) -> tuple[float, dict[str, Any]]:
+    """Seconds of ``ANN.fit`` on the job's arrays and options, and the parameters it ends with."""
+    db = Database(Settings(data_dir=server.data_dir).database_url)
+    with db.session() as session:
+        job = JobRepository(session).get(job_id)
+        assert job is not None
+        dataset = DatasetRepository(session).get(job.dataset_id)
+        model = ModelRepository(session).get(job.model_id)
+    db.dispose()
+    assert dataset is not None and model is not None
+    params = TrainParams.from_dict(job.params)
+    store = ArrayStore(server.data_dir)
+    data = training_data(store.load_dataset(dataset.id)[0], dataset, model, params)
+    ann = model_from_bytes(store.model_version_bytes(model.id, 0))
+    options = params.options().to_dict()
+    n_iter, lambd = options.pop("n_iter"), options.pop("learning_rate")
+    start = time.perf_counter()
+    ann.fit(data.X, data.Y, n_iter, lambd, **options)
+    return time.perf_counter() - start, ann.parameters
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n-iter", type=int, default=50_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    api_times: list[float] = []
+    core_times: list[float] = []
+    overheads: list[float] = []
+    with (
+        running_server(max_concurrent_jobs=1) as server,
+        httpx.Client(base_url=server.base_url, timeout=60) as client,
+    ):
+        body = {"kind": "circle", "n_samples": 400, "noise": 0.1, "seed": 0, "test_fraction": 0}
+        dataset = client.post("/v1/datasets/generate", json=body).json()
+        for _ in range(args.repeats):
+            api_s, job_id = train_via_api(client, dataset["id"], args.n_iter)
+            core_s, expected = train_with_core(server, job_id)
+            job = client.get(f"/v1/jobs/{job_id}").json()
+            store = ArrayStore(server.data_dir)
+            produced = model_from_bytes(
+                store.model_version_bytes(job["model_id"], job["result"]["version"])
+            ).parameters
+            assert all(np.array_equal(produced[k], expected[k]) for k in expected), "differ"
+            api_times.append(api_s)
+            core_times.append(core_s)
+            overheads.append(job["result"]["reporting_s"] / job["result"]["elapsed_s"])
+    api, core = statistics.median(api_times), statistics.median(core_times)
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}, numpy {np.__version__}"
+    )
+    print(
+        f"workload: notes 2-4-1 on circle-400, {args.n_iter} full-batch iterations, "
+        f"median of {args.repeats}"
+    )
+    print(f"core direct : {core:.3f} s   (runs: {', '.join(f'{t:.3f}' for t in core_times)})")
+    print(f"through API : {api:.3f} s   (runs: {', '.join(f'{t:.3f}' for t in api_times)})")
+    print(f"ratio API/core: {api / core:.3f}  (target <= 1.15)")
+    print(
+        f"reporting overhead inside training: median {statistics.median(overheads):.2%} "
+        f"(max {max(overheads):.2%}; target < 10%)"
+    )
+    print("final parameters: bit-identical in every round")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""A real ``annserve serve`` process for the HTTP benchmarks (temporary data dir, free port)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Server:
+    """A running server: where to reach it and where its data lives."""
+
+    base_url: str
+    data_dir: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def running_server(**settings: object) -> Iterator[Server]:
+    """Start a server with ``ANNSERVE_<NAME>`` settings; stop it (SIGTERM) on exit."""
+    with tempfile.TemporaryDirectory(prefix="annserve-bench-") as tmp:
+        data_dir = Path(tmp)
+        port = _free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ANNSERVE_")}
+        env |= {"ANNSERVE_DATA_DIR": str(data_dir), "ANNSERVE_LOG_LEVEL": "warning"}
+        env |= {f"ANNSERVE_{k.upper()}": str(v) for k, v in settings.items()}
+        process = subprocess.Popen(
+            [sys.executable, "-m", "app", "serve", "--port", str(port)],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError("the server did not start")
+                time.sleep(0.1)
+            time.sleep(2.0)  # let the worker processes finish importing
+            yield Server(base_url, data_dir)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
