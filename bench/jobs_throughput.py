@@ -7,11 +7,12 @@ Each configuration is a fresh stack of real processes:
 * ``celery``: ``annserve serve`` plus that many ``annserve worker`` processes (solo pool, one job
   each) on the local Redis, with PostgreSQL metadata (a fresh schema, dropped afterwards).
 
-Throughput: a batch of ``--jobs`` equal training jobs (2-8-1 tanh net, 400 circle samples,
-``--n-iter`` full-batch iterations) submitted at once; jobs per minute from the first submission
-to the last finish. Queue latency: ``--probes`` short jobs submitted one at a time to an idle
-stack; the time from the row's creation (submit) to its claim by a worker (``started_at``), p50
-and p99 (both timestamps come from this machine's clock).
+All four stacks run side by side (idle ones cost next to nothing) and every round visits each in
+turn; figures are medians over ``--rounds`` rounds. Throughput: a batch of ``--jobs`` equal
+training jobs (2-8-1 tanh net, 400 circle samples, ``--n-iter`` full-batch iterations) submitted
+at once; jobs per minute from the first submission to the last finish. Queue latency: ``--probes``
+short jobs submitted one at a time to an idle stack; the time from the row's creation (submit)
+to its claim by a worker (``started_at``), p50 and p99 (both from this machine's clock).
 Run: ``python bench/jobs_throughput.py`` (needs PostgreSQL and Redis on 127.0.0.1 for celery).
 """
 
@@ -28,7 +29,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -160,46 +162,67 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
 
 
-def measure(executor: str, workers: int, args: argparse.Namespace) -> dict[str, Any]:
-    """Throughput of one batch and queue latency of sequential probes on a fresh stack."""
-    load_before = os.getloadavg()[0]
-    with stack(executor, workers) as server, httpx.Client(base_url=server.base_url) as http:
-        dataset = http.post(
-            "/v1/datasets/generate",
-            json={"kind": "circle", "n_samples": 400, "noise": 0.1, "seed": 0},
-        ).json()
-        models = [
-            http.post(
-                "/v1/models",
-                json={
-                    "name": f"bench-{i}",
-                    "dataset_id": dataset["id"],
-                    "hidden_layers": [{"units": 8, "activation": "tanh"}],
-                    "seed": i,
-                },
-            ).json()["id"]
-            for i in range(args.jobs)
-        ]
-        started = time.perf_counter()
-        batch = [submit(http, model_id, dataset["id"], args.n_iter) for model_id in models]
-        jobs = wait_all(http, batch)
-        wall = time.perf_counter() - started
-        train_s = statistics.median(job["result"]["elapsed_s"] for job in jobs)
-        latencies = []
-        for _ in range(args.probes):
-            [probe] = wait_all(http, [submit(http, models[0], dataset["id"], 50)])
-            latencies.append(seconds(probe["created_at"], probe["started_at"]))
+@dataclass
+class Contender:
+    """One running stack with its dataset and models, and the figures gathered so far."""
+
+    executor: str
+    workers: int
+    http: httpx.Client
+    dataset_id: str
+    models: list[str]
+    batches: list[float] = field(default_factory=list)
+    train_s: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+
+
+def prepare(contender_http: httpx.Client, n_models: int) -> tuple[str, list[str]]:
+    """A circle dataset and ``n_models`` equal-sized networks on a fresh stack."""
+    dataset = contender_http.post(
+        "/v1/datasets/generate",
+        json={"kind": "circle", "n_samples": 400, "noise": 0.1, "seed": 0},
+    ).json()
+    models = [
+        contender_http.post(
+            "/v1/models",
+            json={
+                "name": f"bench-{i}",
+                "dataset_id": dataset["id"],
+                "hidden_layers": [{"units": 8, "activation": "tanh"}],
+                "seed": i,
+            },
+        ).json()["id"]
+        for i in range(n_models)
+    ]
+    return dataset["id"], models
+
+
+def run_round(contender: Contender, args: argparse.Namespace) -> None:
+    """One throughput batch, then a share of the latency probes, on an idle stack."""
+    http, dataset_id = contender.http, contender.dataset_id
+    started = time.perf_counter()
+    batch = [submit(http, model_id, dataset_id, args.n_iter) for model_id in contender.models]
+    jobs = wait_all(http, batch)
+    contender.batches.append(time.perf_counter() - started)
+    contender.train_s += [job["result"]["elapsed_s"] for job in jobs]
+    for _ in range(max(1, args.probes // args.rounds)):
+        [probe] = wait_all(http, [submit(http, contender.models[0], dataset_id, 50)])
+        contender.latencies.append(seconds(probe["created_at"], probe["started_at"]))
+
+
+def summary(contender: Contender, args: argparse.Namespace) -> dict[str, Any]:
+    batch = statistics.median(contender.batches)
     return {
-        "executor": executor,
-        "workers": workers,
+        "executor": contender.executor,
+        "workers": contender.workers,
         "jobs": args.jobs,
-        "batch_s": round(wall, 2),
-        "jobs_per_min": round(args.jobs / wall * 60, 1),
-        "median_job_train_s": round(train_s, 3),
-        "latency_p50_ms": round(percentile(latencies, 0.5) * 1000, 1),
-        "latency_p99_ms": round(percentile(latencies, 0.99) * 1000, 1),
-        # Other processes on the machine change every figure: the 1-minute load says how busy.
-        "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
+        "rounds": len(contender.batches),
+        "batch_s": round(batch, 2),
+        "batch_s_all": [round(b, 2) for b in contender.batches],
+        "jobs_per_min": round(args.jobs / batch * 60, 1),
+        "median_job_train_s": round(statistics.median(contender.train_s), 3),
+        "latency_p50_ms": round(percentile(contender.latencies, 0.5) * 1000, 1),
+        "latency_p99_ms": round(percentile(contender.latencies, 0.99) * 1000, 1),
     }
 
 
@@ -208,33 +231,48 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=8, help="jobs in the throughput batch")
     parser.add_argument("--n-iter", type=int, default=20_000, help="iterations per job")
     parser.add_argument("--probes", type=int, default=30, help="latency probes per stack")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds per stack")
     parser.add_argument("--executors", default="local,celery")
     parser.add_argument("--json", type=Path, help="also write the rows to this file")
     args = parser.parse_args()
     print(
         f"# {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {platform.python_version()}; {args.jobs} jobs x {args.n_iter} iterations"
+        f"Python {platform.python_version()}; {args.jobs} jobs x {args.n_iter} iterations, "
+        f"median of {args.rounds} interleaved rounds"
     )
-    rows = []
-    for executor in args.executors.split(","):
-        for workers in (1, 2):
-            rows.append(measure(executor, workers, args))
-            print(json.dumps(rows[-1]), flush=True)
+    configs = [(e, w) for e in args.executors.split(",") for w in (1, 2)]
+    load_before = os.getloadavg()[0]
+    with ExitStack() as stacks:
+        contenders = []
+        for executor, workers in configs:
+            server = stacks.enter_context(stack(executor, workers))
+            http = stacks.enter_context(httpx.Client(base_url=server.base_url, timeout=30))
+            dataset_id, models = prepare(http, args.jobs)
+            contenders.append(Contender(executor, workers, http, dataset_id, models))
+        # Every round visits every stack in turn, so a change in machine load (other processes)
+        # hits all of them alike instead of whichever happened to run then.
+        for _ in range(args.rounds):
+            for contender in contenders:
+                run_round(contender, args)
+        rows = [summary(contender, args) for contender in contenders]
+    load = [round(load_before, 2), round(os.getloadavg()[0], 2)]
+    for row in rows:
+        print(json.dumps(row), flush=True)
+    print(f"\n1-minute load average before / after: {load[0]} / {load[1]}\n")
     print(
-        "\n| executor | workers | batch (s) | jobs/min | speed-up | median job train (s) "
-        "| queue latency p50 / p99 (ms) | load before / after |"
+        "| executor | workers | batch (s) | jobs/min | speed-up | median job train (s) "
+        "| queue latency p50 / p99 (ms) |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- |")
     for row in rows:
         one = next(r for r in rows if r["executor"] == row["executor"] and r["workers"] == 1)
         print(
             f"| {row['executor']} | {row['workers']} | {row['batch_s']} | {row['jobs_per_min']} "
             f"| {row['jobs_per_min'] / one['jobs_per_min']:.2f}x | {row['median_job_train_s']} "
-            f"| {row['latency_p50_ms']} / {row['latency_p99_ms']} "
-            f"| {row['load_1min'][0]} / {row['load_1min'][1]} |"
+            f"| {row['latency_p50_ms']} / {row['latency_p99_ms']} |"
         )
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=2))
+        args.json.write_text(json.dumps({"load_1min": load, "rows": rows}, indent=2))
 
 
 if __name__ == "__main__":
