@@ -198,3 +198,16 @@ def test_a_worker_that_lost_its_job_stops_without_touching_it(env: Env) -> None:
     row = env.job(job["id"])
     assert row.status == "running" and row.worker_id == "other"
     assert env.client.get(f"/v1/models/{model['id']}").json()["current_version"] == 0
+
+
+def test_reporting_costs_under_a_tenth_of_training_time(env: Env) -> None:
+    defaults = Settings(data_dir=env.settings.data_dir)
+    _, _, job = _new(env, n_iter=40000, validation="test")
+    worker = new_worker_id()
+    claim_next(env.db, worker)
+    assert run_job(defaults, job["id"], worker, db=env.db) == "succeeded"
+    result = env.client.get(f"/v1/jobs/{job['id']}").json()["result"]
+    # Time spent in the callback (progress, history, heartbeat, cancel checks) vs training.
+    assert 0 < result["reporting_s"] < 0.10 * result["elapsed_s"], result
+    history = env.client.get(f"/v1/jobs/{job['id']}/history").json()
+    assert len(history["iterations"]) == len(history["val_iterations"]) == 40000
