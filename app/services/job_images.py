@@ -14,6 +14,7 @@ from core.errors import CoreError
 from core.plots import cost_curve
 
 MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
+MAX_POINTS = 4000
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,23 @@ class Image:
     etag: str
     media_type: str
     data: bytes | None
+
+
+def thin(
+    iterations: list[int], costs: list[float], limit: int = MAX_POINTS
+) -> tuple[list[int], list[float]]:
+    """At most about ``limit`` evenly spaced points, always keeping the last one.
+
+    A figure a few hundred pixels wide cannot show more, and drawing a million points would
+    take seconds in the API process.
+    """
+    if len(iterations) <= limit:
+        return iterations, costs
+    step = -(-len(iterations) // limit)
+    keep = list(range(0, len(iterations), step))
+    if keep[-1] != len(iterations) - 1:
+        keep.append(len(iterations) - 1)
+    return [iterations[k] for k in keep], [costs[k] for k in keep]
 
 
 def _etag(job: JobRow, fmt: str, log_y: bool) -> str:
@@ -49,6 +67,8 @@ class CostCurves:
             return Image(etag, MEDIA_TYPES[fmt], None)
         with self.jobs.db.session() as session:
             its, costs, val_its, val_costs = JobQueue(session).history(job_id)
+        its, costs = thin(its, costs)
+        val_its, val_costs = thin(val_its, val_costs)
         try:
             data = cost_curve(
                 its,

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
+from app.services.job_images import thin
 from app.settings import Settings
 from tests.app.helpers import assert_problem
 from tests.app.jobs_support import make_dataset, make_model, start_job
@@ -214,3 +215,13 @@ def test_events_of_a_finished_job_are_one_status_event(
         text = stream.read().decode()
     assert text.count("event: status") == 1 and "event: progress" not in text
     assert '"status":"cancelled"' in text
+
+
+def test_long_histories_are_thinned_for_the_figure() -> None:
+    its = list(range(1, 10_001))
+    costs = [1.0 / i for i in its]
+    kept_its, kept_costs = thin(its, costs, limit=1000)
+    assert 1000 <= len(kept_its) <= 1001
+    assert kept_its[0] == 1 and kept_its[-1] == 10_000
+    assert all(c == 1.0 / i for i, c in zip(kept_its, kept_costs, strict=True))
+    assert thin(its[:5], costs[:5], limit=1000) == (its[:5], costs[:5])
