@@ -1,8 +1,9 @@
 """Serving speed: single-row predict requests against a bare FastAPI endpoint, same server.
 
 One uvicorn worker serves the annserve app (its middleware, settings and auth) with one extra
-route mounted only here, ``POST /bench/bare``, which reads the same JSON body, parses it with
-``json.loads`` and answers a small JSON document: the cost of HTTP, middleware and JSON alone.
+route mounted only here, ``POST /bench/bare``, which reads the same JSON body, parses it with the
+parser predict uses (``orjson``) and answers a small JSON document: the cost of HTTP, middleware
+and JSON alone.
 ``wrk`` (Debian package ``wrk``) then drives 32 concurrent connections at each endpoint for a
 fixed time, alternating the two over several rounds so both see the same machine state. The
 script reports requests/s, p50 and p99 latency per endpoint, the ratio predict/bare (target
@@ -32,6 +33,7 @@ sys.path.insert(0, str(REPO_ROOT))
 
 import httpx  # noqa: E402
 import numpy as np  # noqa: E402
+import orjson  # noqa: E402
 from fastapi import FastAPI, Request, Response  # noqa: E402
 
 ROW_BODY = '{"inputs":[[0.5,-0.25]]}'
@@ -45,9 +47,9 @@ def make_app() -> FastAPI:
 
     @app.post("/bench/bare")
     async def bare(request: Request) -> Response:
-        document = json.loads(await request.body())
+        document = orjson.loads(await request.body())
         body = {"n_rows": len(document["inputs"])}
-        return Response(json.dumps(body).encode(), media_type="application/json")
+        return Response(orjson.dumps(body), media_type="application/json")
 
     return app
 

@@ -1,9 +1,9 @@
 """``/v1/models/{id}/predict``, ``/accuracy`` and ``/evaluate``.
 
-Predict is the hot path: it reads the raw body, parses it with the standard ``json`` module,
-lets numpy check the rows, takes the network from the in-memory cache (no database read while
-the model's directory is unchanged) and writes the JSON itself. Only big batches leave the event
-loop for the thread pool.
+Predict is the hot path: it reads the raw body, parses it with ``orjson``, lets numpy check the
+rows, takes the network from the in-memory cache (no database read while the model's directory is
+unchanged) and writes the JSON with ``orjson`` straight from the numpy arrays. Only big batches
+leave the event loop for the thread pool.
 """
 
 from __future__ import annotations
@@ -12,7 +12,10 @@ import json
 import threading
 from typing import Annotated, Any
 
+import numpy as np
+import orjson
 from fastapi import APIRouter, Depends, Query, Request, Response
+from numpy.typing import NDArray
 from starlette.concurrency import run_in_threadpool
 
 from app.api.auth import require_api_key
@@ -95,11 +98,21 @@ def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
 
 
-def _parse_json(body: bytes) -> tuple[object, int | None]:
+def _loads(body: bytes) -> Any:
     try:
-        document = json.loads(body)
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        pass
+    # Python's parser also takes NaN and Infinity tokens (and huge integers), so such rows get
+    # a precise 422 from the row checks instead of a generic parse error.
+    try:
+        return json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise MalformedBody("the request body is not valid JSON") from error
+
+
+def _parse_json(body: bytes) -> tuple[object, int | None]:
+    document = _loads(body)
     if not isinstance(document, dict) or "inputs" not in document:
         raise InvalidInput('send {"inputs": [[...], ...]}', code="invalid_inputs")
     unknown = sorted(set(document) - {"inputs", "version"})
@@ -113,6 +126,11 @@ def _parse_json(body: bytes) -> tuple[object, int | None]:
     return document["inputs"], version
 
 
+def _float64(values: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
+    # float32 values are written as the float64 numbers they are, like the rest of the API.
+    return np.ascontiguousarray(values, dtype=np.float64)
+
+
 def _prediction_body(prediction: Prediction) -> bytes:
     body: dict[str, Any] = {
         "model_id": prediction.model.id,
@@ -121,11 +139,12 @@ def _prediction_body(prediction: Prediction) -> bytes:
     }
     if prediction.probabilities is not None:
         body["predictions"] = prediction.labels
-        body["probabilities"] = prediction.probabilities
+        body["probabilities"] = _float64(prediction.probabilities)
         body["classes"] = list(prediction.model.classes or ())
     else:
-        body["predictions"] = prediction.values
-    return json.dumps(body, separators=(",", ":")).encode()
+        outputs = prediction.outputs
+        body["predictions"] = _float64(outputs[:, 0] if outputs.shape[1] == 1 else outputs)
+    return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 _PREDICT_DOCS = {

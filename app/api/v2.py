@@ -251,8 +251,8 @@ def _outputs(prediction: Prediction, wanted: list[str]) -> list[ResponseOutput]:
             data = prediction.outputs.ravel().tolist()
             outputs.append(ResponseOutput(name=name, shape=[batch, n_y], datatype=dtype, data=data))
         elif prediction.probabilities is not None:
-            k = len(prediction.probabilities[0])
-            data = [p for row in prediction.probabilities for p in row]
+            k = prediction.probabilities.shape[1]
+            data = prediction.probabilities.ravel().tolist()
             outputs.append(ResponseOutput(name=name, shape=[batch, k], datatype=dtype, data=data))
     return outputs
 

@@ -104,15 +104,15 @@ class Prediction:
     """The outcome of one predict call, in rows.
 
     ``outputs`` is the network's ``A^{[L]}`` as rows ``(m, n_y)``. For a classifier,
-    ``probabilities`` holds ``m`` lists of ``k`` per-class probabilities in the order of
-    ``model.classes`` (two for a binary model: ``1 - p`` and ``p``) and ``labels`` the predicted
-    class of each row; for a regressor both are None.
+    ``probabilities`` is ``(m, k)`` in the order of ``model.classes`` (a binary model's two
+    columns are ``1 - p`` and ``p``) and ``labels`` the predicted class of each row; for a
+    regressor both are None.
     """
 
     model: ServedModel
     version: int
     outputs: FloatArray
-    probabilities: list[list[float]] | None
+    probabilities: FloatArray | None
     labels: list[int | str] | None
 
     @property
@@ -120,46 +120,64 @@ class Prediction:
         """False when version 0 (the initialization) answered."""
         return self.version > 0
 
-    @property
-    def values(self) -> list[Any]:
-        """Regression predictions: one number per row (one output) or one list per row."""
-        if self.outputs.shape[1] == 1:
-            return self.outputs[:, 0].tolist()
-        return self.outputs.tolist()
-
 
 def predict(loaded: LoadedModel, features: NDArray[np.float64]) -> Prediction:
     """Run ``features`` ``(m, n_inputs)`` through the network of ``loaded``."""
     A = loaded.ann.predict_proba(rows_to_columns(features))
+    if not np.isfinite(A).all():
+        raise InvalidInput(
+            "the model's output overflowed for these inputs", code="output_not_finite"
+        )
     model = loaded.model
     outputs = columns_to_rows(A)
     if model.classes is None:
         return Prediction(model, loaded.version, outputs, None, None)
     classes = model.classes
     if A.shape[0] == 1:
-        # Plain lists beat numpy calls for the small batches most requests carry.
         # 1 - p in the model's dtype, as the ONNX export computes it.
-        p, q = A[0].tolist(), (1 - A[0]).tolist()
-        negative, positive = classes
-        probabilities = [[y, x] for y, x in zip(q, p, strict=True)]
-        labels = [positive if x > 0.5 else negative for x in p]
+        probabilities = np.stack([1 - A[0], A[0]], axis=1)
+        index = (A[0] > 0.5).tolist()
     else:
-        probabilities = outputs.tolist()
-        labels = [classes[i] for i in A.argmax(axis=0).tolist()]
+        probabilities = outputs
+        index = A.argmax(axis=0).tolist()
+    labels = [classes[i] for i in index]
     return Prediction(model, loaded.version, outputs, probabilities, labels)
+
+
+def number_rows(values: FloatArray) -> list[str]:
+    """Each row of ``values`` ``(m, k)`` as comma-separated shortest round-trip numbers.
+
+    Building the text from one flat list of floats avoids ``m`` small lists, which is what
+    makes large answers slow to write (and busy for the garbage collector).
+    """
+    k = values.shape[1]
+    text = list(map(float.__repr__, values.ravel().tolist()))
+    if k == 1:
+        return text
+    if k == 2:
+        pairs = iter(text)
+        return [f"{a},{b}" for a, b in zip(pairs, pairs, strict=True)]
+    return [",".join(text[i : i + k]) for i in range(0, len(text), k)]
+
+
+def _csv_cell(value: int | str) -> str:
+    text = str(value)
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
 
 
 def csv_table(prediction: Prediction) -> str:
     """The prediction as CSV: a header, then one line per input row."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
     if prediction.probabilities is not None and prediction.labels is not None:
         classes: Sequence[int | str] = prediction.model.classes or ()
-        writer.writerow(["prediction", *[f"p_{c}" for c in classes]])
-        for label, probs in zip(prediction.labels, prediction.probabilities, strict=True):
-            writer.writerow([label, *[repr(p) for p in probs]])
+        header = ",".join(["prediction", *[_csv_cell(f"p_{c}") for c in classes]])
+        rows = number_rows(prediction.probabilities)
+        lines = [
+            f"{_csv_cell(label)},{r}" for label, r in zip(prediction.labels, rows, strict=True)
+        ]
     else:
         n_y = prediction.outputs.shape[1]
-        writer.writerow(["prediction"] if n_y == 1 else [f"prediction_{i}" for i in range(n_y)])
-        writer.writerows([[repr(v) for v in row] for row in prediction.outputs.tolist()])
-    return buffer.getvalue()
+        header = "prediction" if n_y == 1 else ",".join(f"prediction_{i}" for i in range(n_y))
+        lines = number_rows(prediction.outputs)
+    return header + "\n" + "".join(f"{line}\n" for line in lines)
