@@ -110,6 +110,16 @@ class Settings(BaseSettings):
         return value.lower() if isinstance(value, str) else value
 
     @model_validator(mode="after")
+    def _heartbeats_in_time(self) -> Settings:
+        # Heartbeats ride on progress writes: a shorter timeout would reclaim live jobs.
+        if self.heartbeat_timeout <= 2 * self.progress_interval:
+            raise ValueError(
+                f"heartbeat_timeout ({self.heartbeat_timeout}) must exceed twice "
+                f"progress_interval ({self.progress_interval})"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _defaults_from_data_dir(self) -> Settings:
         data_dir = self.data_dir.expanduser().resolve()
         object.__setattr__(self, "data_dir", data_dir)

@@ -3,10 +3,12 @@ history and images of jobs that have not run. No worker runs here, so jobs stay 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 
 from app.main import create_app
 from app.services.job_images import thin
@@ -225,3 +227,9 @@ def test_long_histories_are_thinned_for_the_figure() -> None:
     assert kept_its[0] == 1 and kept_its[-1] == 10_000
     assert all(c == 1.0 / i for i, c in zip(kept_its, kept_costs, strict=True))
     assert thin(its[:5], costs[:5], limit=1000) == (its[:5], costs[:5])
+
+
+def test_heartbeat_timeout_must_outlast_progress_writes(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="heartbeat_timeout"):
+        Settings(data_dir=tmp_path, heartbeat_timeout=0.4, progress_interval=0.25)
+    assert Settings(data_dir=tmp_path, heartbeat_timeout=0.6).heartbeat_timeout == 0.6
