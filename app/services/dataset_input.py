@@ -13,6 +13,7 @@ Class labels are kept as given (sorted) in ``classes``; the stored targets are t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -157,6 +158,17 @@ def _class_targets(
     return indices, list(codec.classes)
 
 
+def _finite_or_none(value: Any) -> Any:
+    """``value`` with every NaN or infinite float replaced by None (recursively)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_or_none(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite_or_none(v) for v in value]
+    return value
+
+
 def _target_stats(targets: NDArray[Any], classes: list[int | str] | None) -> dict[str, Any]:
     if classes is None:
         return {
@@ -217,11 +229,16 @@ def prepare_dataset(
         )
     except CoreError as error:
         raise InvalidInput(str(error), code="invalid_split") from error
-    stats = {
-        "features": feature_stats(rows_to_columns(features), names),
-        "target": _target_stats(targets, classes),
-        "split": {"n_train": int(train_idx.size), "n_test": int(test_idx.size)},
-    }
+    # Sums of values near the float64 limit overflow: such statistics become null, not Infinity
+    # (which JSON, and PostgreSQL's json type, cannot hold).
+    with np.errstate(over="ignore", invalid="ignore"):
+        stats = _finite_or_none(
+            {
+                "features": feature_stats(rows_to_columns(features), names),
+                "target": _target_stats(targets, classes),
+                "split": {"n_train": int(train_idx.size), "n_test": int(test_idx.size)},
+            }
+        )
     return PreparedDataset(
         features, targets, train_idx, test_idx, task, classes, names, target_name, stats
     )

@@ -163,3 +163,14 @@ def test_features_stored_exactly(client: TestClient, settings: Settings) -> None
         assert np.array_equal(npz["features"], np.array(rows))
         assert npz["targets"].dtype == np.float64
     assert client.get(f"/v1/datasets/{created['id']}/data").json()["features"] == rows
+
+
+def test_overflowing_statistics_are_null(client: TestClient) -> None:
+    rows = [[1.7e308], [1.7e308], [-1.7e308], [1.0]]
+    body = {"name": "big", "features": rows, "targets": [1e308, 1e308, 2.5, 3.5]}
+    created = client.post("/v1/datasets", json=body)
+    assert created.status_code == 201, created.text
+    stats = created.json()["stats"]
+    assert stats["features"][0]["mean"] is None
+    assert stats["target"]["mean"] is None
+    assert stats["target"]["max"] == 1e308

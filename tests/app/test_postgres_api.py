@@ -32,3 +32,16 @@ def test_service_on_postgres(postgres_url: str, tmp_path: Path) -> None:
         assert client.get(f"/v1/models/{model['id']}/parameters").json() == parameters
         assert client.delete(f"/v1/models/{model['id']}").status_code == 204
         assert client.delete(f"/v1/datasets/{dataset['id']}").status_code == 204
+
+
+def test_extreme_values_on_postgres(postgres_url: str, tmp_path: Path) -> None:
+    """Statistics that overflow are stored as null: PostgreSQL's json type has no Infinity."""
+    settings = Settings(data_dir=tmp_path, database_url=postgres_url)
+    rows = [[1.7e308, 0.0], [1.7e308, 1.0], [-1.7e308, 2.0], [1.7e308, 3.0]]
+    with TestClient(create_app(settings)) as client:
+        response = client.post(
+            "/v1/datasets", json={"name": "big", "features": rows, "targets": [0, 1, 0, 1]}
+        )
+        assert response.status_code == 201, response.text
+        first = response.json()["stats"]["features"][0]
+        assert (first["max"], first["mean"], first["std"]) == (1.7e308, None, None)
