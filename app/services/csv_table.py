@@ -18,6 +18,7 @@ from app.services.errors import FieldError, InvalidInput, LimitExceeded
 from app.settings import Settings
 
 MAX_REPORTED_ERRORS = 20
+MAX_NAME_LENGTH = 200  # the same limit as names sent as JSON
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,10 @@ def _header(row: list[str] | None) -> list[str]:
     names = [cell.strip() for cell in row]
     if any(not name for name in names):
         raise InvalidInput("every header cell must name its column", code="invalid_csv")
+    if any(len(name) > MAX_NAME_LENGTH for name in names):
+        raise InvalidInput(
+            f"column names must be at most {MAX_NAME_LENGTH} characters", code="invalid_csv"
+        )
     if len(set(names)) != len(names):
         raise InvalidInput("header names must be distinct", code="invalid_csv")
     if len(names) < 2:

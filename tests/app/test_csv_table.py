@@ -57,3 +57,8 @@ def test_limits(settings: Settings) -> None:
         parse_csv(b"a,b,c,d,y\n1,2,3,4,0\n", None, settings)
     with pytest.raises(LimitExceeded):
         parse_csv(b"a,y\n" + b"1,0\n" * 11, None, settings)
+
+
+def test_overlong_column_names(settings: Settings) -> None:
+    with pytest.raises(InvalidInput, match="at most 200"):
+        parse_csv(b"a," + b"y" * 201 + b"\n1,0\n2,1\n", None, settings)
