@@ -75,7 +75,7 @@ class Workspace:
         # Layer inputs [A; 1]: the data, then each hidden layer's activations.
         self.layer_inputs = [self.inputs]
         if not self.augment_input:
-            self._dW0 = np.empty((sizes[1], n_x), dtype)
+            self._dW0_T = np.empty((n_x, sizes[1]), dtype)
             self._db0 = np.empty((sizes[1], 1), dtype)
             self._ones = np.ones((m, 1), dtype)
         self.Z: list[Array] = []
@@ -113,11 +113,12 @@ class Workspace:
         last = len(blocks) - 1
         self._blocks = blocks
         # Precomputed per-layer operands keep the Python work per pass to a loop over tuples.
-        self._backward_plan = [
+        self._plan = [
             (
                 self.dZ[l],
-                self.layer_inputs[l].T,
+                self.layer_inputs[l],
                 grad_blocks[l],
+                self._transposed_buffer(self.layer_inputs[l].shape[0], blocks[l].shape[0]),
                 blocks[l][:, :-1].T,
                 self.dZ[l - 1],
                 self.hidden[l - 1][1],
@@ -129,6 +130,17 @@ class Workspace:
         ]
         self._W0, self._b0 = blocks[0][:, :-1], blocks[0][:, -1:]
         self._grad_first = grad_blocks[0]
+
+    def _transposed_buffer(self, n_in: int, n_out: int) -> Array | None:
+        """A ``(n_in, n_out)`` buffer for ``dW^T`` when the layer's input is large, else None.
+
+        With BLAS threads competing for the cores, ``A @ dZ.T`` (the transposed gradient, long
+        inner dimension on contiguous rows) measured 2-4x faster than ``dZ @ A.T`` at P2's sizes
+        and no slower on an idle machine; small layers skip the extra copy.
+        """
+        if n_in * self.m <= AUGMENT_LIMIT:
+            return None
+        return np.empty((n_in, n_out), self.Z[0].dtype)
 
     @property
     def output(self) -> Array:
@@ -222,16 +234,21 @@ class Workspace:
         if self.output_activation == "relu":
             relu_backward(dZ, self.Z[last], self.A_out, self.tmp[last])
         np.multiply(dZ, scale / self.m, out=dZ)
-        for dZ, inputs_T, dblock, W_T, dZ_prev, g_prime, Z_prev, A_prev, tmp in self._backward_plan:
-            np.dot(dZ, inputs_T, out=dblock)
+        for dZ, A_in, dblock, dblock_T, W_T, dZ_prev, g_prime, Z_prev, A_prev, tmp in self._plan:
+            if dblock_T is None:
+                np.dot(dZ, A_in.T, out=dblock)
+            else:
+                np.dot(A_in, dZ.T, out=dblock_T)
+                np.copyto(dblock, dblock_T.T)
             np.dot(W_T, dZ, out=dZ_prev)
             g_prime(dZ_prev, Z_prev, A_prev, tmp)
         dZ, X = self.dZ[0], self.layer_inputs[0]
         if self.augment_input:
             np.dot(dZ, X.T, out=self._grad_first)
         else:
-            # np.dot writes only to contiguous outputs; [dW | db] is strided, so copy in.
-            np.dot(dZ, X.T, out=self._dW0)
+            # np.dot writes only to contiguous outputs and [dW | db] is strided: compute dW^T
+            # (see _transposed_buffer) and db apart, then copy them in.
+            np.dot(X, dZ.T, out=self._dW0_T)
             np.dot(dZ, self._ones, out=self._db0)
-            np.copyto(self._grad_first[:, :-1], self._dW0)
+            np.copyto(self._grad_first[:, :-1], self._dW0_T.T)
             np.copyto(self._grad_first[:, -1:], self._db0)
