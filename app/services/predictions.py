@@ -123,7 +123,9 @@ class Prediction:
 
 def predict(loaded: LoadedModel, features: NDArray[np.float64]) -> Prediction:
     """Run ``features`` ``(m, n_inputs)`` through the network of ``loaded``."""
-    A = loaded.ann.predict_proba(rows_to_columns(features))
+    # Huge inputs can overflow a linear output; that is answered below, not warned about.
+    with np.errstate(over="ignore", invalid="ignore"):
+        A = loaded.ann.predict_proba(rows_to_columns(features))
     if not np.isfinite(A).all():
         raise InvalidInput(
             "the model's output overflowed for these inputs", code="output_not_finite"

@@ -14,7 +14,12 @@ from fastapi.testclient import TestClient
 from app.main import create_app
 from app.settings import Settings
 from tests.app.helpers import assert_problem
-from tests.app.serving_support import create_model, stored_network, train_and_publish
+from tests.app.serving_support import (
+    create_model,
+    publish_version,
+    stored_network,
+    train_and_publish,
+)
 
 ROWS = [[0.5, -1.0], [1.2, 0.3], [-0.7, 0.8], [0.0, 0.0], [2.0, -2.0]]
 
@@ -65,6 +70,18 @@ def test_regression_values(client: TestClient) -> None:
         assert "probabilities" not in body and "classes" not in body
         expected = A[0].tolist() if n_y == 1 else A.T.tolist()
         assert body["predictions"] == expected
+
+
+def test_an_overflowing_output_is_422_not_infinity(client: TestClient) -> None:
+    model = create_model(client, task="regression", hidden_layers=[])
+    state = client.app.state  # type: ignore[attr-defined]
+    ann = stored_network(state.arrays, model["id"], 0)
+    ann.W1 = np.array([[10.0, 10.0]])
+    publish_version(state.db, state.arrays, model["id"], ann)
+    url = f"/v1/models/{model['id']}/predict"
+    assert_problem(
+        client.post(url, json={"inputs": [[1e308, 1e308]] * 3}), 422, "output_not_finite"
+    )
 
 
 def test_version_zero_answers_untrained_and_versions_can_be_pinned(client: TestClient) -> None:
