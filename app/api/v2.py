@@ -10,16 +10,13 @@ input tensor ``[batch, n_inputs]`` of FP32, FP64, INT32 or INT64 goes in; ``pred
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-import numpy as np
 from fastapi import APIRouter, Path, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
-from numpy.typing import NDArray
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -34,29 +31,19 @@ from app.api.schemas.v2 import (
     ModelMetadata,
     ModelReadyResponse,
     ReadyResponse,
-    RequestInput,
     ResponseOutput,
     ServerMetadata,
     TensorMetadata,
 )
+from app.services import inference_tensors as tensors
 from app.services.errors import InvalidInput, NotFound, ServiceError
-from app.services.model_cache import LoadedModel, ModelCache, ServedModel
+from app.services.model_cache import LoadedModel, ModelCache
 from app.services.models import ModelService
-from app.services.predictions import Prediction, check_features, predict
+from app.services.predictions import predict
 from app.settings import Settings
 from core.errors import CoreError
 
-INPUT_DTYPES: dict[str, type[np.generic]] = {
-    "FP32": np.float32,
-    "FP64": np.float64,
-    "INT32": np.int32,
-    "INT64": np.int64,
-}
-INT_LIMITS: dict[str, np.iinfo[Any]] = {"INT32": np.iinfo(np.int32), "INT64": np.iinfo(np.int64)}
-FLOAT_NAMES = {"float32": "FP32", "float64": "FP64"}
 PLATFORM = "annserve_numpy"
-INPUT_NAME = "input"
-OUTPUTS = ("predictions", "probabilities")
 
 
 def v2_error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -135,21 +122,6 @@ def server_ready(request: Request) -> JSONResponse:
 
 
 # --- model metadata -------------------------------------------------------------------------
-def _tensor_dtype(model: ServedModel) -> str:
-    return FLOAT_NAMES[model.dtype]
-
-
-def _output_metadata(model: ServedModel) -> list[TensorMetadata]:
-    dtype = _tensor_dtype(model)
-    if model.classes is None:
-        return [TensorMetadata(name="predictions", datatype=dtype, shape=[-1, model.n_outputs])]
-    label_type = "BYTES" if isinstance(model.classes[0], str) else "INT64"
-    return [
-        TensorMetadata(name="predictions", datatype=label_type, shape=[-1]),
-        TensorMetadata(name="probabilities", datatype=dtype, shape=[-1, len(model.classes)]),
-    ]
-
-
 def _metadata(
     cache: ModelCache, models: ModelService, ref: str, version: int | None
 ) -> ModelMetadata:
@@ -161,11 +133,13 @@ def _metadata(
         versions=versions,
         platform=PLATFORM,
         inputs=[
-            TensorMetadata(
-                name=INPUT_NAME, datatype=_tensor_dtype(model), shape=[-1, model.n_inputs]
-            )
+            TensorMetadata(name=t.name, datatype=t.datatype, shape=t.shape)
+            for t in tensors.input_metadata(model)
         ],
-        outputs=_output_metadata(model),
+        outputs=[
+            TensorMetadata(name=t.name, datatype=t.datatype, shape=t.shape)
+            for t in tensors.output_metadata(model)
+        ],
     )
 
 
@@ -198,76 +172,6 @@ def model_version_ready(name: ModelRef, version: str, cache: ModelCacheDep) -> M
 
 
 # --- inference ------------------------------------------------------------------------------
-def input_rows(tensor: RequestInput, n_inputs: int, max_rows: int) -> NDArray[np.float64]:
-    """The input tensor as finite rows ``(batch, n_inputs)``, checked against its datatype."""
-    dtype = INPUT_DTYPES.get(tensor.datatype)
-    if dtype is None:
-        raise InvalidInput(
-            f"input {tensor.name!r}: datatype {tensor.datatype!r} is not supported; "
-            f"use one of {', '.join(INPUT_DTYPES)}"
-        )
-    shape = tensor.shape
-    if len(shape) != 2 or shape[1] != n_inputs or shape[0] < 1:
-        raise InvalidInput(
-            f"input {tensor.name!r}: shape must be [batch, {n_inputs}] with batch >= 1, got {shape}"
-        )
-    try:
-        values = np.asarray(tensor.data)
-    except ValueError as error:
-        raise InvalidInput(f"input {tensor.name!r}: data is ragged") from error
-    limits = INT_LIMITS.get(tensor.datatype)
-    integer = limits is not None
-    allowed = "iu" if integer else "iuf"
-    if values.dtype.kind not in allowed:
-        kind = "integers" if integer else "numbers"
-        raise InvalidInput(f"input {tensor.name!r}: {tensor.datatype} data must hold {kind}")
-    if values.size != math.prod(shape):
-        raise InvalidInput(
-            f"input {tensor.name!r}: shape {shape} needs {math.prod(shape)} values, "
-            f"data has {values.size}"
-        )
-    if limits is not None and (values.min() < limits.min or values.max() > limits.max):
-        raise InvalidInput(f"input {tensor.name!r}: a value is out of range for {tensor.datatype}")
-    # FP32 data is taken at FP32 precision, as the client declared it.
-    rows = values.astype(dtype).reshape(shape)
-    return check_features(rows, n_inputs, max_rows, field=f"inputs.{tensor.name}")
-
-
-def _outputs(prediction: Prediction, wanted: list[str]) -> list[ResponseOutput]:
-    model = prediction.model
-    dtype = _tensor_dtype(model)
-    batch = prediction.outputs.shape[0]
-    outputs = []
-    for name in wanted:
-        if name == "predictions" and prediction.labels is not None:
-            label_type = "BYTES" if isinstance(prediction.labels[0], str) else "INT64"
-            outputs.append(
-                ResponseOutput(
-                    name=name, shape=[batch], datatype=label_type, data=prediction.labels
-                )
-            )
-        elif name == "predictions":
-            n_y = prediction.outputs.shape[1]
-            data = prediction.outputs.ravel().tolist()
-            outputs.append(ResponseOutput(name=name, shape=[batch, n_y], datatype=dtype, data=data))
-        elif prediction.probabilities is not None:
-            k = prediction.probabilities.shape[1]
-            data = prediction.probabilities.ravel().tolist()
-            outputs.append(ResponseOutput(name=name, shape=[batch, k], datatype=dtype, data=data))
-    return outputs
-
-
-def _wanted(body: InferenceRequest, model: ServedModel) -> list[str]:
-    available = [o.name for o in _output_metadata(model)]
-    if not body.outputs:
-        return available
-    names = [o.name for o in body.outputs]
-    unknown = [n for n in names if n not in available]
-    if unknown:
-        raise InvalidInput(f"unknown output(s) {unknown}; this model has {available}")
-    return names
-
-
 async def _infer(
     request: Request, cache: ModelCache, ref: str, version: int | None, body: InferenceRequest
 ) -> InferenceResponse:
@@ -276,8 +180,17 @@ async def _infer(
     model_id = await run_in_threadpool(cache.resolve, ref)
     loaded: LoadedModel = await load_model(cache, model_id, version)
     settings: Settings = request.app.state.settings
-    rows = input_rows(body.inputs[0], loaded.model.n_inputs, settings.max_predict_rows)
-    wanted = _wanted(body, loaded.model)
+    tensor = body.inputs[0]
+    rows = tensors.input_rows(
+        tensor.name,
+        tensor.datatype,
+        tensor.shape,
+        tensor.data,
+        loaded.model.n_inputs,
+        settings.max_predict_rows,
+    )
+    requested = [o.name for o in body.outputs] if body.outputs else None
+    wanted = tensors.requested_outputs(requested, loaded.model)
     if rows.shape[0] > settings.predict_inline_rows:
         prediction = await run_in_threadpool(predict, loaded, rows)
     else:
@@ -287,7 +200,10 @@ async def _infer(
         model_version=str(loaded.version),
         id=body.id,
         parameters={"trained": loaded.trained},
-        outputs=_outputs(prediction, wanted),
+        outputs=[
+            ResponseOutput(name=t.name, shape=t.shape, datatype=t.datatype, data=t.data or [])
+            for t in tensors.output_tensors(prediction, wanted)
+        ],
     )
 
 
