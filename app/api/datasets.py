@@ -92,7 +92,13 @@ def upload_dataset(
         Form(max_length=200, description="Target column; empty: the last one.", examples=["y"]),
     ] = "",
     name: Annotated[
-        str, Form(max_length=200, description="Empty: the file's name.", examples=["pets"])
+        str,
+        Form(
+            max_length=200,
+            pattern=r"^[^\x00-\x1f\x7f]*$",
+            description="Empty: the file's name.",
+            examples=["pets"],
+        ),
     ] = "",
     task: Annotated[
         Literal["auto", "binary", "multiclass", "regression"],

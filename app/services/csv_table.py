@@ -46,9 +46,10 @@ def _header(row: list[str] | None) -> list[str]:
     names = [cell.strip() for cell in row]
     if any(not name for name in names):
         raise InvalidInput("every header cell must name its column", code="invalid_csv")
-    if any(len(name) > MAX_NAME_LENGTH for name in names):
+    if any(len(name) > MAX_NAME_LENGTH or not name.isprintable() for name in names):
         raise InvalidInput(
-            f"column names must be at most {MAX_NAME_LENGTH} characters", code="invalid_csv"
+            f"column names must be printable and at most {MAX_NAME_LENGTH} characters",
+            code="invalid_csv",
         )
     if len(set(names)) != len(names):
         raise InvalidInput("header names must be distinct", code="invalid_csv")

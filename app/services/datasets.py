@@ -109,8 +109,10 @@ class DatasetService:
             seed=split.seed,
             settings=self.settings,
         )
-        source = {"kind": "upload", "filename": filename[:200], "bytes": len(data)}
-        return self._store(name or filename[:200] or "upload", prepared, source, split)
+        # The file name comes from the client's multipart header: keep printable characters only.
+        shown = "".join(c for c in filename if c.isprintable())[:200]
+        source = {"kind": "upload", "filename": shown, "bytes": len(data)}
+        return self._store(name or shown or "upload", prepared, source, split)
 
     def generate(
         self,

@@ -62,3 +62,5 @@ def test_limits(settings: Settings) -> None:
 def test_overlong_column_names(settings: Settings) -> None:
     with pytest.raises(InvalidInput, match="at most 200"):
         parse_csv(b"a," + b"y" * 201 + b"\n1,0\n2,1\n", None, settings)
+    with pytest.raises(InvalidInput, match="printable"):
+        parse_csv(b"a,y\x00\n1,0\n2,1\n", None, settings)

@@ -45,3 +45,21 @@ def test_extreme_values_on_postgres(postgres_url: str, tmp_path: Path) -> None:
         assert response.status_code == 201, response.text
         first = response.json()["stats"]["features"][0]
         assert (first["max"], first["mean"], first["std"]) == (1.7e308, None, None)
+
+
+def test_control_characters_are_refused_before_the_database(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    settings = Settings(data_dir=tmp_path, database_url=postgres_url)
+    with TestClient(create_app(settings)) as client:
+        bad_name = {"name": "a\u0000b", "features": [[0.0], [1.0]], "targets": [0, 1]}
+        assert client.post("/v1/datasets", json=bad_name).status_code == 422
+        bad_label = {"name": "ok", "features": [[0.0], [1.0]], "targets": ["a\u0000", "b"]}
+        assert client.post("/v1/datasets", json=bad_label).status_code == 422
+        model = {"name": "m", "task": "binary", "n_inputs": 1, "description": "x\u0000"}
+        assert client.post("/v1/models", json=model).status_code == 422
+        upload = client.post(
+            "/v1/datasets/upload", files={"file": ("a\u0000b.csv", b"a,y\n1,0\n2,1\n")}
+        )
+        assert upload.status_code == 201, upload.text
+        assert "\x00" not in upload.json()["name"]

@@ -16,10 +16,12 @@ Distribution = Literal["normal", "uniform"]
 Dtype = Literal["float64", "float32"]
 GeneratorKind = Literal["circle", "xor", "gauss", "spiral", "moons", "reg-plane", "reg-gauss"]
 
-Name = Annotated[str, Field(min_length=1, max_length=200)]
+# No control characters: names are shown to people, and PostgreSQL text cannot hold NUL.
+Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Seed = Annotated[int, Field(ge=0, le=2_147_483_647)]
-ClassLabel = StrictInt | Annotated[str, Field(min_length=1, max_length=200)]
-TargetValue = StrictInt | FiniteFloat | Annotated[str, Field(min_length=1, max_length=200)]
+Label = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
+ClassLabel = StrictInt | Label
+TargetValue = StrictInt | FiniteFloat | Label
 DatasetId = Annotated[str, Field(pattern=r"^ds_[0-9a-f]{16}$", examples=["ds_0123456789abcdef"])]
 
 

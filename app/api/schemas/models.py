@@ -51,7 +51,7 @@ class ModelCreate(BaseModel):
     )
 
     name: Name
-    description: str = Field(default="", max_length=2000)
+    description: str = Field(default="", max_length=2000, pattern=r"^[^\x00]*$")
     task: Task | None = Field(default=None, description="Taken from the dataset when left out.")
     n_inputs: int | None = Field(default=None, gt=0)
     hidden_layers: list[HiddenLayer] = Field(
@@ -81,7 +81,7 @@ class ModelUpdate(BaseModel):
     )
 
     name: Name | None = None
-    description: str | None = Field(default=None, max_length=2000)
+    description: str | None = Field(default=None, max_length=2000, pattern=r"^[^\x00]*$")
 
 
 class ModelRead(BaseModel):
