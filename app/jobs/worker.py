@@ -72,10 +72,15 @@ def work(settings: Settings, stop: StopFlag, parent_pid: int | None = None) -> N
         while not stop.stopping:
             if not parent_alive():
                 raise ParentGone
-            if time.monotonic() >= next_recovery:
-                reclaim_stale(db, settings)
-                next_recovery = time.monotonic() + RECOVERY_INTERVAL
-            job_id = claim_next(db, worker_id)
+            try:
+                if time.monotonic() >= next_recovery:
+                    reclaim_stale(db, settings)
+                    next_recovery = time.monotonic() + RECOVERY_INTERVAL
+                job_id = claim_next(db, worker_id)
+            except Exception:
+                # The database may be briefly unavailable (locked, restarting): try again.
+                logger.exception("polling the job queue failed", extra={"worker": worker_id})
+                job_id = None
             if job_id is None:
                 time.sleep(settings.job_poll_interval)
                 continue

@@ -211,3 +211,27 @@ def test_reporting_costs_under_a_tenth_of_training_time(env: Env) -> None:
     assert 0 < result["reporting_s"] < 0.10 * result["elapsed_s"], result
     history = env.client.get(f"/v1/jobs/{job['id']}/history").json()
     assert len(history["iterations"]) == len(history["val_iterations"]) == 40000
+
+
+def test_warm_start_continues_from_the_current_version(env: Env) -> None:
+    dataset, model, job = _new(env, n_iter=300)
+    worker = new_worker_id()
+    claim_next(env.db, worker)
+    run_job(env.settings, job["id"], worker, db=env.db)
+    cold = start_job(env.client, model["id"], dataset["id"], n_iter=300)
+    claim_next(env.db, worker)
+    run_job(env.settings, cold["id"], worker, db=env.db)
+    warm = start_job(env.client, model["id"], dataset["id"], n_iter=300, warm_start=True)
+    assert warm["params"]["base_version"] == 2
+    claim_next(env.db, worker)
+    run_job(env.settings, warm["id"], worker, db=env.db)
+    first_cost = {
+        j["id"]: env.client.get(f"/v1/jobs/{j['id']}/history").json()["costs"][0]
+        for j in (job, cold, warm)
+    }
+    # A cold start repeats version 0 exactly; a warm start begins where version 2 ended.
+    assert first_cost[cold["id"]] == first_cost[job["id"]]
+    assert first_cost[warm["id"]] < first_cost[cold["id"]]
+    versions = env.client.get(f"/v1/models/{model['id']}/versions").json()
+    assert [v["version"] for v in versions] == [0, 1, 2, 3]
+    assert versions[-1]["job_id"] == warm["id"] and versions[-1]["current"]
