@@ -15,6 +15,7 @@ A claimed (``running``) job is trained with core's ``ANN.fit`` from its checkpoi
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -83,6 +84,8 @@ class _Run:
         self.job_id, self.worker_id = job_id, worker_id
         self.store = ArrayStore(settings.data_dir)
         self.checkpoint_path = self.store.checkpoint_path(job_id)
+        self.cpu_s = 0.0
+        """CPU seconds this process spent in ``fit`` (this attempt only)."""
 
     # Setup ---------------------------------------------------------------------------------
     def _resume_state(self) -> TrainingState | None:
@@ -135,6 +138,7 @@ class _Run:
         n_iter, lambd = options.pop("n_iter"), options.pop("learning_rate")
         if state is not None:
             logger.info("resuming", extra={"job": self.job_id, "iteration": state.iteration})
+        cpu_start = time.process_time()
         try:
             result = ann.fit(
                 data.X,
@@ -154,6 +158,7 @@ class _Run:
             )
             code = {"code": "diverged", "message": message, "iteration": error.iteration}
             return self._end("failed", reporter, error=code)
+        self.cpu_s = time.process_time() - cpu_start
         if reporter.shutdown:
             return self._release(reporter, result)
         if reporter.cancelled:
@@ -248,6 +253,7 @@ class _Run:
             "version": version,
             "resumed_from_iteration": resumed,
             "reporting_s": reporter.seconds,
+            "cpu_s": self.cpu_s,
             **scores,
         }
         with self.db.session() as session:
