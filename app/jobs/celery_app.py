@@ -121,7 +121,8 @@ def create_celery_app(settings: Settings) -> Celery:
     celery = Celery("annserve", set_as_current=False)
     celery.conf.update(celery_config(settings))
 
-    @celery.task(name=RUN_JOB_TASK, bind=True, ignore_result=True)  # type: ignore[untyped-decorator]
+    # Not shared: each app's task closes over its own settings.
+    @celery.task(name=RUN_JOB_TASK, bind=True, ignore_result=True, shared=False)  # type: ignore[untyped-decorator]
     def run_job_task(task: Task, job_id: str) -> str:
         try:
             return execute_job(celery, settings, job_id)

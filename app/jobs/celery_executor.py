@@ -110,7 +110,8 @@ class CeleryExecutor:
         """Run a Celery worker in the foreground until SIGTERM/SIGINT; its exit code.
 
         ``processes`` overrides ``settings.worker_concurrency``. SIGTERM is Celery's warm
-        shutdown: a running job checkpoints, goes back to the queue and its task is sent again.
+        shutdown: with the ``solo`` or ``threads`` pool a running job checkpoints, goes back to
+        the queue and its task is sent again; ``prefork`` children finish their job first.
         """
         from celery import signals
 
@@ -123,7 +124,12 @@ class CeleryExecutor:
             # Connected receivers make Celery leave logging alone: our JSON lines stay.
             configure_logging(self.settings.log_level)
 
+        def start_sweeping(**_: Any) -> None:
+            # Once the pool has forked its children, so that none inherits the sweep's thread.
+            self.sweeper.start()
+
         signals.setup_logging.connect(keep_our_logging, weak=False)
+        signals.worker_ready.connect(start_sweeping, weak=False)
         worker = self.celery.Worker(
             # Unique per process, so several workers on one host are told apart.
             hostname=f"annserve-{os.getpid()}@{socket.gethostname()}",
@@ -136,7 +142,6 @@ class CeleryExecutor:
             optimization="fair",
             quiet=True,
         )
-        self.sweeper.start()
         try:
             worker.start()
         finally:

@@ -90,6 +90,9 @@ def test_config_suits_long_tasks_whose_state_lives_in_the_database(tmp_path: Pat
     app = create_celery_app(settings)
     assert RUN_JOB_TASK in app.tasks
     assert app.conf.task_acks_late is True
+    # Each app runs its own task (bound to its own settings), never another app's.
+    other = create_celery_app(Settings(data_dir=tmp_path / "other", executor="celery"))
+    assert other.tasks[RUN_JOB_TASK] is not app.tasks[RUN_JOB_TASK]
 
 
 def test_factory_builds_the_celery_executor(tmp_path: Path) -> None:

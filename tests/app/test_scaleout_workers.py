@@ -15,8 +15,9 @@ import pytest
 from app.jobs.celery_executor import CeleryExecutor
 from app.settings import Settings
 from app.storage.db import Database
+from app.storage.job_queue import JobQueue
 from app.storage.repositories import JobRepository
-from app.storage.tables import JobRow
+from app.storage.tables import JobRow, utcnow
 from tests.conftest import LiveServer, StartServer, stop_process
 from tests.scaleout import WorkerPool, WorkerProcess, queue_job, settings_env, wait_for
 
@@ -239,3 +240,27 @@ def test_killed_prefork_child_is_redelivered_and_resumed_at_once(
     assert row.attempts == 2
     assert row.result is not None and row.result["resumed_from_iteration"] > 0
     assert worker.process.poll() is None  # the worker itself lives on with a fresh child
+
+
+def test_a_worker_resumes_a_job_whose_host_went_silent(
+    celery_settings: Settings, celery_workers: WorkerPool
+) -> None:
+    # No API process runs: the worker's own sweep must notice the stale heartbeat.
+    job_id = queue_job(celery_settings, n_iter=2_000)
+    db = Database(celery_settings.database_url)
+    try:
+        with db.session() as session:
+            assert JobQueue(session).claim(job_id, "lost-host:4242:0000", utcnow())
+    finally:
+        db.dispose()
+    start_workers(celery_workers, celery_settings, 1)
+    wait_for(
+        lambda: job_row(celery_settings, job_id).status in FINAL,
+        60,
+        celery_workers.logs,
+        step=0.2,
+    )
+    row = job_row(celery_settings, job_id)
+    assert row.status == "succeeded", celery_workers.logs()
+    assert row.attempts == 2
+    assert "re-sent the task of a requeued job" in celery_workers.logs()
