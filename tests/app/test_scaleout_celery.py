@@ -90,9 +90,23 @@ def test_config_suits_long_tasks_whose_state_lives_in_the_database(tmp_path: Pat
     app = create_celery_app(settings)
     assert RUN_JOB_TASK in app.tasks
     assert app.conf.task_acks_late is True
-    # Each app runs its own task (bound to its own settings), never another app's.
-    other = create_celery_app(Settings(data_dir=tmp_path / "other", executor="celery"))
-    assert other.tasks[RUN_JOB_TASK] is not app.tasks[RUN_JOB_TASK]
+
+
+def test_each_app_runs_its_task_with_its_own_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen: list[tuple[Path, str]] = []
+
+    def record(celery: object, settings: Settings, job_id: str) -> str:
+        seen.append((settings.data_dir, job_id))
+        return "skipped"
+
+    monkeypatch.setattr(celery_app, "execute_job", record)
+    first = create_celery_app(Settings(data_dir=tmp_path / "one", executor="celery"))
+    second = create_celery_app(Settings(data_dir=tmp_path / "two", executor="celery"))
+    first.tasks[RUN_JOB_TASK]("job_a")
+    second.tasks[RUN_JOB_TASK]("job_b")
+    assert seen == [(tmp_path / "one", "job_a"), (tmp_path / "two", "job_b")]
 
 
 def test_factory_builds_the_celery_executor(tmp_path: Path) -> None:
