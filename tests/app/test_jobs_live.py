@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,7 +30,7 @@ from tests.app.jobs_support import (
     wait_final,
     wait_for,
 )
-from tests.conftest import LiveServer, StartServer, stop_process
+from tests.conftest import REPO_ROOT, SERVE_COMMAND, LiveServer, StartServer, stop_process
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -262,3 +263,24 @@ def test_sigterm_checkpoints_and_the_job_resumes_after_restart(
     assert done["attempts"] == 1
     assert done["result"]["resumed_from_iteration"] >= info["seen"]["progress"]["iteration"]
     assert_same_parameters(stored_parameters(data_dir, model_id, 1), _reference(data_dir, job_id))
+
+
+def test_a_standalone_local_worker_runs_the_queue(live_server: StartServer) -> None:
+    server = job_server(live_server, "local", max_concurrent_jobs=0)  # no embedded pool
+    with http(server) as client:
+        dataset = make_dataset(client)
+        model = make_model(client, dataset["id"])
+        job = start_job(client, model["id"], dataset["id"], n_iter=2000)
+        time.sleep(0.5)
+        assert client.get(f"/v1/jobs/{job['id']}").json()["status"] == "queued"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ANNSERVE_")}
+        env |= {"ANNSERVE_DATA_DIR": str(server.data_dir), "ANNSERVE_LOG_LEVEL": "warning"}
+        worker = subprocess.Popen(
+            [*SERVE_COMMAND[:-1], "worker"], cwd=REPO_ROOT, env=env, stderr=subprocess.DEVNULL
+        )
+        try:
+            done = wait_final(client, job["id"], timeout=60)
+            assert done["status"] == "succeeded", done
+        finally:
+            stop_process(worker)
+        assert worker.returncode == 0

@@ -235,3 +235,17 @@ def test_warm_start_continues_from_the_current_version(env: Env) -> None:
     versions = env.client.get(f"/v1/models/{model['id']}/versions").json()
     assert [v["version"] for v in versions] == [0, 1, 2, 3]
     assert versions[-1]["job_id"] == warm["id"] and versions[-1]["current"]
+
+
+def test_a_regression_job_reports_regression_metrics(env: Env) -> None:
+    dataset = make_dataset(env.client, kind="reg-plane", n_samples=200)
+    model = make_model(env.client, dataset["id"], hidden_layers=[], init="auto")
+    job = start_job(env.client, model["id"], dataset["id"], n_iter=500, validation=0.25)
+    worker = new_worker_id()
+    claim_next(env.db, worker)
+    assert run_job(env.settings, job["id"], worker, db=env.db) == "succeeded"
+    result = env.client.get(f"/v1/jobs/{job['id']}").json()["result"]
+    train, validation = result["train"], result["validation"]
+    assert set(train) == {"n_samples", "mse", "rmse", "mae", "r2"}
+    assert train["n_samples"] + validation["n_samples"] == round(200 * 0.8)
+    assert train["r2"] > 0.9 and validation["r2"] > 0.9  # a plane is linear
