@@ -27,4 +27,4 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(health.router)
     for router in API_ROUTERS:
         app.include_router(router, dependencies=[Authenticated])
-    app.include_router(predict.serving_router)  # checks the API key itself, see its docstring
+    predict.install_predict_route(app)  # first route, checks the API key itself (see there)

@@ -19,7 +19,10 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Any
+
+from numpy.typing import NDArray
 
 from app.services.errors import InvalidInput, NotFound
 from app.services.ids import MODEL, is_valid_id, validate_id
@@ -27,6 +30,7 @@ from app.storage.arrays import ArrayStore
 from app.storage.db import Database
 from app.storage.repositories import ModelRepository
 from app.storage.tables import ModelRow
+from core.activations import ACTIVATIONS, softmax
 from core.network import ANN
 from core.preprocessing import LabelCodec
 from core.serialization import model_from_bytes
@@ -76,13 +80,39 @@ class ServedModel:
         return self.classes is not None
 
 
+Layer = tuple[NDArray[Any], NDArray[Any], Callable[[NDArray[Any]], NDArray[Any]]]
+# The output function of each output activation, as core's network applies it.
+OUTPUT_FUNCTIONS: dict[str, Callable[[NDArray[Any]], NDArray[Any]]] = {
+    "sigmoid": ACTIVATIONS["sigmoid"][0],
+    "softmax": softmax,
+    "linear": ACTIVATIONS["linear"][0],
+    "relu": ACTIVATIONS["relu"][0],
+}
+
+
+def network_layers(ann: ANN) -> tuple[Layer, ...]:
+    """``(W, b, g)`` of each layer (views of the network's parameters, not copies)."""
+    activations = ann.spec.activations
+    last = len(activations)
+    return tuple(
+        (
+            getattr(ann, f"W{l}"),
+            getattr(ann, f"b{l}"),
+            OUTPUT_FUNCTIONS[name] if l == last else ACTIVATIONS[name][0],
+        )
+        for l, name in enumerate(activations, start=1)
+    )
+
+
 @dataclass(frozen=True)
 class LoadedModel:
-    """A network ready to run: the model snapshot, the version it holds, and the network."""
+    """A network ready to run: the model snapshot, the version it holds, the network and its
+    layers as ``(W, b, g)`` tuples (see :func:`network_layers`)."""
 
     model: ServedModel
     version: int
     ann: ANN
+    layers: tuple[Layer, ...]
 
     @property
     def trained(self) -> bool:
@@ -140,7 +170,7 @@ class ModelCache:
         self.clock = clock
         self.loads = 0
         self.row_reads = 0
-        self._networks: OrderedDict[tuple[str, int], ANN] = OrderedDict()
+        self._networks: OrderedDict[tuple[str, int], LoadedModel] = OrderedDict()
         self._rows: dict[str, _RowEntry] = {}
         self._lock = threading.Lock()
 
@@ -174,11 +204,11 @@ class ModelCache:
             return None
         number = model.current_version if version is None else version
         with self._lock:
-            ann = self._networks.get((model_id, number))
-            if ann is None:
+            loaded = self._networks.get((model_id, number))
+            if loaded is None:
                 return None
             self._networks.move_to_end((model_id, number))
-        return LoadedModel(model, number, ann)
+        return loaded if loaded.model is model else replace(loaded, model=model)
 
     # The slow path ---------------------------------------------------------------------------
     def model(self, model_id: str) -> ServedModel:
@@ -195,10 +225,12 @@ class ModelCache:
         number = model.current_version if version is None else version
         key = (model_id, number)
         with self._lock:
-            ann = self._networks.get(key)
-            if ann is not None:
+            loaded = self._networks.get(key)
+            if loaded is not None:
                 self._networks.move_to_end(key)
-                return LoadedModel(model, number, ann)
+                if loaded.model is not model:
+                    loaded = self._networks[key] = replace(loaded, model=model)
+                return loaded
         if number != model.current_version:
             with self.db.session() as session:
                 if ModelRepository(session).get_version(model_id, number) is None:
@@ -208,13 +240,14 @@ class ModelCache:
         except FileNotFoundError as error:
             raise version_not_found(model_id, number) from error
         ann = model_from_bytes(data)
+        loaded = LoadedModel(model, number, ann, network_layers(ann))
         with self._lock:
             self.loads += 1
-            self._networks[key] = ann
+            self._networks[key] = loaded
             self._networks.move_to_end(key)
             while len(self._networks) > self.capacity:
                 self._networks.popitem(last=False)
-        return LoadedModel(model, number, ann)
+        return loaded
 
     def _newest_file(self, model_id: str) -> int:
         try:

@@ -121,11 +121,24 @@ class Prediction:
         return self.version > 0
 
 
+def forward(loaded: LoadedModel, X: NDArray[np.float64]) -> FloatArray:
+    """``A^{[L]}`` ``(n_y, m)`` of checked, finite inputs ``X`` ``(n_x, m)``.
+
+    The same operations in the same order as :meth:`core.network.ANN.forward_propagation`, so
+    the same numbers, without checking the inputs again or keeping every layer's ``Z`` and ``A``:
+    on a single row those extras cost as much as the arithmetic.
+    """
+    A: FloatArray = X.astype(loaded.ann.dtype, copy=False)
+    for W, b, g in loaded.layers:
+        A = g(W @ A + b)
+    return A
+
+
 def predict(loaded: LoadedModel, features: NDArray[np.float64]) -> Prediction:
-    """Run ``features`` ``(m, n_inputs)`` through the network of ``loaded``."""
+    """Run ``features`` ``(m, n_inputs)`` (checked and finite) through ``loaded``'s network."""
     # Huge inputs can overflow a linear output; that is answered below, not warned about.
     with np.errstate(over="ignore", invalid="ignore"):
-        A = loaded.ann.predict_proba(rows_to_columns(features))
+        A = forward(loaded, rows_to_columns(features))
     if not np.isfinite(A).all():
         raise InvalidInput(
             "the model's output overflowed for these inputs", code="output_not_finite"
@@ -137,7 +150,7 @@ def predict(loaded: LoadedModel, features: NDArray[np.float64]) -> Prediction:
     classes = model.classes
     if A.shape[0] == 1:
         # 1 - p in the model's dtype, as the ONNX export computes it.
-        probabilities = np.stack([1 - A[0], A[0]], axis=1)
+        probabilities = np.concatenate([1 - A, A]).T
         index = (A[0] > 0.5).tolist()
     else:
         probabilities = outputs
