@@ -86,6 +86,8 @@ class LiveServer:
     data_dir: Path
     log_path: Path
     worker_logs: list[Path] = field(default_factory=list)
+    worker_pids: list[int] = field(default_factory=list)
+    """Pids of the Celery workers started with it (the local executor's are its children)."""
 
     def log(self) -> str:
         """What the server (and its Celery workers, if any) wrote so far."""
@@ -175,6 +177,7 @@ def live_server(
             # Started once the server has migrated the database, so they never race it.
             workers = start_server_workers(process, full_env, worker_pool)
             server.worker_logs = [worker.log_path for worker in workers]
+            server.worker_pids = [worker.process.pid for worker in workers]
         return server
 
     yield start

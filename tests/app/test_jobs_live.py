@@ -215,7 +215,7 @@ def _interrupt_mid_training(
             job["id"],
             lambda j: (j["progress"] or {}).get("iteration", 0) > 8000 and checkpoint.exists(),
         )
-    children = _children(server.process.pid)
+    children = _children(server.process.pid) + server.worker_pids
     assert children, "the server started no worker processes"
     if how == signal.SIGKILL:
         os.kill(server.process.pid, signal.SIGKILL)
