@@ -100,11 +100,11 @@ class JobQueue:
             update(JobRow)
             .where(JobRow.id == job_id, JobRow.worker_id == worker_id, JobRow.status == "running")
             .values(**values)
+            .returning(JobRow.cancel_requested)
         )
-        if _count(self.session.execute(query)) != 1:
-            return None
-        flag = self.session.scalar(select(JobRow.cancel_requested).where(JobRow.id == job_id))
-        return bool(flag)
+        # One round trip: the write and the cancel flag (RETURNING: SQLite >= 3.35, PostgreSQL).
+        flags = self.session.execute(query).scalars().all()
+        return bool(flags[0]) if len(flags) == 1 else None
 
     def append_history(
         self,

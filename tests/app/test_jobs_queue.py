@@ -1,0 +1,141 @@
+"""The job queue's SQL on SQLite and PostgreSQL: atomic claims in FIFO order, heartbeats that
+notice lost ownership and cancel requests, binary history chunks, release and final states."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from app.storage.db import Database
+from app.storage.job_queue import JobQueue
+from app.storage.migrate import run_migrations
+from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
+from app.storage.tables import DatasetRow, JobRow, ModelRow, utcnow
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'annserve.db'}"
+    else:
+        url = request.getfixturevalue("postgres_schema_url")
+    run_migrations(url)
+    database = Database(url)
+    yield database
+    database.dispose()
+
+
+def _seed(db: Database, n_jobs: int) -> list[str]:
+    now = utcnow()
+    with db.session() as session:
+        DatasetRepository(session).add(
+            DatasetRow(
+                id="ds_0000000000000001",
+                name="d",
+                task="binary",
+                n_samples=4,
+                n_features=2,
+                feature_names=["a", "b"],
+                target_name="y",
+                classes=[0, 1],
+                test_fraction=0.0,
+                split_seed=0,
+                source={},
+                stats={},
+            )
+        )
+        for k in range(n_jobs):
+            model_id = f"mdl_{k:016x}"
+            ModelRepository(session).add(
+                ModelRow(
+                    id=model_id,
+                    name="m",
+                    task="binary",
+                    n_inputs=2,
+                    n_outputs=1,
+                    classes=[0, 1],
+                    architecture={},
+                    init="glorot",
+                    distribution="normal",
+                    seed=2,
+                    dtype="float64",
+                    n_parameters=17,
+                )
+            )
+            JobRepository(session).add(
+                JobRow(
+                    id=f"job_{k:016x}",
+                    model_id=model_id,
+                    dataset_id="ds_0000000000000001",
+                    status="queued",
+                    params={},
+                    created_at=now + timedelta(seconds=k),
+                )
+            )
+    return [f"job_{k:016x}" for k in range(n_jobs)]
+
+
+def test_claims_are_fifo_and_exclusive(db: Database) -> None:
+    first, second = _seed(db, 2)
+    with db.session() as session:
+        assert list(JobQueue(session).oldest_queued()) == [first, second]
+    with db.session() as session:
+        assert JobQueue(session).claim(first, "w1", utcnow())
+    with db.session() as session:
+        assert not JobQueue(session).claim(first, "w2", utcnow())  # already taken
+        assert list(JobQueue(session).oldest_queued()) == [second]
+    with db.session() as session:
+        job = JobRepository(session).get(first)
+        assert job is not None and (job.worker_id, job.attempts) == ("w1", 1)
+        assert job.started_at is not None
+
+
+def test_heartbeats_report_cancel_and_lost_ownership(db: Database) -> None:
+    (job_id,) = _seed(db, 1)
+    with db.session() as session:
+        JobQueue(session).claim(job_id, "w1", utcnow())
+    with db.session() as session:
+        assert JobQueue(session).heartbeat(job_id, "w1", utcnow(), {"iteration": 5}) is False
+        assert JobQueue(session).heartbeat(job_id, "w2", utcnow()) is None
+    with db.session() as session:
+        assert JobQueue(session).request_cancel(job_id)
+    with db.session() as session:
+        assert JobQueue(session).heartbeat(job_id, "w1", utcnow()) is True
+    with db.session() as session:
+        assert JobQueue(session).release(job_id, "w1", graceful=True)
+        assert not JobQueue(session).finish(job_id, "w1", "succeeded")  # not running any more
+    with db.session() as session:
+        job = JobRepository(session).get(job_id)
+        assert job is not None and job.status == "queued" and job.attempts == 0
+        assert job.progress == {"iteration": 5}
+
+
+def test_history_chunks_round_trip_exactly(db: Database) -> None:
+    (job_id,) = _seed(db, 1)
+    costs = [0.1 + 1e-17, 1 / 3, 2.5e-300]
+    with db.session() as session:
+        queue = JobQueue(session)
+        queue.append_history(job_id, [1, 2], costs[:2], [1], [0.7])
+        queue.append_history(job_id, [], [], [], [])
+        queue.append_history(job_id, [3], costs[2:], [3], [0.5])
+    with db.session() as session:
+        assert JobQueue(session).history(job_id) == ([1, 2, 3], costs, [1, 3], [0.7, 0.5])
+    with db.session() as session:
+        JobQueue(session).clear_history(job_id)
+    with db.session() as session:
+        assert JobQueue(session).history(job_id) == ([], [], [], [])
+
+
+def test_one_active_job_per_model_is_a_conditional_write(db: Database) -> None:
+    _seed(db, 1)
+    model_id = f"mdl_{0:016x}"
+    with db.session() as session:
+        assert JobQueue(session).mark_model_training(model_id)
+    with db.session() as session:
+        assert not JobQueue(session).mark_model_training(model_id)
+        JobQueue(session).mark_model_ready(model_id)
+    with db.session() as session:
+        assert JobQueue(session).mark_model_training(model_id)
