@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from app.logs import configure_logging
+from app.logs import configure_logging, logging_config
 from app.settings import Settings, get_settings
 
 
@@ -63,7 +63,7 @@ def serve(args: argparse.Namespace) -> int:
             port=args.port,
             workers=args.workers,
             log_level=settings.log_level,
-            log_config=None,
+            log_config=logging_config(settings.log_level),
             access_log=False,
             proxy_headers=True,
             timeout_graceful_shutdown=30,

@@ -148,3 +148,17 @@ def test_sigterm_shuts_down_gracefully(live_server: StartServer) -> None:
     server.process.send_signal(signal.SIGTERM)
     assert server.process.wait(timeout=30) in GRACEFUL
     assert "Application shutdown complete" in server.log()
+
+
+def test_two_workers_serve_and_log_json(live_server: StartServer) -> None:
+    server = live_server(args=("--workers", "2"))
+    for _ in range(6):
+        assert httpx.get(f"{server.base_url}/v1/datasets").status_code == 200
+    stop_process(server.process)
+    lines = [json.loads(line) for line in server.log().splitlines() if line.startswith("{")]
+    access = [line for line in lines if line["logger"] == "annserve.access"]
+    assert len([a for a in access if a["path"] == "/v1/datasets"]) == 6
+    assert all(len(a["request_id"]) == 32 and a["status"] == 200 for a in access)
+    assert (
+        len({line["message"] for line in lines if "Started server process" in line["message"]}) == 2
+    )
