@@ -3,12 +3,14 @@ notice lost ownership and cancel requests, binary history chunks, release and fi
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
+from app.jobs.worker import claim_next
 from app.storage.db import Database
 from app.storage.job_queue import JobQueue
 from app.storage.migrate import run_migrations
@@ -139,3 +141,26 @@ def test_one_active_job_per_model_is_a_conditional_write(db: Database) -> None:
         JobQueue(session).mark_model_ready(model_id)
     with db.session() as session:
         assert JobQueue(session).mark_model_training(model_id)
+
+
+def test_concurrent_workers_never_share_a_job(db: Database) -> None:
+    jobs = _seed(db, 3)
+    barrier = threading.Barrier(6)
+    won: list[tuple[str, str | None]] = []
+
+    def worker(name: str) -> None:
+        barrier.wait()
+        won.append((name, claim_next(db, name)))
+
+    threads = [threading.Thread(target=worker, args=(f"w{k}",)) for k in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    claimed = [job for _, job in won if job is not None]
+    assert sorted(claimed) == jobs  # each job exactly once, the rest found the queue empty
+    with db.session() as session:
+        for job_id in jobs:
+            row = JobRepository(session).get(job_id)
+            assert row is not None and row.status == "running" and row.attempts == 1
+            assert (row.worker_id, job_id) in won
