@@ -19,6 +19,19 @@ from tests.app.jobs_support import make_dataset, make_model, start_job
 Client = TestClient
 
 
+@pytest.fixture(params=["local", pytest.param("celery", marks=pytest.mark.services)])
+def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
+    """Both executors: with ``celery``, submission sends each job's task to the test Redis."""
+    if request.param == "local":
+        return Settings(data_dir=tmp_path / "data")
+    return Settings(
+        data_dir=tmp_path / "data",
+        executor="celery",
+        broker_url=request.getfixturevalue("redis_url"),
+        celery_queue=request.getfixturevalue("celery_queue"),
+    )
+
+
 @pytest.fixture
 def setup(client: Client) -> tuple[dict[str, Any], dict[str, Any]]:
     dataset = make_dataset(client, n_samples=60)
