@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,9 +16,14 @@ from app.storage.db import create_db_engine
 
 @pytest.fixture(autouse=True)
 def fresh_settings() -> Iterator[None]:
+    """Settings read anew per test; the CLI's logging set-up undone afterwards."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 def test_migrate_creates_the_schema(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
