@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from multiprocessing.process import BaseProcess
 
 from app.jobs.recovery import reclaim_dead_local
-from app.jobs.worker import StopFlag, work, worker_main
+from app.jobs.worker import StopFlag, lower_priority, work, worker_main
 from app.settings import Settings
 from app.storage.db import Database
 
@@ -123,6 +123,7 @@ class LocalExecutor:
         if processes is None or processes <= 1:
             stop = StopFlag()
             stop.install()
+            lower_priority(self.settings)
             work(self.settings, stop)
             return 0
         pool = LocalExecutor(self.settings, processes)

@@ -91,12 +91,17 @@ def work(settings: Settings, stop: StopFlag, parent_pid: int | None = None) -> N
     logger.info("worker stopped", extra={"worker": worker_id})
 
 
+def lower_priority(settings: Settings) -> None:
+    """Run this process at ``settings.worker_nice``, so API requests on the host come first."""
+    if settings.worker_nice:
+        os.nice(settings.worker_nice)
+
+
 def worker_main(settings_data: dict[str, Any], parent_pid: int | None) -> None:
     """Entry point of a spawned worker process."""
     settings = Settings(**settings_data)
     configure_logging(settings.log_level)
-    if settings.worker_nice:
-        os.nice(settings.worker_nice)
+    lower_priority(settings)
     stop = StopFlag()
     stop.install()
     try:
