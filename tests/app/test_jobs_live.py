@@ -284,3 +284,33 @@ def test_a_standalone_local_worker_runs_the_queue(live_server: StartServer) -> N
         finally:
             stop_process(worker)
         assert worker.returncode == 0
+
+
+@pytest.mark.slow
+def test_kill_9_of_a_worker_process_resumes_the_job_at_once(live_server: StartServer) -> None:
+    server = job_server(live_server, "local", checkpoint_interval=0.2, max_concurrent_jobs=1)
+    with http(server) as client:
+        dataset = make_dataset(client)
+        model = make_model(client, dataset["id"])
+        job = start_job(client, model["id"], dataset["id"], n_iter=40000)
+        checkpoint = ArrayStore(server.data_dir).checkpoint_path(job["id"])
+        wait_for(
+            client,
+            job["id"],
+            lambda j: (j["progress"] or {}).get("iteration", 0) > 8000 and checkpoint.exists(),
+        )
+        db = Database(Settings(data_dir=server.data_dir).database_url)
+        with db.session() as session:
+            row = JobRepository(session).get(job["id"])
+        db.dispose()
+        assert row is not None and row.worker_id is not None
+        os.kill(int(row.worker_id.split(":")[1]), signal.SIGKILL)
+        # The pool notices the dead process, requeues its job and starts a new worker, which
+        # resumes from the checkpoint (no need to wait for the heartbeat timeout of 30 s).
+        done = wait_final(client, job["id"], timeout=25)
+        assert server.process.poll() is None
+    assert done["status"] == "succeeded", done
+    assert done["attempts"] == 2 and done["result"]["resumed_from_iteration"] > 0
+    assert_same_parameters(
+        stored_parameters(server.data_dir, model["id"], 1), _reference(server.data_dir, job["id"])
+    )
