@@ -30,7 +30,7 @@ from app.storage.arrays import ArrayStore
 from app.storage.db import Database
 from app.storage.repositories import ModelRepository
 from app.storage.tables import ModelRow
-from core.activations import ACTIVATIONS, softmax
+from core.activations import INPLACE, softmax
 from core.network import ANN
 from core.preprocessing import LabelCodec
 from core.serialization import model_from_bytes
@@ -81,26 +81,37 @@ class ServedModel:
 
 
 Layer = tuple[NDArray[Any], NDArray[Any], Callable[[NDArray[Any]], NDArray[Any]]]
-# The output function of each output activation, as core's network applies it.
-OUTPUT_FUNCTIONS: dict[str, Callable[[NDArray[Any]], NDArray[Any]]] = {
-    "sigmoid": ACTIVATIONS["sigmoid"][0],
+
+
+def _in_place(g_into: Callable[[NDArray[Any], NDArray[Any]], None]) -> Callable[..., Any]:
+    def apply(Z: NDArray[Any]) -> NDArray[Any]:
+        g_into(Z, Z)
+        return Z
+
+    return apply
+
+
+def _identity(Z: NDArray[Any]) -> NDArray[Any]:
+    return Z
+
+
+# The engine's allocation-free activation forms (``core.activations.INPLACE``, which the
+# training fast path uses), applied to a fresh ``Z`` in place: fewer numpy calls per layer.
+LAYER_FUNCTIONS: dict[str, Callable[[NDArray[Any]], NDArray[Any]]] = {
+    "sigmoid": _in_place(INPLACE["sigmoid"][0]),
+    "tanh": _in_place(INPLACE["tanh"][0]),
+    "relu": _in_place(INPLACE["relu"][0]),
+    "linear": _identity,
     "softmax": softmax,
-    "linear": ACTIVATIONS["linear"][0],
-    "relu": ACTIVATIONS["relu"][0],
 }
 
 
 def network_layers(ann: ANN) -> tuple[Layer, ...]:
-    """``(W, b, g)`` of each layer (views of the network's parameters, not copies)."""
-    activations = ann.spec.activations
-    last = len(activations)
+    """``(W, b, g)`` of each layer: views of the network's parameters (not copies) and a function
+    that turns a fresh ``Z`` into ``A``, overwriting ``Z``."""
     return tuple(
-        (
-            getattr(ann, f"W{l}"),
-            getattr(ann, f"b{l}"),
-            OUTPUT_FUNCTIONS[name] if l == last else ACTIVATIONS[name][0],
-        )
-        for l, name in enumerate(activations, start=1)
+        (getattr(ann, f"W{l}"), getattr(ann, f"b{l}"), LAYER_FUNCTIONS[name])
+        for l, name in enumerate(ann.spec.activations, start=1)
     )
 
 

@@ -124,13 +124,16 @@ class Prediction:
 def forward(loaded: LoadedModel, X: NDArray[np.float64]) -> FloatArray:
     """``A^{[L]}`` ``(n_y, m)`` of checked, finite inputs ``X`` ``(n_x, m)``.
 
-    The same operations in the same order as :meth:`core.network.ANN.forward_propagation`, so
-    the same numbers, without checking the inputs again or keeping every layer's ``Z`` and ``A``:
-    on a single row those extras cost as much as the arithmetic.
+    The notes' forward pass with the engine's in-place activation forms (those of its training
+    fast path), so it agrees with :meth:`core.network.ANN.forward_propagation` to rounding; it
+    skips the input checks done already and keeps no per-layer cache, because on a single row
+    every numpy call counts. Callers hold ``np.errstate(over="ignore")``.
     """
     A: FloatArray = X.astype(loaded.ann.dtype, copy=False)
     for W, b, g in loaded.layers:
-        A = g(W @ A + b)
+        Z = W @ A
+        np.add(Z, b, out=Z)
+        A = g(Z)
     return A
 
 

@@ -19,6 +19,20 @@ from core.network import ANN
 from core.serialization import model_from_bytes, model_to_bytes
 
 
+def assert_close(got: Any, expected: Any) -> None:
+    """Served numbers agree with the engine's reference forward pass to rounding.
+
+    Serving uses the engine's in-place activation forms, which round differently from the
+    reference ``ANN.forward_propagation`` in the last bit or so.
+    """
+    np.testing.assert_allclose(
+        np.asarray(got, dtype=np.float64),
+        np.asarray(expected, dtype=np.float64),
+        rtol=1e-12,
+        atol=1e-14,
+    )
+
+
 def create_dataset(client: TestClient, **body: Any) -> dict[str, Any]:
     """A generated dataset (circle, 200 samples by default)."""
     payload = {"kind": "circle", "n_samples": 200, "noise": 0.1, "seed": 3} | body

@@ -22,7 +22,12 @@ from app.settings import Settings
 from app.storage.repositories import ModelRepository
 from app.storage.tables import ModelVersionRow
 from core.serialization import model_to_bytes
-from tests.app.serving_support import create_model, publish_version, stored_network
+from tests.app.serving_support import (
+    assert_close,
+    create_model,
+    publish_version,
+    stored_network,
+)
 from tests.conftest import REPO_ROOT, StartServer
 
 ROW = {"inputs": [[0.3, -0.6]]}
@@ -97,7 +102,7 @@ def test_a_version_published_by_another_process_is_seen_at_once(
     assert (before["model_version"], after["model_version"]) == (0, 1)
     assert after["probabilities"] != before["probabilities"]
     expected = stored_network(state.arrays, model["id"], 1).predict_proba(np.array(ROW["inputs"]).T)
-    assert after["probabilities"][0][1] == expected[0, 0]
+    assert_close(after["probabilities"][0][1], expected[0, 0])
     assert cache.cached_versions(model["id"]) == [1]  # the old entry is gone
     assert cache.loads == 2
 
@@ -202,4 +207,4 @@ def test_a_training_job_in_a_live_server_is_served_at_once(live_server: StartSer
 
     ann = model_from_bytes(ArrayStore(server.data_dir).model_version_bytes(model["id"], 1))
     expected = ann.predict_proba(np.array(ROW["inputs"]).T)[0, 0]
-    assert answer["probabilities"][0][1] == expected
+    assert_close(answer["probabilities"][0][1], expected)

@@ -15,6 +15,7 @@ from app.main import create_app
 from app.settings import Settings
 from tests.app.helpers import assert_problem
 from tests.app.serving_support import (
+    assert_close,
     create_model,
     publish_version,
     stored_network,
@@ -43,7 +44,7 @@ def test_binary_predictions_equal_the_forward_pass(client: TestClient) -> None:
     A2 = ann.forward_propagation(np.array(ROWS).T)["A2"][0]
     assert body["model_version"] == version == 1 and body["trained"] is True
     assert body["classes"] == [0, 1]
-    assert np.array_equal(np.array(body["probabilities"]), np.stack([1 - A2, A2], axis=1))
+    assert_close(body["probabilities"], np.stack([1 - A2, A2], axis=1))
     assert body["predictions"] == [int(p > 0.5) for p in A2]
 
 
@@ -55,7 +56,7 @@ def test_multiclass_labels_and_probabilities(client: TestClient) -> None:
     rows = np.random.default_rng(1).normal(size=(6, 3))
     body = _predict(client, model["id"], rows.tolist())
     A = ann.forward_propagation(rows.T)[f"A{ann.n_layers}"]
-    assert np.array_equal(np.array(body["probabilities"]), A.T)
+    assert_close(body["probabilities"], A.T)
     assert body["predictions"] == [["red", "green", "blue"][i] for i in A.argmax(axis=0)]
     assert body["trained"] is False and body["model_version"] == 0
 
@@ -69,7 +70,7 @@ def test_regression_values(client: TestClient) -> None:
         A = ann.predict_proba(np.array(ROWS).T)
         assert "probabilities" not in body and "classes" not in body
         expected = A[0].tolist() if n_y == 1 else A.T.tolist()
-        assert body["predictions"] == expected
+        assert_close(body["predictions"], expected)
 
 
 def test_an_overflowing_output_is_422_not_infinity(client: TestClient) -> None:
@@ -96,11 +97,11 @@ def test_version_zero_answers_untrained_and_versions_can_be_pinned(client: TestC
     expected_v0 = v0.predict_proba(np.array(ROWS).T)[0]
     for pinned in (pinned_query, pinned_body):
         assert pinned["model_version"] == 0 and pinned["trained"] is False
-        assert [p[1] for p in pinned["probabilities"]] == expected_v0.tolist()
+        assert_close([p[1] for p in pinned["probabilities"]], expected_v0)
     assert current["model_version"] == 1
-    assert [p[1] for p in current["probabilities"]] == trained.predict_proba(np.array(ROWS).T)[
-        0
-    ].tolist()
+    assert_close(
+        [p[1] for p in current["probabilities"]], trained.predict_proba(np.array(ROWS).T)[0]
+    )
 
 
 def test_csv_in_and_csv_out(client: TestClient) -> None:
@@ -139,7 +140,7 @@ def test_big_batches_take_the_thread_pool_and_answer_the_same(tmp_path: Path) ->
         small = [_predict(client, model["id"], rows[i : i + 2].tolist()) for i in range(0, 40, 2)]
         ann = stored_network(client.app.state.arrays, model["id"], 0)  # type: ignore[attr-defined]
     p = ann.predict_proba(rows.T)[0]
-    assert big["probabilities"] == np.stack([1 - p, p], axis=1).tolist()
+    assert_close(big["probabilities"], np.stack([1 - p, p], axis=1))
     # Batch width changes BLAS summation order, so small batches agree to rounding only.
     pieces = [q for part in small for q in part["probabilities"]]
     assert np.allclose(big["probabilities"], pieces, rtol=1e-12, atol=0)

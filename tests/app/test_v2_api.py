@@ -11,7 +11,12 @@ from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
-from tests.app.serving_support import create_model, stored_network, train_and_publish
+from tests.app.serving_support import (
+    assert_close,
+    create_model,
+    stored_network,
+    train_and_publish,
+)
 
 ROWS = np.array([[0.5, -1.0], [1.2, 0.3], [-0.7, 0.8]])
 
@@ -83,7 +88,7 @@ def test_infer_matches_the_forward_pass(client: TestClient, dtype: str, datatype
     probabilities = outputs["probabilities"]
     expected_type = "FP32" if dtype == "float32" else "FP64"
     assert (probabilities["datatype"], probabilities["shape"]) == (expected_type, [3, 2])
-    assert probabilities["data"] == np.stack([1 - p, p], axis=1).ravel().tolist()
+    assert_close(probabilities["data"], np.stack([1 - p, p], axis=1).ravel())
     labels = outputs["predictions"]
     assert (labels["datatype"], labels["shape"]) == ("INT64", [3])
     assert labels["data"] == [int(v > 0.5) for v in p]
@@ -107,7 +112,7 @@ def test_infer_flat_integer_data_batches_and_pinned_versions(client: TestClient)
         assert response.status_code == 200, response.text
         out = response.json()["outputs"]
         assert [o["name"] for o in out] == ["predictions"] and out[0]["shape"] == [4, 1]
-        assert out[0]["data"] == v0.predict_proba(np.array(ints, dtype=float).T)[0].tolist()
+        assert_close(out[0]["data"], v0.predict_proba(np.array(ints, dtype=float).T)[0])
         assert response.json()["model_version"] == "0"
         assert "id" not in response.json()
 
