@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -30,7 +31,7 @@ def _xor_like(m: int = 120, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     return X, (X[0] * X[1] > 0).astype(float)[np.newaxis, :]
 
 
-def _predict(client: TestClient, model_id: str, rows: object, **query: object) -> dict:
+def _predict(client: TestClient, model_id: str, rows: object, **query: object) -> dict[str, Any]:
     response = client.post(f"/v1/models/{model_id}/predict", params=query, json={"inputs": rows})
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/json"

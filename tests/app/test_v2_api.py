@@ -21,11 +21,13 @@ from tests.app.serving_support import (
 ROWS = np.array([[0.5, -1.0], [1.2, 0.3], [-0.7, 0.8]])
 
 
-def _tensor(data: Any, shape: list[int], datatype: str = "FP64", name: str = "input") -> dict:
+def _tensor(
+    data: Any, shape: list[int], datatype: str = "FP64", name: str = "input"
+) -> dict[str, Any]:
     return {"name": name, "shape": shape, "datatype": datatype, "data": data}
 
 
-def _infer(client: TestClient, ref: str, *tensors: dict, **extra: Any) -> Any:
+def _infer(client: TestClient, ref: str, *tensors: dict[str, Any], **extra: Any) -> Any:
     return client.post(f"/v2/models/{ref}/infer", json={"inputs": list(tensors), **extra})
 
 
@@ -37,7 +39,7 @@ def _error(response: Any, status: int) -> str:
     return str(body["error"])
 
 
-def _outputs(body: dict) -> dict[str, dict]:
+def _outputs(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {o["name"]: o for o in body["outputs"]}
 
 
