@@ -43,10 +43,11 @@ CSV = "text/csv"
 _MEDIA = ("application/json", CSV)
 _JSON_ACCEPTS = frozenset({None, "", "*/*", "application/json"})
 BIG_BODY_BYTES = 256 * 1024
+MAX_VERSION = 2_147_483_647
 _CREATE_LOCK = threading.Lock()
 
 Version = Annotated[
-    int | None, Query(ge=0, le=2_147_483_647, description="Parameter version (default: current).")
+    int | None, Query(ge=0, le=MAX_VERSION, description="Parameter version (default: current).")
 ]
 
 
@@ -118,7 +119,7 @@ def _parse_json(body: bytes) -> tuple[object, int | None]:
         raise InvalidInput(f"unknown field(s): {', '.join(unknown)}", code="unknown_field")
     version = document.get("version")
     if version is not None and (
-        isinstance(version, bool) or not isinstance(version, int) or version < 0
+        isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= MAX_VERSION
     ):
         raise InvalidInput("version must be a non-negative integer", code="invalid_version")
     return document["inputs"], version
@@ -172,7 +173,7 @@ def _query_version(request: Request) -> int | None:
     raw = request.query_params.get("version")
     if raw is None:
         return None
-    if not raw.isdigit() or len(raw) > 10:
+    if not raw.isdigit() or int(raw) > MAX_VERSION:
         raise InvalidInput(
             "version must be a non-negative integer",
             code="validation_error",

@@ -172,6 +172,8 @@ def small_client(tmp_path: Path) -> Iterator[TestClient]:
         ('{"rows": [[1.0, 2.0]]}', "invalid_inputs"),
         ("[[1.0, 2.0]]", "invalid_inputs"),
         ('{"inputs": [[1, 2]] ' + ', "version": -1}', "invalid_version"),
+        ('{"inputs": [[1, 2]] ' + ', "version": 1000000000000000000000}', "invalid_version"),
+        ('{"inputs": [[1, 2]] ' + ', "version": "1"}', "invalid_version"),
     ],
 )
 def test_bad_rows_are_422(small_client: TestClient, body: str, code: str) -> None:
@@ -204,7 +206,9 @@ def test_limits_media_types_and_unknown_models(small_client: TestClient) -> None
     image = small_client.post(url, json={"inputs": [[0, 0]]}, headers={"accept": "image/png"})
     assert_problem(image, 406, "not_acceptable")
     assert_problem(small_client.post(url, params={"version": 3}, json={"inputs": [[0, 0]]}), 404)
-    assert_problem(small_client.post(url, params={"version": "x"}, json={"inputs": [[0, 0]]}), 422)
+    for bad in ("x", "-1", "99999999999999999999"):
+        response = small_client.post(url, params={"version": bad}, json={"inputs": [[0, 0]]})
+        assert_problem(response, 422)
     conflict = small_client.post(
         url, params={"version": 0}, json={"inputs": [[0, 0]], "version": 1}
     )
