@@ -146,6 +146,7 @@ def test_evaluate_errors(
     assert_problem(client.post(url, content="x", headers={"content-type": "text/plain"}), 415)
     assert_problem(client.post(url, json={"split": "validation"}), 422, "validation_error")
     assert_problem(client.post(url, json={"dataset_id": dataset["id"], "version": 9}), 404)
+    assert_problem(client.post(url, json={"dataset_id": dataset["id"], "version": 2**40}), 422)
     orphan = create_model(client, name="no-data")
     assert_problem(client.get(f"/v1/models/{orphan['id']}/accuracy"), 422, "dataset_required")
     assert_problem(client.get("/v1/models/mdl_0000000000000000/accuracy"), 404)

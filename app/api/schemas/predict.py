@@ -26,7 +26,7 @@ class PredictRequest(BaseModel):
 
     inputs: list[list[float]] = Field(min_length=1, description="Rows (m, n_inputs).")
     version: int | None = Field(
-        default=None, ge=0, description="Parameter version (default: current)."
+        default=None, ge=0, le=2_147_483_647, description="Parameter version (default: current)."
     )
 
 
@@ -72,7 +72,7 @@ class EvaluateRequest(BaseModel):
     split: Split = "test"
     inputs: list[list[FiniteFloat]] | None = Field(default=None, min_length=1)
     targets: list[TargetValue | list[FiniteFloat]] | None = Field(default=None, min_length=1)
-    version: int | None = Field(default=None, ge=0)
+    version: int | None = Field(default=None, ge=0, le=2_147_483_647)
 
 
 class PerClassRead(BaseModel):
