@@ -6,12 +6,14 @@ reporting stays a small share of training time (it measures that share itself):
 * every ``progress_interval`` s, one transaction writes progress and the heartbeat and reads the
   cancel flag; every fourth one also appends the costs recorded since the last append;
 * every ``checkpoint_interval`` s, the whole training state is written atomically to
-  ``jobs/<id>/checkpoint.npz``;
+  ``jobs/<id>/checkpoint.npz`` (by a background thread: training does not wait for the disk);
 * a shutdown request (SIGTERM) checkpoints and stops; a dead parent process stops at once.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +25,8 @@ from app.storage.job_queue import JobQueue
 from app.storage.tables import utcnow
 from core.serialization import atomic_write_bytes, state_to_bytes
 from core.training_state import History, Progress, TrainingState
+
+logger = logging.getLogger("annserve.jobs")
 
 # Costs recorded since the last write are appended at every HISTORY_EVERY-th progress write.
 HISTORY_EVERY = 4
@@ -89,6 +93,7 @@ class Reporter:
         """Wall time spent inside this callback (reporting overhead)."""
         self.flushes = 0
         self.checkpoints = 0
+        self._writer: threading.Thread | None = None
 
     def __call__(self, progress: Progress) -> bool:
         start = time.perf_counter()
@@ -100,7 +105,7 @@ class Reporter:
     def _report(self, progress: Progress) -> bool:
         now = time.monotonic()
         if self.should_stop():
-            self.checkpoint(progress.state())
+            self.checkpoint(progress.state(), wait=True)
             self.shutdown = True
             return False
         if now >= self.next_flush:
@@ -145,8 +150,36 @@ class Reporter:
         self.flushes += 1
         return cancel
 
-    def checkpoint(self, state: TrainingState) -> None:
-        """Write the resumable state now and restart the checkpoint timer."""
-        write_checkpoint(self.checkpoint_path, state)
-        self.checkpoints += 1
+    def checkpoint(self, state: TrainingState, *, wait: bool = False) -> None:
+        """Write the resumable state and restart the checkpoint timer.
+
+        The write (serialization, fsync, rename) runs in a background thread so training does
+        not wait for the disk; ``wait`` writes in this thread after any pending write. A due
+        checkpoint is skipped while the previous one is still being written.
+        """
         self.next_checkpoint = time.monotonic() + self.settings.checkpoint_interval
+        if wait:
+            self.finish()
+            write_checkpoint(self.checkpoint_path, state)
+            self.checkpoints += 1
+            return
+        if self._writer is not None and self._writer.is_alive():
+            return
+        self._writer = threading.Thread(
+            target=self._write, args=(state,), name="annserve-checkpoint", daemon=True
+        )
+        self._writer.start()
+
+    def _write(self, state: TrainingState) -> None:
+        try:
+            write_checkpoint(self.checkpoint_path, state)
+            self.checkpoints += 1
+        except OSError:
+            # The previous checkpoint stays valid (writes are atomic); the next one may succeed.
+            logger.exception("writing a checkpoint failed", extra={"job": self.job_id})
+
+    def finish(self) -> None:
+        """Wait for a checkpoint being written (before the job's files are changed or removed)."""
+        if self._writer is not None:
+            self._writer.join()
+            self._writer = None

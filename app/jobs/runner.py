@@ -140,17 +140,21 @@ class _Run:
             logger.info("resuming", extra={"job": self.job_id, "iteration": state.iteration})
         cpu_start = time.process_time()
         try:
-            result = ann.fit(
-                data.X,
-                data.Y,
-                n_iter,
-                lambd,
-                X_val=data.X_val,
-                Y_val=data.Y_val,
-                callback=reporter,
-                resume=state,
-                **options,
-            )
+            try:
+                result = ann.fit(
+                    data.X,
+                    data.Y,
+                    n_iter,
+                    lambd,
+                    X_val=data.X_val,
+                    Y_val=data.Y_val,
+                    callback=reporter,
+                    resume=state,
+                    **options,
+                )
+            finally:
+                # No checkpoint may land after the job's files are removed below.
+                reporter.finish()
         except DivergenceError as error:
             message = (
                 f"training diverged at iteration {error.iteration}: the cost became non-finite; "
