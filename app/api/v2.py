@@ -37,6 +37,7 @@ from app.api.schemas.v2 import (
 )
 from app.services import inference_tensors as tensors
 from app.services.errors import InvalidInput, NotFound, ServiceError
+from app.services.ids import MODEL, is_valid_id
 from app.services.model_cache import LoadedModel, ModelCache
 from app.services.models import ModelService
 from app.services.predictions import predict
@@ -177,7 +178,8 @@ async def _infer(
 ) -> InferenceResponse:
     if len(body.inputs) != 1:
         raise InvalidInput(f"the model takes exactly one input tensor, got {len(body.inputs)}")
-    model_id = await run_in_threadpool(cache.resolve, ref)
+    # An id needs no database read; a name does, off the event loop.
+    model_id = ref if is_valid_id(ref, MODEL) else await run_in_threadpool(cache.resolve, ref)
     loaded: LoadedModel = await load_model(cache, model_id, version)
     settings: Settings = request.app.state.settings
     tensor = body.inputs[0]
