@@ -38,12 +38,13 @@ import numpy as np  # noqa: E402
 import orjson  # noqa: E402
 from fastapi import FastAPI, Request, Response  # noqa: E402
 
+from app.api.schemas.predict import PredictRequest  # noqa: E402
+
 ROW_BODY = '{"inputs":[[0.5,-0.25]]}'
 
 
 def make_app() -> FastAPI:
-    """The annserve app from the environment's settings, plus the bare comparison route."""
-    from app.api.schemas.predict import PredictRequest
+    """The annserve app from the environment's settings, plus the bare comparison routes."""
     from app.main import create_app
 
     app = create_app()
