@@ -67,7 +67,7 @@ class Settings(BaseSettings):
     heartbeat_timeout: float = Field(default=30.0, gt=0)
     max_job_attempts: int = Field(default=3, gt=0)
     # Training workers run at this lower CPU priority, so API requests are served first.
-    worker_nice: int = Field(default=10, ge=0, le=19)
+    worker_nice: int = Field(default=19, ge=0, le=19)
 
     # Scale-out: ``celery`` runs training jobs as Celery tasks on ``broker_url`` (Redis).
     executor: ExecutorName = "local"

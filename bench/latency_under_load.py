@@ -43,9 +43,11 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--requests", type=int, default=1000)
+    parser.add_argument("--worker-nice", type=int, default=None, help="default: the setting's")
     args = parser.parse_args()
+    overrides = {} if args.worker_nice is None else {"worker_nice": args.worker_nice}
     with (
-        running_server(max_concurrent_jobs=2) as server,
+        running_server(max_concurrent_jobs=2, **overrides) as server,
         httpx.Client(base_url=server.base_url, timeout=30) as client,
     ):
         body = {"kind": "circle", "n_samples": 400, "noise": 0.1, "seed": 0}
