@@ -3,9 +3,8 @@
 A claimed (``running``) job is trained with core's ``ANN.fit`` from its checkpoint if one exists
 (so a resumed job ends bit-identical to an uninterrupted run), else from its base version. Endings:
 
-* success (``completed``, ``tol``, ``early_stopping``, ``max_seconds``): the parameters go to a new
-  immutable ``models/<id>/v<N>.npz``, then ONE transaction records the version, makes it current,
-  stores the metrics and ends the job ``succeeded``;
+* success (``completed``, ``tol``, ``early_stopping``, ``max_seconds``): a new immutable version
+  becomes current in one transaction (:mod:`app.jobs.outcomes`);
 * ``DivergenceError``: ``failed`` with code ``diverged``; any other error: ``failed`` with code
   ``internal`` (the traceback goes to the log only); a cancel request: ``cancelled``. None of these
   touches the model's current version;
@@ -18,21 +17,20 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-from app.jobs.data import TrainingData, evaluate, training_data
+from app.jobs.data import training_data
+from app.jobs.outcomes import Outcomes
 from app.jobs.params import TrainParams
-from app.jobs.reporter import JobLost, Reporter, progress_body
+from app.jobs.reporter import JobLost, Reporter
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
 from app.storage.job_queue import JobQueue
 from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
-from app.storage.tables import DatasetRow, JobRow, ModelRow, ModelVersionRow, utcnow
+from app.storage.tables import DatasetRow, JobRow, ModelRow
 from core.errors import ConfigurationError, CoreError, DivergenceError
-from core.network import ANN
-from core.serialization import load_state, model_from_bytes, model_to_bytes
-from core.training_state import History, TrainingResult, TrainingState
+from core.serialization import load_state, model_from_bytes
+from core.training_state import History, TrainingState
 
 logger = logging.getLogger("annserve.jobs")
 
@@ -84,8 +82,7 @@ class _Run:
         self.job_id, self.worker_id = job_id, worker_id
         self.store = ArrayStore(settings.data_dir)
         self.checkpoint_path = self.store.checkpoint_path(job_id)
-        self.cpu_s = 0.0
-        """CPU seconds this process spent in ``fit`` (this attempt only)."""
+        self.outcomes = Outcomes(db, self.store, job_id, worker_id)
 
     # Setup ---------------------------------------------------------------------------------
     def _resume_state(self) -> TrainingState | None:
@@ -161,150 +158,14 @@ class _Run:
                 f"lower the learning rate (it was {params.learning_rate})"
             )
             code = {"code": "diverged", "message": message, "iteration": error.iteration}
-            return self._end("failed", reporter, error=code)
-        self.cpu_s = time.process_time() - cpu_start
+            return self.outcomes.end("failed", reporter, error=code)
+        cpu_s = time.process_time() - cpu_start
         if reporter.shutdown:
-            return self._release(reporter, result)
+            return self.outcomes.release(reporter, result)
         if reporter.cancelled:
-            return self._end("cancelled", reporter, history=result.history)
+            return self.outcomes.end("cancelled", reporter, history=result.history)
         resumed = state.iteration if state is not None else None
-        return self._succeed(ann, data, result, reporter, model, params, resumed)
-
-    # Endings -------------------------------------------------------------------------------
-    @staticmethod
-    def _final_progress(result: TrainingResult) -> dict[str, Any]:
-        h = result.history
-        return progress_body(
-            result.n_iter,
-            int(result.state.options["n_iter"]),
-            h.costs[-1] if h.costs else None,
-            h.val_costs[-1] if h.val_costs else None,
-            result.elapsed,
-        )
-
-    def _end(
-        self,
-        status: str,
-        reporter: Reporter,
-        *,
-        error: dict[str, Any] | None = None,
-        history: History | None = None,
-    ) -> str:
-        with self.db.session() as session:
-            queue = JobQueue(session)
-            job = JobRepository(session).get(self.job_id)
-            if not queue.finish(self.job_id, self.worker_id, status, error=error):
-                raise JobLost(self.job_id)
-            if history is not None:
-                self._append_rest(queue, reporter, history)
-            if job is not None:
-                queue.mark_model_ready(job.model_id)
-        self.checkpoint_path.unlink(missing_ok=True)
-        logger.info("job ended", extra={"job": self.job_id, "status": status})
-        return status
-
-    def _append_rest(self, queue: JobQueue, reporter: Reporter, history: History) -> None:
-        queue.append_history(
-            self.job_id,
-            history.iterations[reporter.sent :],
-            history.costs[reporter.sent :],
-            history.val_iterations[reporter.val_sent :],
-            history.val_costs[reporter.val_sent :],
-        )
-
-    def _release(self, reporter: Reporter, result: TrainingResult) -> str:
-        reporter.flush(result.history, self._final_progress(result))
-        with self.db.session() as session:
-            JobQueue(session).release(self.job_id, self.worker_id, graceful=True)
-        logger.info("job checkpointed for shutdown", extra={"job": self.job_id})
-        return "queued"
-
-    def _write_version(self, model_id: str, ann: ANN) -> int:
-        data = model_to_bytes(ann)
-        while True:
-            with self.db.session() as session:
-                version = (ModelRepository(session).latest_version_number(model_id) or 0) + 1
-            try:
-                self.store.save_model_version_bytes(model_id, version, data)
-                return version
-            except FileExistsError:
-                # A file without a version row was left by a run that died before its commit.
-                with self.db.session() as session:
-                    recorded = ModelRepository(session).get_version(model_id, version)
-                if recorded is None:
-                    self.store.model_version_path(model_id, version).unlink()
-
-    def _succeed(
-        self,
-        ann: ANN,
-        data: TrainingData,
-        result: TrainingResult,
-        reporter: Reporter,
-        model: ModelRow,
-        params: TrainParams,
-        resumed: int | None,
-    ) -> str:
-        scores = evaluate(ann, data)
-        version = self._write_version(model.id, ann)
-        metrics = {"job_id": self.job_id, "version": version, **scores}
-        body = {
-            "stop_reason": result.stop_reason,
-            "n_iter": result.n_iter,
-            "final_cost": result.final_cost,
-            "best_iteration": result.best_iteration,
-            "best_val_cost": result.best_val_cost,
-            "elapsed_s": result.elapsed,
-            "version": version,
-            "resumed_from_iteration": resumed,
-            "reporting_s": reporter.seconds,
-            "cpu_s": self.cpu_s,
-            **scores,
-        }
-        with self.db.session() as session:
-            queue = JobQueue(session)
-            done = queue.finish(
-                self.job_id,
-                self.worker_id,
-                "succeeded",
-                result=body,
-                progress=self._final_progress(result),
-                produced_version=version,
-            )
-            if done:
-                self._append_rest(queue, reporter, result.history)
-                models = ModelRepository(session)
-                models.add_version(
-                    ModelVersionRow(
-                        model_id=model.id,
-                        version=version,
-                        job_id=self.job_id,
-                        metrics=metrics,
-                        note=f"trained from v{params.base_version} ({result.stop_reason})",
-                    )
-                )
-                row = models.get(model.id)
-                assert row is not None
-                row.current_version = version
-                row.latest_metrics = metrics
-                row.status = "ready"
-                row.updated_at = utcnow()
-        if not done:
-            self.store.model_version_path(model.id, version).unlink(missing_ok=True)
-            raise JobLost(self.job_id)
-        self.checkpoint_path.unlink(missing_ok=True)
-        logger.info("job succeeded", extra={"job": self.job_id, "version": version})
-        return "succeeded"
-
-    def fail(self, code: str, message: str) -> str:
-        """End the job ``failed`` with ``code`` before or instead of training."""
-        error = {"code": code, "message": message}
-        with self.db.session() as session:
-            queue = JobQueue(session)
-            job = JobRepository(session).get(self.job_id)
-            if queue.finish(self.job_id, self.worker_id, "failed", error=error) and job:
-                queue.mark_model_ready(job.model_id)
-        self.checkpoint_path.unlink(missing_ok=True)
-        return "failed"
+        return self.outcomes.succeed(ann, data, result, reporter, model, params, resumed, cpu_s)
 
 
 def run_job(
@@ -332,10 +193,12 @@ def run_job(
         # Data the network cannot fit (e.g. negative targets for a relu output): the message
         # names the problem and holds nothing internal.
         logger.warning("job failed: invalid input", extra={"job": job_id, "error": str(error)})
-        return run.fail("invalid_input", str(error))
+        return run.outcomes.fail("invalid_input", str(error))
     except Exception:
         logger.exception("job failed with an internal error", extra={"job": job_id})
-        return run.fail("internal", "an internal error stopped training; it has been logged")
+        return run.outcomes.fail(
+            "internal", "an internal error stopped training; it has been logged"
+        )
     finally:
         if own_db:
             database.dispose()
