@@ -34,7 +34,15 @@ from app.api.schemas.predict import (
 from app.services.errors import FieldError, InvalidInput, ServiceError, UnsupportedMediaType
 from app.services.evaluation import EvaluationService
 from app.services.model_cache import LoadedModel, ModelCache
-from app.services.predictions import Prediction, check_features, csv_table, predict, rows_from_csv
+from app.services.predictions import (
+    PlainPrediction,
+    Prediction,
+    check_features,
+    csv_table,
+    predict,
+    predict_plain,
+    rows_from_csv,
+)
 from app.settings import Settings
 
 router = APIRouter(prefix="/v1/models", tags=["predictions"])
@@ -130,19 +138,25 @@ def _float64(values: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
     return np.ascontiguousarray(values, dtype=np.float64)
 
 
-def _prediction_body(prediction: Prediction) -> bytes:
+def _prediction_body(prediction: Prediction | PlainPrediction) -> bytes:
     body: dict[str, Any] = {
         "model_id": prediction.model.id,
         "model_version": prediction.version,
         "trained": prediction.trained,
     }
+    outputs = prediction.outputs
     if prediction.probabilities is not None:
         body["predictions"] = prediction.labels
-        body["probabilities"] = _float64(prediction.probabilities)
-        body["classes"] = list(prediction.model.classes or ())
+        probabilities = prediction.probabilities
+        body["probabilities"] = (
+            probabilities if isinstance(probabilities, list) else _float64(probabilities)
+        )
+        body["classes"] = prediction.model.classes or ()
+    elif isinstance(outputs, list):
+        body["predictions"] = [A[0] for A in outputs] if len(outputs[0]) == 1 else outputs
     else:
-        outputs = prediction.outputs
         body["predictions"] = _float64(outputs[:, 0] if outputs.shape[1] == 1 else outputs)
+    # Lists of Python floats and float64 arrays are written with the same shortest digits.
     return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
@@ -213,12 +227,16 @@ async def predict_rows(request: Request) -> Response:
     if version is not None and body_version is not None and version != body_version:
         raise InvalidInput("version differs between query and body", code="version_conflict")
     loaded = await load_model(cache, model_id, body_version if version is None else version)
-    n_rows = len(rows) if isinstance(rows, list) else 0
-    if n_rows > settings.predict_inline_rows:
-        result = await run_in_threadpool(_predict_big, loaded, rows, settings, media)
-        return Response(result, media_type=media)
-    features = check_features(rows, loaded.model.n_inputs, settings.max_predict_rows)
-    prediction = predict(loaded, features)
+    prediction: Prediction | PlainPrediction | None = predict_plain(
+        loaded, rows, settings.max_predict_rows
+    )
+    if prediction is None:
+        n_rows = len(rows) if isinstance(rows, list) else 0
+        if n_rows > settings.predict_inline_rows:
+            result = await run_in_threadpool(_predict_big, loaded, rows, settings, media)
+            return Response(result, media_type=media)
+        features = check_features(rows, loaded.model.n_inputs, settings.max_predict_rows)
+        prediction = predict(loaded, features)
     if media == CSV:
         return Response(csv_table(prediction), media_type=CSV)
     return Response(_prediction_body(prediction), media_type="application/json")

@@ -33,6 +33,7 @@ from app.storage.tables import ModelRow
 from core.activations import INPLACE, softmax
 from core.network import ANN
 from core.preprocessing import LabelCodec
+from core.scalar_network import ScalarNetwork
 from core.serialization import model_from_bytes
 
 _VERSION_FILE = re.compile(r"v(\d+)\.npz")
@@ -117,13 +118,16 @@ def network_layers(ann: ANN) -> tuple[Layer, ...]:
 
 @dataclass(frozen=True)
 class LoadedModel:
-    """A network ready to run: the model snapshot, the version it holds, the network and its
-    layers as ``(W, b, g)`` tuples (see :func:`network_layers`)."""
+    """A network ready to run: the model snapshot, the version it holds, the network, its
+    layers as ``(W, b, g)`` tuples (see :func:`network_layers`) and, for a small float64
+    network, its plain-Python form for a few rows (:class:`core.scalar_network.ScalarNetwork`).
+    """
 
     model: ServedModel
     version: int
     ann: ANN
     layers: tuple[Layer, ...]
+    scalar: ScalarNetwork | None = None
 
     @property
     def trained(self) -> bool:
@@ -251,7 +255,7 @@ class ModelCache:
         except FileNotFoundError as error:
             raise version_not_found(model_id, number) from error
         ann = model_from_bytes(data)
-        loaded = LoadedModel(model, number, ann, network_layers(ann))
+        loaded = LoadedModel(model, number, ann, network_layers(ann), ScalarNetwork.from_ann(ann))
         with self._lock:
             self.loads += 1
             self._networks[key] = loaded

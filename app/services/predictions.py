@@ -1,8 +1,12 @@
-"""Predictions: client rows checked with numpy, run through a cached network, labelled.
+"""Predictions: client rows checked, run through a cached network, labelled.
 
-Rows arrive as parsed JSON (lists) or CSV text; they are validated in one pass by numpy (shape,
-type, finiteness, the row limit) rather than element by element, because the predict path must
-cost little more than parsing its JSON. Rows become core's columns through
+Rows arrive as parsed JSON (lists) or CSV text. Two paths give the same answers (to rounding, a
+relative 1e-12): a few rows of a small float64 network go through :func:`predict_plain`, which
+checks plain JSON numbers and runs the network's plain-Python form
+(:class:`core.scalar_network.ScalarNetwork`), because a numpy call costs more than such a row's
+whole arithmetic; everything else, and every row it does not plainly accept, is validated in one
+pass by numpy (shape, type, finiteness, the row limit; :func:`check_features`, which names what is
+wrong) and predicted by :func:`predict`. Rows become core's columns through
 :mod:`app.services.layout`, the one place that transposes.
 """
 
@@ -12,6 +16,7 @@ import csv
 import io
 from collections.abc import Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -22,7 +27,9 @@ from app.services.layout import columns_to_rows, rows_to_columns
 from app.services.model_cache import LoadedModel, ServedModel
 
 FloatArray = NDArray[np.floating[Any]]
+FloatRows = list[list[float]]
 MAX_REPORTED_ERRORS = 20
+_EXACT_INT = 2**53  # integers up to this convert to float64 exactly
 
 
 def _not_finite(features: NDArray[Any], field: str) -> InvalidInput:
@@ -162,14 +169,105 @@ def predict(loaded: LoadedModel, features: NDArray[np.float64]) -> Prediction:
     return Prediction(model, loaded.version, outputs, probabilities, labels)
 
 
-def number_rows(values: FloatArray) -> list[str]:
+def _float_row(row: list[Any]) -> list[float] | None:
+    # Integers convert as numpy converts them; bools, strings, nulls and huge integers go to numpy.
+    out: list[float] = []
+    for value in row:
+        kind = type(value)
+        if kind is float:
+            out.append(value)
+        elif kind is int and -_EXACT_INT <= value <= _EXACT_INT:
+            out.append(float(value))
+        else:
+            return None
+    return out
+
+
+def plain_rows(rows: object, n_inputs: int, max_rows: int) -> FloatRows | None:
+    """``rows`` as lists of ``n_inputs`` finite floats when they plainly are, else None.
+
+    Plainly: a non-empty list of at most ``max_rows`` lists of JSON numbers (floats, integers up
+    to 2**53). None is no verdict: :func:`check_features` then checks the rows and names what is
+    wrong (or accepts what this quick check leaves to it, such as a row whose sum overflows).
+    """
+    if type(rows) is not list or not 0 < len(rows) <= max_rows:
+        return None
+    plain: FloatRows = rows
+    for i, row in enumerate(rows):
+        if type(row) is not list or len(row) != n_inputs:
+            return None
+        if not all(type(value) is float for value in row):
+            converted = _float_row(row)
+            if converted is None:
+                return None
+            if plain is rows:
+                plain = list(rows)  # the caller's rows stay as they were
+            plain[i] = row = converted
+        total = sum(row)
+        if total - total != 0.0:  # NaN or infinite
+            return None
+    return plain
+
+
+@dataclass(frozen=True, slots=True)
+class PlainPrediction:
+    """A :class:`Prediction` of the plain-Python path: the same fields, as lists of floats
+    (``outputs`` ``(m, n_y)``, ``probabilities`` ``(m, k)``)."""
+
+    model: ServedModel
+    version: int
+    outputs: FloatRows
+    probabilities: FloatRows | None
+    labels: list[int | str] | None
+
+    @property
+    def trained(self) -> bool:
+        """False when version 0 (the initialization) answered."""
+        return self.version > 0
+
+
+def predict_plain(loaded: LoadedModel, rows: object, max_rows: int) -> PlainPrediction | None:
+    """The prediction of ``rows`` through ``loaded``'s plain-Python network, or None when that
+    is not the faster path (no such form, too much work) or the rows or outputs are not plainly
+    fine: then :func:`check_features` and :func:`predict` answer, errors included."""
+    network = loaded.scalar
+    if network is None or type(rows) is not list or not network.pays_off(len(rows)):
+        return None
+    features = plain_rows(rows, network.n_x, max_rows)
+    if features is None:
+        return None
+    outputs = network.forward_rows(features)
+    for A in outputs:
+        total = sum(A)
+        if total - total != 0.0:
+            return None
+    model = loaded.model
+    classes = model.classes
+    if classes is None:
+        return PlainPrediction(model, loaded.version, outputs, None, None)
+    if network.n_y == 1:
+        probabilities = [[1.0 - p, p] for (p,) in outputs]
+        labels = [classes[p > 0.5] for (p,) in outputs]
+    else:
+        probabilities = outputs
+        # max keeps the first of equal maxima, as argmax does.
+        labels = [classes[max(range(len(A)), key=A.__getitem__)] for A in outputs]
+    return PlainPrediction(model, loaded.version, outputs, probabilities, labels)
+
+
+def number_rows(values: FloatArray | FloatRows) -> list[str]:
     """Each row of ``values`` ``(m, k)`` as comma-separated shortest round-trip numbers.
 
     Building the text from one flat list of floats avoids ``m`` small lists, which is what
     makes large answers slow to write (and busy for the garbage collector).
     """
-    k = values.shape[1]
-    text = list(map(float.__repr__, values.ravel().tolist()))
+    if isinstance(values, np.ndarray):
+        k = values.shape[1]
+        flat: list[float] = values.ravel().tolist()
+    else:
+        k = len(values[0])
+        flat = list(chain.from_iterable(values))
+    text = list(map(float.__repr__, flat))
     if k == 1:
         return text
     if k == 2:
@@ -185,7 +283,7 @@ def _csv_cell(value: int | str) -> str:
     return text
 
 
-def csv_table(prediction: Prediction) -> str:
+def csv_table(prediction: Prediction | PlainPrediction) -> str:
     """The prediction as CSV: a header, then one line per input row."""
     if prediction.probabilities is not None and prediction.labels is not None:
         classes: Sequence[int | str] = prediction.model.classes or ()
@@ -195,7 +293,7 @@ def csv_table(prediction: Prediction) -> str:
             f"{_csv_cell(label)},{r}" for label, r in zip(prediction.labels, rows, strict=True)
         ]
     else:
-        n_y = prediction.outputs.shape[1]
+        n_y = len(prediction.outputs[0])
         header = "prediction" if n_y == 1 else ",".join(f"prediction_{i}" for i in range(n_y))
         lines = number_rows(prediction.outputs)
     return header + "\n" + "".join(f"{line}\n" for line in lines)
