@@ -4,7 +4,8 @@ Core calls it every ``callback_every`` iterations; it does real work only when a
 reporting stays a small share of training time (it measures that share itself):
 
 * every ``progress_interval`` s, one transaction writes progress and the heartbeat and reads the
-  cancel flag; every fourth one also appends the costs recorded since the last append;
+  cancel flag; every fourth one also appends the costs recorded since the last append. A writer
+  thread runs these transactions, so training never waits for the database;
 * every ``checkpoint_interval`` s, the whole training state is written atomically to
   ``jobs/<id>/checkpoint.npz`` (by a background thread: training does not wait for the disk);
 * a shutdown request (SIGTERM) checkpoints and stops; a dead parent process stops at once.
@@ -13,6 +14,7 @@ reporting stays a small share of training time (it measures that share itself):
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 from collections.abc import Callable
@@ -27,6 +29,10 @@ from core.serialization import atomic_write_bytes, state_to_bytes
 from core.training_state import History, Progress, TrainingState
 
 logger = logging.getLogger("annserve.jobs")
+
+# New history: iterations, costs, validation iterations, validation costs.
+_Chunk = tuple[list[int], list[float], list[int], list[float]]
+_Write = tuple[_Chunk | None, dict[str, Any]]
 
 # Costs recorded since the last write are appended at every HISTORY_EVERY-th progress write.
 HISTORY_EVERY = 4
@@ -94,6 +100,17 @@ class Reporter:
         self.flushes = 0
         self.checkpoints = 0
         self._writer: threading.Thread | None = None
+        # Progress writes go through a one-slot outbox to a writer thread, so training never
+        # waits for the database; a write that finds the slot taken is skipped (the next one
+        # carries its history too).
+        self._outbox: queue.Queue[_Write | None] = queue.Queue(maxsize=1)
+        self._sends = 0
+        self._cancel_seen = False
+        self._lost = False
+        self._error: Exception | None = None
+        self._sender = threading.Thread(target=self._write_loop, name="annserve-progress")
+        self._sender.daemon = True
+        self._sender.start()
 
     def __call__(self, progress: Progress) -> bool:
         start = time.perf_counter()
@@ -103,6 +120,13 @@ class Reporter:
             self.seconds += time.perf_counter() - start
 
     def _report(self, progress: Progress) -> bool:
+        if self._lost:
+            raise JobLost(self.job_id)
+        if self._error is not None:
+            raise self._error
+        if self._cancel_seen:
+            self.cancelled = True
+            return False
         now = time.monotonic()
         if self.should_stop():
             self.checkpoint(progress.state(), wait=True)
@@ -112,9 +136,9 @@ class Reporter:
             if not self.parent_alive():
                 raise ParentGone
             self.next_flush = now + self.settings.progress_interval
-            # A snapshot copies the whole history, so it is taken for every few flushes only.
+            # A snapshot copies the whole history, so it is taken for every few writes only.
             state = None
-            if self.flushes % HISTORY_EVERY == 0 or now >= self.next_checkpoint:
+            if self._sends % HISTORY_EVERY == 0 or now >= self.next_checkpoint:
                 state = progress.state()
             body = progress_body(
                 progress.iteration,
@@ -123,31 +147,63 @@ class Reporter:
                 progress.val_cost,
                 progress.elapsed,
             )
-            if self.flush(state.history if state is not None else None, body):
-                self.cancelled = True
-                return False
+            self._send(state.history if state is not None else None, body)
             if state is not None and now >= self.next_checkpoint:
                 self.checkpoint(state)
         return True
 
-    def flush(self, history: History | None, progress: dict[str, Any] | None) -> bool:
-        """Write progress, heartbeat and new history in one transaction; True if cancelled."""
-        with self.db.session() as session:
-            queue = JobQueue(session)
-            cancel = queue.heartbeat(self.job_id, self.worker_id, utcnow(), progress)
-            if cancel is None:
-                raise JobLost(self.job_id)
-            if history is not None:
-                queue.append_history(
-                    self.job_id,
-                    history.iterations[self.sent :],
-                    history.costs[self.sent :],
-                    history.val_iterations[self.val_sent :],
-                    history.val_costs[self.val_sent :],
-                )
+    def _chunk(self, history: History) -> _Chunk:
+        return (
+            history.iterations[self.sent :],
+            history.costs[self.sent :],
+            history.val_iterations[self.val_sent :],
+            history.val_costs[self.val_sent :],
+        )
+
+    def _send(self, history: History | None, body: dict[str, Any]) -> None:
+        chunk = self._chunk(history) if history is not None else None
+        try:
+            self._outbox.put_nowait((chunk, body))
+        except queue.Full:
+            return
+        self._sends += 1
         if history is not None:
             self.sent, self.val_sent = len(history.iterations), len(history.val_iterations)
+
+    def _write_loop(self) -> None:
+        while True:
+            item = self._outbox.get()
+            try:
+                if item is None:
+                    return
+                if self._write(*item):
+                    self._cancel_seen = True
+            except JobLost:
+                self._lost = True
+            except Exception as error:  # handed to the training thread, which raises it
+                self._error = error
+            finally:
+                self._outbox.task_done()
+
+    def _write(self, chunk: _Chunk | None, progress: dict[str, Any] | None) -> bool:
+        with self.db.session() as session:
+            queue_ = JobQueue(session)
+            cancel = queue_.heartbeat(self.job_id, self.worker_id, utcnow(), progress)
+            if cancel is None:
+                raise JobLost(self.job_id)
+            if chunk is not None:
+                queue_.append_history(self.job_id, *chunk)
         self.flushes += 1
+        return cancel
+
+    def flush(self, history: History | None, progress: dict[str, Any] | None) -> bool:
+        """Write progress, heartbeat and new history now, in this thread; True if cancelled.
+
+        For the end of a run, after :meth:`finish`.
+        """
+        cancel = self._write(self._chunk(history) if history is not None else None, progress)
+        if history is not None:
+            self.sent, self.val_sent = len(history.iterations), len(history.val_iterations)
         return cancel
 
     def checkpoint(self, state: TrainingState, *, wait: bool = False) -> None:
@@ -159,18 +215,19 @@ class Reporter:
         """
         self.next_checkpoint = time.monotonic() + self.settings.checkpoint_interval
         if wait:
-            self.finish()
+            if self._writer is not None:
+                self._writer.join()
             write_checkpoint(self.checkpoint_path, state)
             self.checkpoints += 1
             return
         if self._writer is not None and self._writer.is_alive():
             return
         self._writer = threading.Thread(
-            target=self._write, args=(state,), name="annserve-checkpoint", daemon=True
+            target=self._write_checkpoint, args=(state,), name="annserve-checkpoint", daemon=True
         )
         self._writer.start()
 
-    def _write(self, state: TrainingState) -> None:
+    def _write_checkpoint(self, state: TrainingState) -> None:
         try:
             write_checkpoint(self.checkpoint_path, state)
             self.checkpoints += 1
@@ -179,7 +236,16 @@ class Reporter:
             logger.exception("writing a checkpoint failed", extra={"job": self.job_id})
 
     def finish(self) -> None:
-        """Wait for a checkpoint being written (before the job's files are changed or removed)."""
+        """Wait for pending progress and checkpoint writes and stop the writer thread.
+
+        Called when training stops, before the job's row or files change; raises the error of
+        a progress write that failed (its history chunk would otherwise be missing).
+        """
+        if self._sender.is_alive():
+            self._outbox.put(None)
+            self._sender.join()
         if self._writer is not None:
             self._writer.join()
             self._writer = None
+        if self._error is not None:
+            raise self._error

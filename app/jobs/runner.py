@@ -119,6 +119,11 @@ class _Run:
         state = self._resume_state()
         history = state.history if state is not None else History()
         self._reset_history(history)
+        every = callback_every(ann.n_parameters, data.X.shape[1])
+        options = params.options(every).to_dict()
+        n_iter, lambd = options.pop("n_iter"), options.pop("learning_rate")
+        if state is not None:
+            logger.info("resuming", extra={"job": self.job_id, "iteration": state.iteration})
         reporter = Reporter(
             self.settings,
             self.db,
@@ -130,11 +135,6 @@ class _Run:
             should_stop=self.signals.should_stop,
             parent_alive=self.signals.parent_alive,
         )
-        every = callback_every(ann.n_parameters, data.X.shape[1])
-        options = params.options(every).to_dict()
-        n_iter, lambd = options.pop("n_iter"), options.pop("learning_rate")
-        if state is not None:
-            logger.info("resuming", extra={"job": self.job_id, "iteration": state.iteration})
         cpu_start = time.process_time()
         try:
             try:
