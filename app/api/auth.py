@@ -24,6 +24,11 @@ async def require_api_key(request: Request) -> None:
 
     A coroutine, so FastAPI runs it on the event loop instead of a worker thread.
     """
+    check_api_key(request)
+
+
+def check_api_key(request: Request) -> None:
+    """:func:`require_api_key` as a plain call, for routes that take no dependencies."""
     keys: tuple[bytes, ...] = request.app.state.api_keys
     if not keys:
         return

@@ -17,8 +17,9 @@ import orjson
 from fastapi import APIRouter, Depends, FastAPI, Query, Request, Response
 from numpy.typing import NDArray
 from starlette.concurrency import run_in_threadpool
+from starlette.types import Scope
 
-from app.api.auth import require_api_key
+from app.api.auth import check_api_key
 from app.api.deps import DatasetServiceDep, JsonBody
 from app.api.negotiation import choose
 from app.api.params import PROBLEMS
@@ -49,7 +50,7 @@ router = APIRouter(prefix="/v1/models", tags=["predictions"])
 
 CSV = "text/csv"
 _MEDIA = ("application/json", CSV)
-_JSON_ACCEPTS = frozenset({None, "", "*/*", "application/json"})
+_JSON_ACCEPTS = frozenset({b"", b"*/*", b"application/json"})
 BIG_BODY_BYTES = 256 * 1024
 MAX_VERSION = 2_147_483_647
 _CREATE_LOCK = threading.Lock()
@@ -101,8 +102,30 @@ async def load_model(cache: ModelCache, model_id: str, version: int | None) -> L
     return loaded
 
 
-def _media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+def _content_headers(scope: Scope) -> tuple[str, bytes | None]:
+    """The request's media type (lowercase, no parameters) and its raw ``Accept`` value.
+
+    One pass over the raw headers (lowercase names, as ASGI servers give them), taking the
+    first of repeated headers as Starlette's ``Headers.get`` does.
+    """
+    content_type: bytes | None = None
+    accept: bytes | None = None
+    for key, value in scope["headers"]:
+        if key == b"content-type":
+            if content_type is None:
+                content_type = value
+        elif key == b"accept" and accept is None:
+            accept = value
+    if content_type == b"application/json":
+        return "application/json", accept
+    text = content_type.decode("latin-1") if content_type is not None else ""
+    return text.split(";", 1)[0].strip().lower(), accept
+
+
+def _answer_media(accept: bytes | None) -> str:
+    if accept is None or accept in _JSON_ACCEPTS:
+        return "application/json"
+    return choose(accept.decode("latin-1"), _MEDIA)
 
 
 def _loads(body: bytes) -> Any:
@@ -120,6 +143,8 @@ def _loads(body: bytes) -> Any:
 
 def _parse_json(body: bytes) -> tuple[object, int | None]:
     document = _loads(body)
+    if type(document) is dict and len(document) == 1 and "inputs" in document:
+        return document["inputs"], None  # the common request, checked in one go
     if not isinstance(document, dict) or "inputs" not in document:
         raise InvalidInput('send {"inputs": [[...], ...]}', code="invalid_inputs")
     unknown = sorted(set(document) - {"inputs", "version"})
@@ -205,15 +230,14 @@ async def predict_rows(request: Request) -> Response:
     """
     # The hot path takes no FastAPI parameters or dependencies: resolving them would cost more
     # than the prediction. The API-key rule is the same as on every /v1 route.
-    await require_api_key(request)
+    check_api_key(request)
     model_id: str = request.path_params["model_id"]
     version = _query_version(request)
     cache = model_cache(request)
     settings: Settings = request.app.state.settings
-    accept = request.headers.get("accept")
-    media = "application/json" if accept in _JSON_ACCEPTS else choose(accept, _MEDIA)
+    kind, accept = _content_headers(request.scope)
+    media = _answer_media(accept)
     body = await request.body()
-    kind = _media_type(request)
     if kind == CSV:
         rows: object = await run_in_threadpool(rows_from_csv, body, settings.max_predict_rows)
         body_version = None
@@ -226,7 +250,8 @@ async def predict_rows(request: Request) -> Response:
         raise UnsupportedMediaType("send the rows as application/json or text/csv")
     if version is not None and body_version is not None and version != body_version:
         raise InvalidInput("version differs between query and body", code="version_conflict")
-    loaded = await load_model(cache, model_id, body_version if version is None else version)
+    number = body_version if version is None else version
+    loaded = cache.peek(model_id, number) or await run_in_threadpool(cache.get, model_id, number)
     prediction: Prediction | PlainPrediction | None = predict_plain(
         loaded, rows, settings.max_predict_rows
     )

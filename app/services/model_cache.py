@@ -213,9 +213,9 @@ class ModelCache:
 
         Cheap enough to call on the event loop; fall back to :meth:`get` in a thread on None.
         """
-        validate_id(model_id, MODEL)
         model = self._fresh_row(model_id)
         if model is None:
+            validate_id(model_id, MODEL)  # a cached id was validated when it was first read
             return None
         number = model.current_version if version is None else version
         with self._lock:
