@@ -6,9 +6,11 @@ job in another process writes ``models/<id>/v<N+1>.npz`` and then, in one transa
 current. The current version is therefore re-read from the database whenever the model's
 directory changes (one ``stat`` per request tells), whenever a version file on disk is newer
 than the version the database named (its commit may still be on the way), and at the latest
-every ``ttl_seconds``. When the current version moves, the model's other loaded versions are
-dropped. No request reloads a file the cache already holds; :attr:`ModelCache.loads` counts the
-file loads.
+every ``ttl_seconds``. That last re-read is done once: the request that finds the row expired
+re-reads it, and meanwhile :meth:`ModelCache.peek` keeps answering the others from the snapshot
+(otherwise every request in flight would queue a database read). When the current version
+moves, the model's other loaded versions are dropped. No request reloads a file the cache
+already holds; :attr:`ModelCache.loads` counts the file loads.
 """
 
 from __future__ import annotations
@@ -164,7 +166,8 @@ class ModelCache:
     capacity : int
         Loaded networks kept at most; the least recently used goes first.
     ttl_seconds : float
-        Longest time a model's current version is trusted without re-reading the database.
+        Longest time a model's current version is trusted without re-reading the database
+        (plus the time of the one re-read, while other requests keep the snapshot).
     clock : callable
         Monotonic seconds (replaceable in tests).
     """
@@ -187,6 +190,7 @@ class ModelCache:
         self.row_reads = 0
         self._networks: OrderedDict[tuple[str, int], LoadedModel] = OrderedDict()
         self._rows: dict[str, _RowEntry] = {}
+        self._rereads: dict[str, float] = {}  # model id -> when a request set out to re-read it
         self._lock = threading.Lock()
 
     # The fast path ---------------------------------------------------------------------------
@@ -197,23 +201,37 @@ class ModelCache:
         except FileNotFoundError:
             return None
 
-    def _fresh_row(self, model_id: str) -> ServedModel | None:
-        """The cached snapshot if nothing says it may be stale, else None."""
+    def _fresh_row(self, model_id: str, *, share_reread: bool = False) -> ServedModel | None:
+        """The cached snapshot if nothing says it may be stale, else None.
+
+        With ``share_reread``, a snapshot past its time is still answered while another caller
+        re-reads the row; the first caller to find it expired gets None and must re-read it.
+        """
         entry = self._rows.get(model_id)
         if entry is None or not entry.settled:
             return None
-        if self.clock() - entry.checked_at >= self.ttl_seconds:
-            return None
         if self._mtime(entry.directory) != entry.dir_mtime_ns:
             return None
+        now = self.clock()
+        if now - entry.checked_at >= self.ttl_seconds:
+            if not share_reread:
+                return None
+            with self._lock:
+                started = self._rereads.get(model_id)
+                # A re-read that never came (its caller gave up) is taken over after a ttl.
+                if started is None or now - started >= self.ttl_seconds:
+                    self._rereads[model_id] = now
+                    return None
         return entry.model
 
     def peek(self, model_id: str, version: int | None = None) -> LoadedModel | None:
         """The loaded network when it can be had without database or file reads, else None.
 
         Cheap enough to call on the event loop; fall back to :meth:`get` in a thread on None.
+        Past ``ttl_seconds`` it answers None to one caller (whose :meth:`get` re-reads the row)
+        and the snapshot to the others until that re-read is done.
         """
-        model = self._fresh_row(model_id)
+        model = self._fresh_row(model_id, share_reread=True)
         if model is None:
             validate_id(model_id, MODEL)  # a cached id was validated when it was first read
             return None
@@ -276,9 +294,14 @@ class ModelCache:
         # The stat comes first: a change after it is caught by the next request's stat.
         directory = str(self.arrays.model_dir(model_id))
         mtime = self._mtime(directory)
-        with self.db.session() as session:
-            row = ModelRepository(session).get(model_id)
-            model = ServedModel.from_row(row) if row is not None else None
+        try:
+            with self.db.session() as session:
+                row = ModelRepository(session).get(model_id)
+                model = ServedModel.from_row(row) if row is not None else None
+        except BaseException:
+            with self._lock:
+                self._rereads.pop(model_id, None)  # failed: the next request tries again
+            raise
         with self._lock:
             self.row_reads += 1
         if model is None:
@@ -290,6 +313,7 @@ class ModelCache:
         with self._lock:
             previous = self._rows.get(model_id)
             self._rows[model_id] = entry
+            self._rereads.pop(model_id, None)
             if previous is not None and previous.model.current_version != model.current_version:
                 self._drop_versions(model_id, keep=model.current_version)
         return model
@@ -318,6 +342,7 @@ class ModelCache:
         """Drop everything cached about a model (e.g. after it is deleted)."""
         with self._lock:
             self._rows.pop(model_id, None)
+            self._rereads.pop(model_id, None)
             self._drop_versions(model_id, keep=None)
 
     def cached_versions(self, model_id: str) -> list[int]:

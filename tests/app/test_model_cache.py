@@ -146,6 +146,28 @@ def test_the_ttl_bounds_how_long_a_row_is_trusted(client: TestClient) -> None:
     assert (cache.row_reads, cache.loads) == (2, 1)
 
 
+def test_an_expired_row_is_read_again_once_while_others_keep_the_snapshot(
+    client: TestClient,
+) -> None:
+    model = create_model(client)
+    state = client.app.state  # type: ignore[attr-defined]
+    now = [0.0]
+    cache = ModelCache(state.db, state.arrays, ttl_seconds=5.0, clock=lambda: now[0])
+    held = cache.get(model["id"])
+    now[0] = 6.0
+    assert cache.peek(model["id"]) is None  # the first to find it expired re-reads it
+    assert cache.peek(model["id"]) is held  # the others meanwhile keep the snapshot
+    assert cache.row_reads == 1
+    cache.get(model["id"])
+    assert cache.row_reads == 2 and cache.peek(model["id"]) is not None
+    now[0] = 12.0
+    assert cache.peek(model["id"]) is None  # a re-read whose caller never came ...
+    assert cache.peek(model["id"]) is not None
+    now[0] = 17.5
+    assert cache.peek(model["id"]) is None  # ... is taken over after a ttl
+    assert cache.row_reads == 2
+
+
 def test_least_recently_used_networks_are_evicted(client: TestClient) -> None:
     state = client.app.state  # type: ignore[attr-defined]
     cache = ModelCache(state.db, state.arrays, capacity=2, ttl_seconds=3600)
