@@ -26,6 +26,7 @@ from app.services.errors import (
     NotFound,
     PayloadTooLarge,
     ServiceError,
+    ServiceUnavailable,
     UnsupportedMediaType,
 )
 from core.errors import ConfigurationError, CoreError, DivergenceError, ShapeError
@@ -51,6 +52,7 @@ STATUS_BY_ERROR: Mapping[type[Exception], int] = {
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
     InvalidInput: 422,
+    ServiceUnavailable: 503,
     ServiceError: 400,
     DivergenceError: 422,
     ShapeError: 422,
@@ -117,6 +119,8 @@ async def handle_service_error(request: Request, error: Exception) -> JSONRespon
     headers = None
     if isinstance(error, Unauthenticated):
         headers = {"WWW-Authenticate": 'Bearer realm="annserve"'}
+    elif isinstance(error, ServiceUnavailable):
+        headers = {"Retry-After": "5"}
     if isinstance(error, ServiceError):
         return problem(
             status,

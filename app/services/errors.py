@@ -91,3 +91,10 @@ class NotAcceptable(ServiceError):  # noqa: N818 (HTTP-style names)
 
     code = "not_acceptable"
     title = "Not acceptable"
+
+
+class ServiceUnavailable(ServiceError):  # noqa: N818 (HTTP-style names)
+    """A backing service (the job broker) cannot be reached; nothing was changed, retry later."""
+
+    code = "service_unavailable"
+    title = "Service unavailable"

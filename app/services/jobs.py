@@ -6,11 +6,18 @@ the database, so the job's state always lives there whatever runs it.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 
 from app.jobs.executor import Executor
 from app.jobs.params import TrainParams
-from app.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from app.services.errors import (
+    Conflict,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    ServiceUnavailable,
+)
 from app.services.ids import DATASET, JOB, MODEL, is_valid_id, new_id, validate_id
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
@@ -18,6 +25,8 @@ from app.storage.db import Database
 from app.storage.job_queue import JobQueue
 from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
 from app.storage.tables import DatasetRow, JobRow, ModelRow
+
+logger = logging.getLogger("annserve.jobs")
 
 CostHistory = tuple[list[int], list[float], list[int], list[float]]
 
@@ -142,9 +151,15 @@ class JobService:
             JobRepository(session).add(job)
         try:
             self.executor.submit(job.id)
-        except BaseException:
-            self.cancel(job.id)
-            raise
+        except Exception as error:
+            # Nothing was queued for the client: take the row back so no trace is left.
+            with self.db.session() as session:
+                JobQueue(session).withdraw(job.id, model_id)
+            logger.warning("job %s not submitted: %s", job.id, error)
+            raise ServiceUnavailable(
+                "the job queue cannot be reached right now; nothing was queued, try again shortly",
+                code="queue_unavailable",
+            ) from error
         return job
 
     # Reading -------------------------------------------------------------------------------

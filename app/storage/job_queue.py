@@ -52,6 +52,14 @@ class JobQueue:
         query = update(ModelRow).where(ModelRow.id == model_id).values(status="ready")
         self.session.execute(query)
 
+    def withdraw(self, job_id: str, model_id: str) -> bool:
+        """Remove a job that was never handed to an executor, and free its model."""
+        query = delete(JobRow).where(JobRow.id == job_id, JobRow.status == "queued")
+        withdrawn = _count(self.session.execute(query)) == 1
+        if withdrawn:
+            self.mark_model_ready(model_id)
+        return withdrawn
+
     # Claiming -----------------------------------------------------------------------------
     def oldest_queued(self, limit: int = 4) -> Sequence[str]:
         """Ids of the oldest queued jobs, first in first out."""

@@ -246,3 +246,20 @@ def test_heartbeat_timeout_must_outlast_progress_writes(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="heartbeat_timeout"):
         Settings(data_dir=tmp_path, heartbeat_timeout=0.4, progress_interval=0.25)
     assert Settings(data_dir=tmp_path, heartbeat_timeout=0.6).heartbeat_timeout == 0.6
+
+
+def test_an_unreachable_broker_is_503_and_leaves_no_job(tmp_path: Path) -> None:
+    # Nothing listens on port 1: the Celery executor cannot hand the job over.
+    settings = Settings(
+        data_dir=tmp_path / "data", executor="celery", broker_url="redis://127.0.0.1:1/0"
+    )
+    with TestClient(create_app(settings)) as client:
+        dataset = make_dataset(client, n_samples=60)
+        model = make_model(client, dataset["id"])
+        response = client.post(
+            f"/v1/models/{model['id']}/train", json={"dataset_id": dataset["id"]}
+        )
+        assert_problem(response, 503, "queue_unavailable")
+        assert response.headers["retry-after"] == "5"
+        assert client.get("/v1/jobs").json()["total"] == 0
+        assert client.get(f"/v1/models/{model['id']}").json()["status"] == "ready"
