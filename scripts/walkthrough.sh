@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# A curl walkthrough of the annserve API: datasets, models, errors. The README shows the part
+# A curl walkthrough of the annserve API: datasets, models, training, predictions, errors. The README shows the part
 # between the BEGIN/END markers verbatim, and the test suite runs this script against a live
 # server, so the documented commands are known to work.
 #
@@ -66,6 +66,39 @@ curl -sS "${AUTH[@]}" "$BASE/v1/models/not-an-id"; echo
 curl -sS "${AUTH[@]}" -X POST "$BASE/v1/models" -H 'Content-Type: application/json' \
   -d '{"name": "bad", "task": "binary", "n_inputs": 2,
        "hidden_layers": [{"units": 0, "activation": "swish"}]}'; echo
+
+step "train it as the notes do: 10,000 passes of gradient descent, learning rate 0.1 (a job)"
+JOB=$(api -X POST "$BASE/v1/models/$MODEL/train" -H 'Content-Type: application/json' \
+  -d "{\"dataset_id\": \"$CIRCLE\", \"n_iter\": 10000, \"learning_rate\": 0.1,
+       \"validation\": \"test\", \"record_every\": 10}" | field id)
+echo "job $JOB"
+until [[ "$(api "$BASE/v1/jobs/$JOB" | field status)" =~ ^(succeeded|failed|cancelled)$ ]]; do
+  sleep 0.2
+done
+api "$BASE/v1/jobs/$JOB" | field result
+api "$BASE/v1/jobs/$JOB/events" | tail -n 4      # Server-Sent Events: progress, then the status
+api "$BASE/v1/jobs/$JOB/history" -H 'Accept: text/csv' | head -n 3
+api "$BASE/v1/jobs/$JOB/cost-curve.png?log_y=true" -o "$WORK/cost.png" \
+  -w '%{content_type}, %{size_download} bytes\n'
+
+step "predict, accuracy and evaluation with the trained version"
+api -X POST "$BASE/v1/models/$MODEL/predict" -H 'Content-Type: application/json' \
+  -d '{"inputs": [[0.0, 0.0], [4.5, 0.0]]}'; echo
+api "$BASE/v1/models/$MODEL/accuracy?dataset_id=$CIRCLE&split=test"; echo
+api -X POST "$BASE/v1/models/$MODEL/evaluate" -H 'Content-Type: application/json' \
+  -d "{\"dataset_id\": \"$CIRCLE\", \"split\": \"test\"}" | field confusion_matrix
+
+step "the same model through the Open Inference Protocol (KServe v2)"
+api "$BASE/v2/models/$MODEL" | field inputs
+api -X POST "$BASE/v2/models/$MODEL/infer" -H 'Content-Type: application/json' -d '{"id": "r1",
+  "inputs": [{"name": "input", "shape": [1, 2], "datatype": "FP32", "data": [0.0, 0.0]}]}'; echo
+
+step "images and export"
+api "$BASE/v1/models/$MODEL/decision-boundary.png?dataset_id=$CIRCLE" -o "$WORK/boundary.png" \
+  -w '%{content_type}, %{size_download} bytes\n'
+api "$BASE/v1/models/$MODEL/weights.png?format=svg" -o "$WORK/weights.svg" \
+  -w '%{content_type}, %{size_download} bytes\n'
+api "$BASE/v1/models/$MODEL/export?format=json" | field architecture
 
 step "clean up"
 api -X DELETE "$BASE/v1/models/$MODEL" -o /dev/null -w '%{http_code}\n'
