@@ -110,6 +110,8 @@ class ScalarNetwork:
         self.n_x: int = layers[0][0].shape[1]
         self.n_y: int = n_in
         self.n_parameters: int = sum(W.size + b.size for W, b, _ in layers)
+        self.max_samples: int = MAX_SCALAR_WORK // self.n_parameters
+        """Most samples per call for which this pass is the faster one (see :meth:`pays_off`)."""
 
     @classmethod
     def from_ann(cls, ann: ANN) -> ScalarNetwork | None:
@@ -125,7 +127,7 @@ class ScalarNetwork:
 
     def pays_off(self, m: int) -> bool:
         """Whether ``m`` samples are cheaper through this pass than through numpy."""
-        return m * self.n_parameters <= MAX_SCALAR_WORK
+        return m <= self.max_samples
 
     def forward(self, x: Sequence[float]) -> Vector:
         """``A^{[L]}`` (``n_y`` floats) of one sample ``x`` (``n_x`` floats, finite)."""

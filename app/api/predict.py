@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 import numpy as np
@@ -69,21 +70,7 @@ class MalformedBody(ServiceError):  # noqa: N818 (HTTP-style names)
 
 def model_cache(request: Request) -> ModelCache:
     """The app's cache of loaded networks, made on first use from the app's settings."""
-    state = request.app.state
-    cache: ModelCache | None = getattr(state, "model_cache", None)
-    if cache is None:
-        with _CREATE_LOCK:
-            cache = getattr(state, "model_cache", None)
-            if cache is None:
-                settings: Settings = state.settings
-                cache = ModelCache(
-                    state.db,
-                    state.arrays,
-                    capacity=settings.model_cache_size,
-                    ttl_seconds=settings.model_cache_ttl_seconds,
-                )
-                state.model_cache = cache
-    return cache
+    return _app_cache(request.app)
 
 
 async def _cache_dependency(request: Request) -> ModelCache:
@@ -221,50 +208,79 @@ def _query_version(request: Request) -> int | None:
     return int(raw)
 
 
-async def predict_rows(request: Request) -> Response:
-    """Predict rows sent as JSON ``{"inputs": [[...], ...]}`` or as a CSV table.
+def _app_cache(app: FastAPI) -> ModelCache:
+    state = app.state
+    cache: ModelCache | None = getattr(state, "model_cache", None)
+    if cache is None:
+        with _CREATE_LOCK:
+            cache = getattr(state, "model_cache", None)
+            if cache is None:
+                settings: Settings = state.settings
+                cache = ModelCache(
+                    state.db,
+                    state.arrays,
+                    capacity=settings.model_cache_size,
+                    ttl_seconds=settings.model_cache_ttl_seconds,
+                )
+                state.model_cache = cache
+    return cache
 
-    Classifiers answer class labels and per-class probabilities, regressors values. ``version``
-    (query or body) pins a parameter version; version 0 answers with ``trained: false``. Send
-    ``Accept: text/csv`` for a CSV answer.
+
+def predict_endpoint(app: FastAPI) -> Callable[[Request], Awaitable[Response]]:
+    """The predict endpoint bound to ``app``'s cache, settings and API keys.
+
+    Bound once, because on a one-row request even reading those from ``app.state`` shows: the
+    hot path takes no FastAPI parameters or dependencies either (resolving them would cost more
+    than the prediction) and reads path, query and headers itself. Keys are still checked by
+    the same rule as on every /v1 route.
     """
-    # The hot path takes no FastAPI parameters or dependencies: resolving them would cost more
-    # than the prediction. The API-key rule is the same as on every /v1 route.
-    check_api_key(request)
-    model_id: str = request.path_params["model_id"]
-    version = _query_version(request)
-    cache = model_cache(request)
-    settings: Settings = request.app.state.settings
-    kind, accept = _content_headers(request.scope)
-    media = _answer_media(accept)
-    body = await request.body()
-    if kind == CSV:
-        rows: object = await run_in_threadpool(rows_from_csv, body, settings.max_predict_rows)
-        body_version = None
-    elif kind == "application/json" or kind.endswith("+json"):
-        if len(body) > BIG_BODY_BYTES:
-            rows, body_version = await run_in_threadpool(_parse_json, body)
+    cache = _app_cache(app)
+    settings: Settings = app.state.settings
+    max_rows, inline_rows = settings.max_predict_rows, settings.predict_inline_rows
+    open_access = not app.state.api_keys
+
+    async def predict_rows(request: Request) -> Response:
+        """Predict rows sent as JSON ``{"inputs": [[...], ...]}`` or as a CSV table.
+
+        Classifiers answer class labels and per-class probabilities, regressors values.
+        ``version`` (query or body) pins a parameter version; version 0 answers with
+        ``trained: false``. Send ``Accept: text/csv`` for a CSV answer.
+        """
+        if not open_access:
+            check_api_key(request)
+        scope = request.scope
+        model_id: str = scope["path_params"]["model_id"]
+        version = _query_version(request) if scope["query_string"] else None
+        kind, accept = _content_headers(scope)
+        media = _answer_media(accept)
+        body = await request.body()
+        if kind == CSV:
+            rows: object = await run_in_threadpool(rows_from_csv, body, max_rows)
+            body_version = None
+        elif kind == "application/json" or kind.endswith("+json"):
+            if len(body) > BIG_BODY_BYTES:
+                rows, body_version = await run_in_threadpool(_parse_json, body)
+            else:
+                rows, body_version = _parse_json(body)
         else:
-            rows, body_version = _parse_json(body)
-    else:
-        raise UnsupportedMediaType("send the rows as application/json or text/csv")
-    if version is not None and body_version is not None and version != body_version:
-        raise InvalidInput("version differs between query and body", code="version_conflict")
-    number = body_version if version is None else version
-    loaded = cache.peek(model_id, number) or await run_in_threadpool(cache.get, model_id, number)
-    prediction: Prediction | PlainPrediction | None = predict_plain(
-        loaded, rows, settings.max_predict_rows
-    )
-    if prediction is None:
-        n_rows = len(rows) if isinstance(rows, list) else 0
-        if n_rows > settings.predict_inline_rows:
-            result = await run_in_threadpool(_predict_big, loaded, rows, settings, media)
-            return Response(result, media_type=media)
-        features = check_features(rows, loaded.model.n_inputs, settings.max_predict_rows)
-        prediction = predict(loaded, features)
-    if media == CSV:
-        return Response(csv_table(prediction), media_type=CSV)
-    return Response(_prediction_body(prediction), media_type="application/json")
+            raise UnsupportedMediaType("send the rows as application/json or text/csv")
+        if version is not None and body_version is not None and version != body_version:
+            raise InvalidInput("version differs between query and body", code="version_conflict")
+        number = body_version if version is None else version
+        loaded = cache.peek(model_id, number)
+        if loaded is None:
+            loaded = await run_in_threadpool(cache.get, model_id, number)
+        prediction: Prediction | PlainPrediction | None = predict_plain(loaded, rows, max_rows)
+        if prediction is None:
+            if isinstance(rows, list) and len(rows) > inline_rows:
+                result = await run_in_threadpool(_predict_big, loaded, rows, max_rows, media)
+                return Response(result, media_type=media)
+            prediction = predict(loaded, check_features(rows, loaded.model.n_inputs, max_rows))
+        if media == CSV:
+            return Response(csv_table(prediction), media_type=CSV)
+        return Response(_prediction_body(prediction), media_type="application/json")
+
+    return predict_rows
 
 
 def install_predict_route(app: FastAPI) -> None:
@@ -272,11 +288,11 @@ def install_predict_route(app: FastAPI) -> None:
 
     FastAPI tries routes in order, and reaching a route of an included router also costs a scan
     of that router's routes; the hot path therefore sits first and directly on the app. It takes
-    no dependencies: :func:`predict_rows` checks the API key itself, like every /v1 route.
+    no dependencies: :func:`predict_endpoint` checks the API key itself, like every /v1 route.
     """
     app.add_api_route(
         "/v1/models/{model_id}/predict",
-        predict_rows,
+        predict_endpoint(app),
         methods=["POST"],
         tags=["predictions"],
         response_model=PredictResponse,
@@ -291,8 +307,8 @@ def install_predict_route(app: FastAPI) -> None:
     routes.insert(0, routes.pop())
 
 
-def _predict_big(loaded: LoadedModel, rows: object, settings: Settings, media: str) -> bytes:
-    features = check_features(rows, loaded.model.n_inputs, settings.max_predict_rows)
+def _predict_big(loaded: LoadedModel, rows: object, max_rows: int, media: str) -> bytes:
+    features = check_features(rows, loaded.model.n_inputs, max_rows)
     prediction = predict(loaded, features)
     return csv_table(prediction).encode() if media == CSV else _prediction_body(prediction)
 

@@ -201,28 +201,26 @@ class ModelCache:
         except FileNotFoundError:
             return None
 
-    def _fresh_row(self, model_id: str, *, share_reread: bool = False) -> ServedModel | None:
-        """The cached snapshot if nothing says it may be stale, else None.
-
-        With ``share_reread``, a snapshot past its time is still answered while another caller
-        re-reads the row; the first caller to find it expired gets None and must re-read it.
-        """
+    def _fresh_row(self, model_id: str) -> ServedModel | None:
+        """The cached snapshot if nothing says it may be stale, else None."""
         entry = self._rows.get(model_id)
         if entry is None or not entry.settled:
             return None
+        if self.clock() - entry.checked_at >= self.ttl_seconds:
+            return None
         if self._mtime(entry.directory) != entry.dir_mtime_ns:
             return None
-        now = self.clock()
-        if now - entry.checked_at >= self.ttl_seconds:
-            if not share_reread:
-                return None
-            with self._lock:
-                started = self._rereads.get(model_id)
-                # A re-read that never came (its caller gave up) is taken over after a ttl.
-                if started is None or now - started >= self.ttl_seconds:
-                    self._rereads[model_id] = now
-                    return None
         return entry.model
+
+    def _claim_reread(self, model_id: str, now: float) -> bool:
+        """Whether the caller that found the row expired should re-read it (nobody else does)."""
+        with self._lock:
+            started = self._rereads.get(model_id)
+            # A re-read that never came (its caller gave up) is taken over after a ttl.
+            if started is not None and now - started < self.ttl_seconds:
+                return False
+            self._rereads[model_id] = now
+            return True
 
     def peek(self, model_id: str, version: int | None = None) -> LoadedModel | None:
         """The loaded network when it can be had without database or file reads, else None.
@@ -231,16 +229,27 @@ class ModelCache:
         Past ``ttl_seconds`` it answers None to one caller (whose :meth:`get` re-reads the row)
         and the snapshot to the others until that re-read is done.
         """
-        model = self._fresh_row(model_id, share_reread=True)
-        if model is None:
+        # :meth:`_fresh_row` written out: this runs once per predict request.
+        entry = self._rows.get(model_id)
+        if entry is None or not entry.settled:
             validate_id(model_id, MODEL)  # a cached id was validated when it was first read
             return None
-        number = model.current_version if version is None else version
+        try:
+            mtime: int | None = os.stat(entry.directory).st_mtime_ns
+        except FileNotFoundError:
+            mtime = None
+        if mtime != entry.dir_mtime_ns:
+            return None
+        now = self.clock()
+        if now - entry.checked_at >= self.ttl_seconds and self._claim_reread(model_id, now):
+            return None
+        model = entry.model
+        key = (model_id, model.current_version if version is None else version)
         with self._lock:
-            loaded = self._networks.get((model_id, number))
+            loaded = self._networks.get(key)
             if loaded is None:
                 return None
-            self._networks.move_to_end((model_id, number))
+            self._networks.move_to_end(key)
         return loaded if loaded.model is model else replace(loaded, model=model)
 
     # The slow path ---------------------------------------------------------------------------

@@ -196,7 +196,12 @@ def plain_rows(rows: object, n_inputs: int, max_rows: int) -> FloatRows | None:
     for i, row in enumerate(rows):
         if type(row) is not list or len(row) != n_inputs:
             return None
-        if not all(type(value) is float for value in row):
+        all_floats = True
+        for value in row:
+            if type(value) is not float:
+                all_floats = False
+                break
+        if not all_floats:  # ints are converted, anything else is left to numpy's checks
             converted = _float_row(row)
             if converted is None:
                 return None
@@ -231,16 +236,16 @@ def predict_plain(loaded: LoadedModel, rows: object, max_rows: int) -> PlainPred
     is not the faster path (no such form, too much work) or the rows or outputs are not plainly
     fine: then :func:`check_features` and :func:`predict` answer, errors included."""
     network = loaded.scalar
-    if network is None or type(rows) is not list or not network.pays_off(len(rows)):
+    if network is None or type(rows) is not list or len(rows) > network.max_samples:
         return None
     features = plain_rows(rows, network.n_x, max_rows)
     if features is None:
         return None
-    outputs = network.forward_rows(features)
-    for A in outputs:
-        total = sum(A)
-        if total - total != 0.0:
-            return None
+    forward = network.forward
+    outputs = [forward(x) for x in features]
+    total = sum(map(sum, outputs))
+    if total - total != 0.0:  # an output overflowed (or their sum did): numpy's path says which
+        return None
     model = loaded.model
     classes = model.classes
     if classes is None:
