@@ -46,8 +46,8 @@ def sigmoid(z: float) -> float:
 
 
 def relu(z: float) -> float:
-    """:math:`\\max(z, 0)`, propagating NaN and keeping ``-0.0`` as ``np.maximum`` does."""
-    return z if z >= 0.0 or z != z else 0.0
+    """:math:`\\max(z, 0)`, propagating NaN and turning ``-0.0`` into ``0.0`` as ``np.maximum``."""
+    return z if z > 0.0 or z != z else 0.0
 
 
 def linear(Z: Vector) -> Vector:

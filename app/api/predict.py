@@ -50,7 +50,8 @@ from app.settings import Settings
 router = APIRouter(prefix="/v1/models", tags=["predictions"])
 
 CSV = "text/csv"
-_MEDIA = ("application/json", CSV)
+JSON = "application/json"
+_MEDIA = (JSON, CSV)
 _JSON_ACCEPTS = frozenset({b"", b"*/*", b"application/json"})
 BIG_BODY_BYTES = 256 * 1024
 MAX_VERSION = 2_147_483_647
@@ -115,11 +116,7 @@ def _answer_media(accept: bytes | None) -> str:
     return choose(accept.decode("latin-1"), _MEDIA)
 
 
-def _loads(body: bytes) -> Any:
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError:
-        pass
+def _loads_leniently(body: bytes) -> Any:
     # Python's parser also takes NaN and Infinity tokens (and huge integers), so such rows get
     # a precise 422 from the row checks instead of a generic parse error.
     try:
@@ -129,7 +126,10 @@ def _loads(body: bytes) -> Any:
 
 
 def _parse_json(body: bytes) -> tuple[object, int | None]:
-    document = _loads(body)
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        document = _loads_leniently(body)
     if type(document) is dict and len(document) == 1 and "inputs" in document:
         return document["inputs"], None  # the common request, checked in one go
     if not isinstance(document, dict) or "inputs" not in document:
@@ -151,19 +151,20 @@ def _float64(values: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
 
 
 def _prediction_body(prediction: Prediction | PlainPrediction) -> bytes:
-    body: dict[str, Any] = {
-        "model_id": prediction.model.id,
-        "model_version": prediction.version,
-        "trained": prediction.trained,
-    }
-    outputs = prediction.outputs
-    if prediction.probabilities is not None:
-        body["predictions"] = prediction.labels
-        probabilities = prediction.probabilities
+    model, version, outputs, probabilities, labels = (
+        prediction.model,
+        prediction.version,
+        prediction.outputs,
+        prediction.probabilities,
+        prediction.labels,
+    )
+    body: dict[str, Any] = {"model_id": model.id, "model_version": version, "trained": version > 0}
+    if probabilities is not None:
+        body["predictions"] = labels
         body["probabilities"] = (
             probabilities if isinstance(probabilities, list) else _float64(probabilities)
         )
-        body["classes"] = prediction.model.classes or ()
+        body["classes"] = model.classes or ()
     elif isinstance(outputs, list):
         body["predictions"] = [A[0] for A in outputs] if len(outputs[0]) == 1 else outputs
     else:
@@ -252,12 +253,12 @@ def predict_endpoint(app: FastAPI) -> Callable[[Request], Awaitable[Response]]:
         model_id: str = scope["path_params"]["model_id"]
         version = _query_version(request) if scope["query_string"] else None
         kind, accept = _content_headers(scope)
-        media = _answer_media(accept)
+        media = JSON if accept is None or accept in _JSON_ACCEPTS else _answer_media(accept)
         body = await request.body()
         if kind == CSV:
             rows: object = await run_in_threadpool(rows_from_csv, body, max_rows)
             body_version = None
-        elif kind == "application/json" or kind.endswith("+json"):
+        elif kind == JSON or kind.endswith("+json"):
             if len(body) > BIG_BODY_BYTES:
                 rows, body_version = await run_in_threadpool(_parse_json, body)
             else:
@@ -278,7 +279,7 @@ def predict_endpoint(app: FastAPI) -> Callable[[Request], Awaitable[Response]]:
             prediction = predict(loaded, check_features(rows, loaded.model.n_inputs, max_rows))
         if media == CSV:
             return Response(csv_table(prediction), media_type=CSV)
-        return Response(_prediction_body(prediction), media_type="application/json")
+        return Response(_prediction_body(prediction), media_type=JSON)
 
     return predict_rows
 
