@@ -5,7 +5,8 @@ routes mounted only here: ``POST /bench/bare``, which reads the same JSON body, 
 parser predict uses (``orjson``) and answers a small JSON document: the cost of HTTP, middleware
 and JSON alone. ``POST /bench/bare-model`` is the same endpoint written the usual FastAPI way
 (a pydantic body model ``{inputs: list[list[float]]}``), for reference.
-``wrk`` (Debian package ``wrk``) then drives 32 concurrent connections at each endpoint for a
+``wrk`` (Debian package ``wrk``: ``apt-get install -y wrk``; without it, a bounded asyncio client
+in this script, ``--client python``) then drives 32 concurrent connections at each endpoint for a
 fixed time, alternating the endpoints over several rounds so all see the same machine state.
 The script reports requests/s, p50 and p99 latency and the server's CPU time per request for
 each endpoint, the ratio predict/bare (target >= 0.90), and rows/s of one 100,000-row predict
@@ -189,6 +190,62 @@ def wrk(url: str, script: Path, duration: int, connections: int, pid: int) -> di
     }
 
 
+async def _raw_client(
+    url: str, body: bytes, duration: float, connections: int
+) -> tuple[int, list[float], int]:
+    """Requests done, latencies (s) and non-2xx answers of ``connections`` keep-alive
+    connections posting ``body`` for ``duration`` seconds (HTTP/1.1 over plain asyncio)."""
+    import asyncio
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    request = (
+        f"POST {parts.path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode() + body
+    latencies: list[float] = []
+    failures = 0
+    deadline = time.perf_counter() + duration
+
+    async def connection() -> None:
+        nonlocal failures
+        reader, writer = await asyncio.open_connection(parts.hostname, parts.port)
+        while (start := time.perf_counter()) < deadline:
+            writer.write(request)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = re.search(rb"(?i)content-length:\s*(\d+)", head)
+            await reader.readexactly(int(length.group(1)) if length else 0)
+            latencies.append(time.perf_counter() - start)
+            failures += not head.startswith(b"HTTP/1.1 2")
+        writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(connections)))
+    return len(latencies), latencies, failures
+
+
+def python_client(url: str, duration: int, connections: int, pid: int) -> dict[str, float]:
+    """:func:`wrk`'s figures from a bounded asyncio client (the fallback when ``wrk`` is not
+    installed; it shares the machine's cores with the server, so prefer ``wrk``)."""
+    import asyncio
+
+    cpu_before = cpu_seconds(pid)
+    started = time.perf_counter()
+    done, latencies, failures = asyncio.run(
+        _raw_client(url, ROW_BODY.encode(), duration, connections)
+    )
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise RuntimeError(f"{failures} non-2xx answers from {url}")
+    cpu = cpu_seconds(pid) - cpu_before
+    latencies.sort()
+    return {
+        "rps": done / elapsed,
+        "cpu_us": cpu / done * 1e6,
+        "p50": latencies[len(latencies) // 2] * 1e3,
+        "p99": latencies[int(len(latencies) * 0.99)] * 1e3,
+    }
+
+
 def big_request(base: str, model_id: str, rows: int, repeats: int) -> float:
     """Median seconds of one predict request carrying ``rows`` rows (end to end)."""
     X = np.random.default_rng(0).uniform(-1.5, 1.5, size=(rows, 2)).round(6)
@@ -208,9 +265,27 @@ def big_request(base: str, model_id: str, rows: int, repeats: int) -> float:
     return statistics.median(times)
 
 
+def load_generator(choice: str) -> str:
+    """The load generator to use: ``wrk`` when asked for or found, else the asyncio client."""
+    found = shutil.which("wrk") is not None
+    if choice == "wrk" and not found:
+        raise SystemExit(
+            "wrk is not installed: apt-get install -y wrk (Debian/Ubuntu), "
+            "or run with --client python for the built-in asyncio client"
+        )
+    if choice == "wrk" or (choice == "auto" and found):
+        return "wrk"
+    if choice == "auto":
+        print(
+            "wrk not found (apt-get install -y wrk); using the built-in asyncio client, "
+            "which shares the CPUs with the server and caps the request rate",
+            file=sys.stderr,
+        )
+    return "python"
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed (apt-get install -y wrk)")
+    client_name = load_generator(args.client)
     load_before = " ".join(f"{v:.2f}" for v in os.getloadavg())
     data_dir = Path(tempfile.mkdtemp(prefix="annserve-bench-"))
     port = free_port()
@@ -229,12 +304,18 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "bare-model": f"{base}/bench/bare-model",
             "predict": f"{base}/v1/models/{model_id}/predict",
         }
-        for url in urls.values():  # warm both paths (model cache, imports)
-            wrk(url, script, 2, args.connections, server.pid)
+
+        def measure(url: str, duration: int) -> dict[str, float]:
+            if client_name == "wrk":
+                return wrk(url, script, duration, args.connections, server.pid)
+            return python_client(url, duration, args.connections, server.pid)
+
+        for url in urls.values():  # warm every path (model cache, imports)
+            measure(url, 2)
         rounds: dict[str, list[dict[str, float]]] = {name: [] for name in urls}
         for _ in range(args.rounds):
             for name, url in urls.items():
-                rounds[name].append(wrk(url, script, args.duration, args.connections, server.pid))
+                rounds[name].append(measure(url, args.duration))
         big = big_request(base, model_id, args.rows, 3)
     finally:
         server.terminate()
@@ -254,6 +335,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "big_request_seconds": big,
         "rows_per_second": args.rows / big,
         "load": (load_before, " ".join(f"{v:.2f}" for v in os.getloadavg())),
+        "client": client_name,
     }
 
 
@@ -266,6 +348,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="alternating runs per endpoint")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the big request")
+    parser.add_argument(
+        "--client",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="load generator: wrk (apt-get install wrk), the built-in asyncio client, or "
+        "wrk when installed (default)",
+    )
     args = parser.parse_args()
     if args.command == "serve":
         serve(args.port)
@@ -275,9 +364,8 @@ def main() -> None:
         f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
         f"Python {platform.python_version()}, numpy {np.__version__}"
     )
-    print(
-        f"wrk: 1 thread, {args.connections} connections, {args.duration} s x {args.rounds} rounds"
-    )
+    client = "wrk, 1 thread" if result["client"] == "wrk" else "asyncio client"
+    print(f"{client}: {args.connections} connections, {args.duration} s x {args.rounds} rounds")
     print("| endpoint | requests/s | p50 ms | p99 ms | server CPU µs/request |")
     print("| --- | ---: | ---: | ---: | ---: |")
     for name in ("bare", "bare-model", "predict"):
