@@ -9,7 +9,7 @@ costs a few microseconds in Python arithmetic, while the same pass in numpy make
 twenty-five calls of a microsecond or more each. :class:`ScalarNetwork` holds a network's
 parameters once as tuples of Python floats and computes the pass with ``math.exp`` and
 ``math.tanh``, with the formulas of the engine's in-place forms (``core.activations.INPLACE``),
-so it agrees with the numpy pass to rounding (a relative 1e-12). Past a few thousand
+so it agrees with the numpy pass to rounding (a relative 1e-12). Past a few hundred
 multiply-adds per call numpy's per-element speed wins: :meth:`ScalarNetwork.pays_off` says when.
 """
 
@@ -27,12 +27,17 @@ from core.network import ANN
 
 Vector = list[float]
 
-MAX_SCALAR_WORK = 2_000
-"""Largest ``samples * parameters`` for which the scalar pass is faster than the numpy one.
+ROW_COST = 44
+"""Fixed cost of one sample through the scalar pass (row check, layer loops, labels), counted in
+parameters: the pass costs about ``ROW_COST + n_parameters`` multiply-adds' worth per sample."""
 
-Measured on a 2-core x86_64 with numpy 2 (OpenBLAS): the scalar pass costs about 45 ns per
-parameter and sample plus 0.4 µs per layer, the numpy pass (row checks, forward, labels) about
-30-40 µs whatever the size for small inputs; they cross between 1,500 and 3,000.
+MAX_SCALAR_WORK = 360
+"""Largest ``samples * (ROW_COST + parameters)`` for which the scalar pass is the faster one.
+
+Measured in a hot loop on the 2-core x86_64 of ``docs/performance.md`` (Python 3.11, numpy 2.4),
+row checks, forward pass and labels together: the scalar path costs about 2.2 µs + 0.05 µs per
+parameter per sample, the numpy path 18-20 µs for up to 16 small rows. Crossings: 5-6 samples
+of a 2-4-1 network (17 parameters), 2 of a 2-8-8-1 (105), 1 of a 10-32-3 (451, a tie).
 """
 
 
@@ -110,14 +115,14 @@ class ScalarNetwork:
         self.n_x: int = layers[0][0].shape[1]
         self.n_y: int = n_in
         self.n_parameters: int = sum(W.size + b.size for W, b, _ in layers)
-        self.max_samples: int = MAX_SCALAR_WORK // self.n_parameters
+        self.max_samples: int = MAX_SCALAR_WORK // (ROW_COST + self.n_parameters)
         """Most samples per call for which this pass is the faster one (see :meth:`pays_off`)."""
 
     @classmethod
     def from_ann(cls, ann: ANN) -> ScalarNetwork | None:
         """The scalar form of ``ann``, or None when it would compute differently (float32) or
-        could never pay off (more parameters than :data:`MAX_SCALAR_WORK`)."""
-        if ann.dtype != np.float64 or ann.n_parameters > MAX_SCALAR_WORK:
+        would not pay off even for one sample (see :data:`MAX_SCALAR_WORK`)."""
+        if ann.dtype != np.float64 or ROW_COST + ann.n_parameters > MAX_SCALAR_WORK:
             return None
         layers: list[tuple[NDArray[Any], NDArray[Any], str]] = [
             (getattr(ann, f"W{l}"), getattr(ann, f"b{l}"), name)

@@ -126,7 +126,7 @@ def test_the_plain_path_answers_as_the_numpy_path(
     n_y = len(classes) if output == "softmax" and classes else OUTPUTS[output]
     ann = ANN(3, [4, 3], n_y, output_activation=output, seed=4)
     loaded = _plain_loaded(ann, classes)
-    rows = np.random.default_rng(5).normal(scale=2.0, size=(6, 3))
+    rows = np.random.default_rng(5).normal(scale=2.0, size=(3, 3))
     plain = predict_plain(loaded, rows.tolist(), 100)
     assert plain is not None
     reference = predict(loaded, rows)
