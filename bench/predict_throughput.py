@@ -345,7 +345,7 @@ def main() -> None:
     serve_parser = commands.add_parser("serve", help="(internal) run the benchmark server")
     serve_parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
-    parser.add_argument("--rounds", type=int, default=3, help="alternating runs per endpoint")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating runs per endpoint")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rows", type=int, default=100_000, help="rows of the big request")
     parser.add_argument(
