@@ -62,11 +62,9 @@ def write_npz_atomic(
     path: Path,
     arrays: Mapping[str, NDArray[Any]],
     metadata: Mapping[str, Any] | None = None,
-    *,
-    overwrite: bool = True,
 ) -> None:
     """Write ``arrays`` and JSON ``metadata`` to ``path`` atomically (core's ``.npz`` format)."""
-    write_bytes_atomic(path, npz_bytes(arrays, metadata or {}), overwrite=overwrite)
+    write_bytes_atomic(path, npz_bytes(arrays, metadata or {}))
 
 
 def read_npz(path: Path) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
@@ -127,18 +125,6 @@ class ArrayStore:
         self.dataset_path(dataset_id).unlink(missing_ok=True)
 
     # Models --------------------------------------------------------------------------------
-    def save_model_version(
-        self,
-        model_id: str,
-        version: int,
-        arrays: Mapping[str, NDArray[Any]],
-        metadata: Mapping[str, Any] | None = None,
-    ) -> Path:
-        """Write an immutable parameter version (``FileExistsError`` if it already exists)."""
-        path = self.model_version_path(model_id, version)
-        write_npz_atomic(path, arrays, metadata, overwrite=False)
-        return path
-
     def load_model_version(
         self, model_id: str, version: int
     ) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
@@ -160,21 +146,6 @@ class ArrayStore:
         shutil.rmtree(self.model_dir(model_id), ignore_errors=True)
 
     # Jobs ----------------------------------------------------------------------------------
-    def save_checkpoint(
-        self,
-        job_id: str,
-        arrays: Mapping[str, NDArray[Any]],
-        metadata: Mapping[str, Any] | None = None,
-    ) -> Path:
-        """Write (or replace) a job's checkpoint."""
-        path = self.checkpoint_path(job_id)
-        write_npz_atomic(path, arrays, metadata)
-        return path
-
-    def load_checkpoint(self, job_id: str) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
-        """A job's checkpoint arrays and metadata (``FileNotFoundError`` if none)."""
-        return read_npz(self.checkpoint_path(job_id))
-
     def delete_job(self, job_id: str) -> None:
         """Remove every file of a job."""
         shutil.rmtree(self.job_dir(job_id), ignore_errors=True)

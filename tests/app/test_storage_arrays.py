@@ -10,6 +10,7 @@ import pytest
 from app.services.errors import InvalidId
 from app.services.ids import new_id
 from app.storage.arrays import ArrayStore, read_npz, write_npz_atomic
+from core.serialization import npz_bytes
 
 
 @pytest.fixture
@@ -34,9 +35,9 @@ def test_dataset_round_trip_is_exact(store: ArrayStore) -> None:
 
 def test_model_versions_are_immutable(store: ArrayStore) -> None:
     model_id = new_id("mdl")
-    store.save_model_version(model_id, 0, {"W1": np.ones((2, 2))})
+    store.save_model_version_bytes(model_id, 0, npz_bytes({"W1": np.ones((2, 2))}, {}))
     with pytest.raises(FileExistsError):
-        store.save_model_version(model_id, 0, {"W1": np.zeros((2, 2))})
+        store.save_model_version_bytes(model_id, 0, npz_bytes({"W1": np.zeros((2, 2))}, {}))
     arrays, _ = store.load_model_version(model_id, 0)
     assert np.array_equal(arrays["W1"], np.ones((2, 2)))
     store.delete_model(model_id)
@@ -45,9 +46,10 @@ def test_model_versions_are_immutable(store: ArrayStore) -> None:
 
 def test_checkpoint_is_replaced(store: ArrayStore) -> None:
     job_id = new_id("job")
-    store.save_checkpoint(job_id, {"a": np.zeros(3)}, {"iteration": 1})
-    store.save_checkpoint(job_id, {"a": np.ones(3)}, {"iteration": 2})
-    arrays, metadata = store.load_checkpoint(job_id)
+    path = store.checkpoint_path(job_id)
+    write_npz_atomic(path, {"a": np.zeros(3)}, {"iteration": 1})
+    write_npz_atomic(path, {"a": np.ones(3)}, {"iteration": 2})
+    arrays, metadata = read_npz(path)
     assert metadata["iteration"] == 2
     assert np.array_equal(arrays["a"], np.ones(3))
 
