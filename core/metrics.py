@@ -21,7 +21,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from core.errors import CoreError, ShapeError
-from core.preprocessing import check_finite
+from core.preprocessing import check_finite, one_hot
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -189,11 +189,7 @@ def classification_report(
             raise ShapeError(f"probabilities must be (1, m) or (k, m), got shape {P.shape}.")
         check_finite(P, "probabilities")
         indices = np.asarray(y_true, dtype=np.int64)
-        if P.shape[0] == 1:
-            Y = indices[np.newaxis, :].astype(np.float64)
-        else:
-            Y = np.zeros((k, m))
-            Y[indices, np.arange(m)] = 1.0
+        Y = indices[np.newaxis, :].astype(np.float64) if P.shape[0] == 1 else one_hot(indices, k)
         log_loss_value = log_loss(Y, P)
     labels = [_json_label(c) for c in classes]
     weights = support / m
