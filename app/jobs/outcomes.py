@@ -69,21 +69,12 @@ class Outcomes:
             if not queue.finish(self.job_id, self.worker_id, status, error=error):
                 raise JobLost(self.job_id)
             if history is not None:
-                self._append_rest(queue, reporter, history)
+                queue.append_history(self.job_id, *reporter.unsent(history))
             if job is not None:
                 queue.mark_model_ready(job.model_id)
         self.checkpoint_path.unlink(missing_ok=True)
         logger.info("job ended", extra={"job": self.job_id, "status": status})
         return status
-
-    def _append_rest(self, queue: JobQueue, reporter: Reporter, history: History) -> None:
-        queue.append_history(
-            self.job_id,
-            history.iterations[reporter.sent :],
-            history.costs[reporter.sent :],
-            history.val_iterations[reporter.val_sent :],
-            history.val_costs[reporter.val_sent :],
-        )
 
     def release(self, reporter: Reporter, result: TrainingResult) -> str:
         """Shutdown: progress written, the job back to ``queued``; the checkpoint stays."""
@@ -147,7 +138,7 @@ class Outcomes:
                 produced_version=version,
             )
             if done:
-                self._append_rest(queue, reporter, result.history)
+                queue.append_history(self.job_id, *reporter.unsent(result.history))
                 models = ModelRepository(session)
                 models.add_version(
                     ModelVersionRow(

@@ -25,7 +25,7 @@ from app.settings import Settings
 from app.storage.db import Database
 from app.storage.job_queue import JobQueue
 from app.storage.tables import utcnow
-from core.serialization import atomic_write_bytes, state_to_bytes
+from core.serialization import save_state
 from core.training_state import History, Progress, TrainingState
 
 logger = logging.getLogger("annserve.jobs")
@@ -64,9 +64,9 @@ def progress_body(
 
 
 def write_checkpoint(path: Path, state: TrainingState) -> None:
-    """Write ``state`` to ``path`` atomically (temp file, fsync, rename)."""
+    """Write ``state`` to ``path`` atomically (temp file, fsync, rename), creating its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_bytes(path, state_to_bytes(state))
+    save_state(state, path)
 
 
 class Reporter:
@@ -152,7 +152,8 @@ class Reporter:
                 self.checkpoint(state)
         return True
 
-    def _chunk(self, history: History) -> _Chunk:
+    def unsent(self, history: History) -> _Chunk:
+        """The part of ``history`` not yet written to the database."""
         return (
             history.iterations[self.sent :],
             history.costs[self.sent :],
@@ -161,7 +162,7 @@ class Reporter:
         )
 
     def _send(self, history: History | None, body: dict[str, Any]) -> None:
-        chunk = self._chunk(history) if history is not None else None
+        chunk = self.unsent(history) if history is not None else None
         try:
             self._outbox.put_nowait((chunk, body))
         except queue.Full:
@@ -201,7 +202,7 @@ class Reporter:
 
         For the end of a run, after :meth:`finish`.
         """
-        cancel = self._write(self._chunk(history) if history is not None else None, progress)
+        cancel = self._write(self.unsent(history) if history is not None else None, progress)
         if history is not None:
             self.sent, self.val_sent = len(history.iterations), len(history.val_iterations)
         return cancel
