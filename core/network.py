@@ -11,6 +11,7 @@ The methods ``forward_propagation``, ``compute_cost``, ``back_propagation``, ``f
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -80,8 +81,6 @@ class ANN:
         seed: int | np.random.Generator = 2,
         dtype: str | type[np.floating[Any]] = "float64",
     ) -> None:
-        rng = seed if isinstance(seed, np.random.Generator) else None
-        int_seed = None if isinstance(seed, np.random.Generator) else seed
         arch = Architecture.build(
             n_x,
             n_h,
@@ -90,15 +89,14 @@ class ANN:
             output_activation=output_activation,
             init=init,
             distribution=distribution,
-            seed=int_seed,
+            seed=None if isinstance(seed, np.random.Generator) else seed,
             dtype=dtype,
         )
         self._setup(arch)
-        rng = rng if rng is not None else np.random.default_rng(arch.seed)
-        initial = initialize_parameters(
-            arch.layer_sizes, arch.activations, arch.init, arch.distribution, rng, self.dtype
-        )
-        self.set_parameters(initial)
+        if isinstance(seed, np.random.Generator):
+            self._initialize(seed)
+        else:
+            self._initialize(np.random.default_rng(arch.seed))
 
     def _setup(self, arch: Architecture) -> None:
         object.__setattr__(self, "_arch", arch)
@@ -106,6 +104,13 @@ class ANN:
         object.__setattr__(self, "_theta", np.zeros(self._layout.size, np.dtype(arch.dtype)))
         object.__setattr__(self, "_views", self._layout.views(self._theta))
         object.__setattr__(self, "result", None)
+
+    def _initialize(self, rng: np.random.Generator) -> None:
+        arch = self._arch
+        initial = initialize_parameters(
+            arch.layer_sizes, arch.activations, arch.init, arch.distribution, rng, self.dtype
+        )
+        self.set_parameters(initial)
 
     # ----------------------------------------------------------------------------- structure
     _arch: Architecture
@@ -127,22 +132,15 @@ class ANN:
             if isinstance(architecture, Architecture)
             else Architecture.from_dict(architecture)
         )
-        if parameters is None:
-            seed = arch.seed if arch.seed is not None else 2
-            return cls(
-                arch.n_x,
-                arch.n_h,
-                arch.n_y,
-                hidden_activation=arch.hidden_activations,
-                output_activation=arch.output_activation,
-                init=arch.init,
-                distribution=arch.distribution,
-                seed=seed,
-                dtype=arch.dtype,
-            )
+        if parameters is None and arch.seed is None:
+            # Built from a Generator, it recorded no seed: the notes' seed 2 stands in, recorded.
+            arch = dataclasses.replace(arch, seed=2)
         ann = cls.__new__(cls)
         ann._setup(arch)
-        ann.set_parameters(parameters)
+        if parameters is None:
+            ann._initialize(np.random.default_rng(arch.seed))
+        else:
+            ann.set_parameters(parameters)
         return ann
 
     def architecture(self) -> dict[str, Any]:
