@@ -15,7 +15,7 @@ from numpy.typing import NDArray
 
 from app.services.csv_table import parse_csv
 from app.services.dataset_input import Label, PreparedDataset, features_matrix, prepare_dataset
-from app.services.errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from app.services.errors import Conflict, InvalidInput, LimitExceeded, dataset_not_found
 from app.services.ids import DATASET, new_id, validate_id
 from app.services.layout import columns_to_rows
 from app.settings import Settings
@@ -202,7 +202,7 @@ class DatasetService:
         with self.db.session() as session:
             row = DatasetRepository(session).get(dataset_id)
         if row is None:
-            raise NotFound(f"no dataset with id {dataset_id}", code="dataset_not_found")
+            raise dataset_not_found(dataset_id)
         return row
 
     def list(
@@ -226,7 +226,7 @@ class DatasetService:
         validate_id(dataset_id, DATASET)
         with self.db.session() as session:
             if DatasetRepository(session).get(dataset_id) is None:
-                raise NotFound(f"no dataset with id {dataset_id}", code="dataset_not_found")
+                raise dataset_not_found(dataset_id)
             jobs = JobRepository(session)
             if jobs.has_active_for_dataset(dataset_id):
                 raise Conflict(

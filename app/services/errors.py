@@ -62,9 +62,6 @@ class InvalidInput(ServiceError):  # noqa: N818 (HTTP-style names)
     title = "Unprocessable content"
 
 
-Unprocessable = InvalidInput
-
-
 class LimitExceeded(InvalidInput):
     """The request asks for more than the configured limits allow (samples, layers, units...)."""
 
@@ -98,3 +95,18 @@ class ServiceUnavailable(ServiceError):  # noqa: N818 (HTTP-style names)
 
     code = "service_unavailable"
     title = "Service unavailable"
+
+
+def model_not_found(model_id: str) -> NotFound:
+    """The error for an unknown model id."""
+    return NotFound(f"no model with id {model_id}", code="model_not_found")
+
+
+def version_not_found(model_id: str, version: int) -> NotFound:
+    """The error for an unknown version of a known model."""
+    return NotFound(f"model {model_id} has no version {version}", code="version_not_found")
+
+
+def dataset_not_found(dataset_id: str) -> NotFound:
+    """The error for an unknown dataset id."""
+    return NotFound(f"no dataset with id {dataset_id}", code="dataset_not_found")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.services.errors import InvalidInput, NotFound
+from app.services.errors import InvalidInput, NotFound, model_not_found
 from app.services.ids import MODEL, validate_id
 from app.services.jobs import JobService
 from app.storage.job_queue import JobQueue
@@ -96,7 +96,7 @@ class CostCurves:
             models = ModelRepository(session)
             model = models.get(model_id)
             if model is None:
-                raise NotFound(f"no model with id {model_id}", code="model_not_found")
+                raise model_not_found(model_id)
             version = models.get_version(model_id, model.current_version)
         if version is None or version.job_id is None:
             raise NotFound(

@@ -17,6 +17,7 @@ from app.services.errors import (
     LimitExceeded,
     NotFound,
     ServiceUnavailable,
+    model_not_found,
 )
 from app.services.ids import DATASET, JOB, MODEL, is_valid_id, new_id, validate_id
 from app.settings import Settings
@@ -126,7 +127,7 @@ class JobService:
         with self.db.session() as session:
             model = ModelRepository(session).get(model_id)
         if model is None:
-            raise NotFound(f"no model with id {model_id}", code="model_not_found")
+            raise model_not_found(model_id)
         dataset = self._dataset(dataset_id)
         check_compatible(model, dataset)
         base = model.current_version if params.warm_start else 0

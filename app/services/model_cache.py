@@ -26,7 +26,7 @@ from typing import Any
 
 from numpy.typing import NDArray
 
-from app.services.errors import InvalidInput, NotFound
+from app.services.errors import InvalidInput, NotFound, model_not_found, version_not_found
 from app.services.ids import MODEL, is_valid_id, validate_id
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
@@ -144,16 +144,6 @@ class _RowEntry:
     dir_mtime_ns: int
     checked_at: float
     settled: bool
-
-
-def not_found(model_id: str) -> NotFound:
-    """The error for an unknown model."""
-    return NotFound(f"no model with id {model_id}", code="model_not_found")
-
-
-def version_not_found(model_id: str, version: int) -> NotFound:
-    """The error for an unknown version of a known model."""
-    return NotFound(f"model {model_id} has no version {version}", code="version_not_found")
 
 
 class ModelCache:
@@ -315,7 +305,7 @@ class ModelCache:
             self.row_reads += 1
         if model is None:
             self.forget(model_id)
-            raise not_found(model_id)
+            raise model_not_found(model_id)
         # A file newer than the current version may belong to a commit still in flight.
         settled = mtime is not None and self._newest_file(model_id) <= model.current_version
         entry = _RowEntry(model, directory, mtime or 0, self.clock(), settled)

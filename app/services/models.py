@@ -9,7 +9,12 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from app.services.errors import Conflict, InvalidInput, NotFound
+from app.services.errors import (
+    Conflict,
+    InvalidInput,
+    model_not_found,
+    version_not_found,
+)
 from app.services.ids import DATASET, MODEL, is_valid_id, new_id, validate_id
 from app.services.model_spec import ModelSpec, ResolvedModel, resolve_model
 from app.settings import Settings
@@ -20,10 +25,6 @@ from app.storage.tables import DatasetRow, ModelRow, ModelVersionRow, utcnow
 from core.errors import CoreError
 from core.network import ANN
 from core.serialization import model_from_bytes, model_to_bytes
-
-
-def _model_not_found(model_id: str) -> NotFound:
-    return NotFound(f"no model with id {model_id}", code="model_not_found")
 
 
 class ModelService:
@@ -112,7 +113,7 @@ class ModelService:
         with self.db.session() as session:
             row = ModelRepository(session).get(model_id)
         if row is None:
-            raise _model_not_found(model_id)
+            raise model_not_found(model_id)
         return row
 
     def list(
@@ -148,9 +149,7 @@ class ModelService:
             return row.current_version
         with self.db.session() as session:
             if ModelRepository(session).get_version(model_id, version) is None:
-                raise NotFound(
-                    f"model {model_id} has no version {version}", code="version_not_found"
-                )
+                raise version_not_found(model_id, version)
         return version
 
     def parameters(
@@ -180,7 +179,7 @@ class ModelService:
         with self.db.session() as session:
             row = ModelRepository(session).get(model_id, for_update=True)
             if row is None:
-                raise _model_not_found(model_id)
+                raise model_not_found(model_id)
             if name is not None:
                 row.name = name
             if description is not None:
@@ -194,7 +193,7 @@ class ModelService:
         with self.db.session() as session:
             row = ModelRepository(session).get(model_id, for_update=True)
             if row is None:
-                raise _model_not_found(model_id)
+                raise model_not_found(model_id)
             if row.status == "training" or JobRepository(session).has_active_for_model(model_id):
                 raise Conflict(f"model {model_id} is training", code="model_in_use")
             job_ids = JobRepository(session).ids_for_model(model_id)
