@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from core.datasets import TASKS
 from core.errors import ConfigurationError, ShapeError
 
 if TYPE_CHECKING:
@@ -23,7 +24,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 FORMATS: tuple[str, ...] = ("png", "svg")
-PLOT_TASKS: tuple[str, ...] = ("binary", "multiclass", "regression")
 # The TensorFlow Playground's colours: orange for the negative class, blue for the positive one.
 NEGATIVE, POSITIVE = "#f59322", "#0877bd"
 VALUE_CMAP = "RdBu"
@@ -38,9 +38,9 @@ def check_format(format: str) -> None:
 
 
 def check_task(task: str) -> None:
-    """Raise ConfigurationError unless ``task`` is one of :data:`PLOT_TASKS`."""
-    if task not in PLOT_TASKS:
-        raise ConfigurationError(f"task must be one of {list(PLOT_TASKS)}, got {task!r}.")
+    """Raise ConfigurationError unless ``task`` is one of :data:`core.datasets.TASKS`."""
+    if task not in TASKS:
+        raise ConfigurationError(f"task must be one of {list(TASKS)}, got {task!r}.")
 
 
 @contextmanager
