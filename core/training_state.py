@@ -18,7 +18,6 @@ from numpy.typing import NDArray
 from core.errors import ConfigurationError
 
 Array = NDArray[Any]
-STOP_REASONS: tuple[str, ...] = ("completed", "tol", "early_stopping", "max_seconds", "callback")
 
 
 @dataclass
