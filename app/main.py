@@ -14,6 +14,7 @@ from app.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.api.openapi import install_openapi
 from app.api.playground import install_playground
 from app.api.routes import include_routers
+from app.services.model_cache import ModelCache
 from app.settings import Settings, get_settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
@@ -35,6 +36,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.db = Database(settings.database_url)
     app.state.arrays = ArrayStore(settings.data_dir)
+    app.state.model_cache = ModelCache(
+        app.state.db,
+        app.state.arrays,
+        capacity=settings.model_cache_size,
+        ttl_seconds=settings.model_cache_ttl_seconds,
+    )
     app.state.api_keys = tuple(key.encode() for key in settings.api_keys)
     app.state.metrics = HttpMetrics()
     install_error_handlers(app)

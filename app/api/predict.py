@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, FastAPI, Query, Request
@@ -22,26 +21,19 @@ from app.api.schemas.predict import (
 from app.services.errors import InvalidInput
 from app.services.evaluation import EvaluationService
 from app.services.model_cache import LoadedModel, ModelCache
-from app.settings import Settings
 
 router = APIRouter(prefix="/v1/models", tags=["predictions"])
 
 MAX_VERSION = 2_147_483_647
-_CREATE_LOCK = threading.Lock()
 
 Version = Annotated[
     int | None, Query(ge=0, le=MAX_VERSION, description="Parameter version (default: current).")
 ]
 
 
-def model_cache(request: Request) -> ModelCache:
-    """The app's cache of loaded networks, made on first use from the app's settings."""
-    return app_model_cache(request.app)
-
-
 async def _cache_dependency(request: Request) -> ModelCache:
     # async, so FastAPI does not hop to a worker thread just to read app state.
-    return model_cache(request)
+    return app_model_cache(request.app)
 
 
 ModelCacheDep = Annotated[ModelCache, Depends(_cache_dependency)]
@@ -56,21 +48,8 @@ async def load_model(cache: ModelCache, model_id: str, version: int | None) -> L
 
 
 def app_model_cache(app: FastAPI) -> ModelCache:
-    """``app``'s cache of loaded networks, made on first use from its settings."""
-    state = app.state
-    cache: ModelCache | None = getattr(state, "model_cache", None)
-    if cache is None:
-        with _CREATE_LOCK:
-            cache = getattr(state, "model_cache", None)
-            if cache is None:
-                settings: Settings = state.settings
-                cache = ModelCache(
-                    state.db,
-                    state.arrays,
-                    capacity=settings.model_cache_size,
-                    ttl_seconds=settings.model_cache_ttl_seconds,
-                )
-                state.model_cache = cache
+    """``app``'s cache of loaded networks (made by ``app.main.create_app``)."""
+    cache: ModelCache = app.state.model_cache
     return cache
 
 
