@@ -12,8 +12,11 @@ F32 = np.dtype(np.float32)
 
 
 def test_as_inputs_converts_and_checks() -> None:
-    X = as_inputs(np.arange(6).reshape(2, 3).T.T, 2, F32)
+    # A transposed (Fortran-ordered) int array: both the dtype and the layout must change.
+    given = np.arange(6).reshape(3, 2).T
+    X = as_inputs(given, 2, F32)
     assert X.dtype == np.float32 and X.flags.c_contiguous and X.shape == (2, 3)
+    np.testing.assert_array_equal(X, given)
     with pytest.raises(ShapeError, match=r"n_x=3.*\(2, 3\)"):
         as_inputs(np.zeros((2, 3)), 3, F32)
     with pytest.raises(ShapeError, match=r"m >= 1"):
