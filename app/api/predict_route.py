@@ -72,9 +72,8 @@ def _content_headers(scope: Scope) -> tuple[str, bytes | None]:
     return text.split(";", 1)[0].strip().lower(), accept
 
 
-def _answer_media(accept: bytes | None) -> str:
-    if accept is None or accept in _JSON_ACCEPTS:
-        return "application/json"
+def _answer_media(accept: bytes) -> str:
+    # The plain JSON accepts are answered before this is called.
     return choose(accept.decode("latin-1"), _MEDIA)
 
 
@@ -157,8 +156,6 @@ _PREDICT_DOCS = {
 
 
 def _query_version(request: Request) -> int | None:
-    if not request.scope["query_string"]:
-        return None
     raw = request.query_params.get("version")
     if raw is None:
         return None
