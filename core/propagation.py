@@ -140,11 +140,6 @@ class Workspace:
             return None
         return np.empty((n_in, n_out), self.Z[0].dtype)
 
-    @property
-    def output(self) -> Array:
-        """``A^{[L]}`` of the last forward pass, shape ``(n_y, m)``."""
-        return self.A_out
-
     def forward(self) -> Array:
         """Forward pass on the loaded inputs; returns ``A^{[L]}`` (``(n_y, m)``)."""
         blocks, Zs, inputs = self._blocks, self.Z, self.layer_inputs
