@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 
-from app.api.params import PROBLEMS
-from app.api.predict import ModelCacheDep, Version
+from app.api.params import PROBLEMS, Version
+from app.api.predict import ModelCacheDep
 from app.api.schemas.common import Problem
 from app.services.export import MEDIA_TYPES, ExportService
 

@@ -15,8 +15,8 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from app.api.deps import DatasetServiceDep
 from app.api.negotiation import choose
-from app.api.params import PROBLEMS
-from app.api.predict import ModelCacheDep, Version
+from app.api.params import PROBLEMS, Version
+from app.api.predict import ModelCacheDep
 from app.services.images import MEDIA_TYPES, ImageFormat, ImagePlan, ImageService, activation
 
 router = APIRouter(prefix="/v1", tags=["images"])

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 
 from app.api.deps import JsonBody, ModelServiceDep
 from app.api.negotiation import choose
-from app.api.params import PROBLEMS, Limit, Offset
+from app.api.params import PROBLEMS, Limit, Offset, Version
 from app.api.schemas.common import DatasetId, Name, Problem, Task
 from app.api.schemas.models import (
     HiddenLayer,
@@ -27,7 +27,6 @@ from app.storage.tables import ModelRow
 router = APIRouter(prefix="/v1/models", tags=["models"])
 
 NPZ_TYPES = ("application/x-npz", "application/octet-stream")
-Version = Annotated[int | None, Query(ge=0, le=2_147_483_647, description="Default: current.")]
 
 
 def to_read(row: ModelRow) -> ModelRead:

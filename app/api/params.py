@@ -8,8 +8,13 @@ from fastapi import Query
 
 from app.api.schemas.common import Problem
 
+MAX_VERSION = 2_147_483_647
+
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size.")]
 Offset = Annotated[int, Query(ge=0, le=2_147_483_647, description="Items to skip.")]
+Version = Annotated[
+    int | None, Query(ge=0, le=MAX_VERSION, description="Parameter version (default: current).")
+]
 
 
 def _problem(description: str) -> dict[str, Any]:

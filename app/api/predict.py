@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import DatasetServiceDep, JsonBody
-from app.api.params import PROBLEMS
+from app.api.params import PROBLEMS, Version
 from app.api.schemas.predict import (
     AccuracyRead,
     EvaluateRequest,
@@ -23,12 +23,6 @@ from app.services.evaluation import EvaluationService
 from app.services.model_cache import LoadedModel, ModelCache
 
 router = APIRouter(prefix="/v1/models", tags=["predictions"])
-
-MAX_VERSION = 2_147_483_647
-
-Version = Annotated[
-    int | None, Query(ge=0, le=MAX_VERSION, description="Parameter version (default: current).")
-]
 
 
 async def _cache_dependency(request: Request) -> ModelCache:

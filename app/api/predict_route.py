@@ -21,8 +21,8 @@ from starlette.types import Scope
 
 from app.api.auth import check_api_key
 from app.api.negotiation import choose
-from app.api.params import PROBLEMS
-from app.api.predict import MAX_VERSION, app_model_cache
+from app.api.params import MAX_VERSION, PROBLEMS
+from app.api.predict import app_model_cache
 from app.api.schemas.common import Problem
 from app.api.schemas.predict import PredictRequest, PredictResponse
 from app.services.errors import FieldError, InvalidInput, ServiceError, UnsupportedMediaType
