@@ -12,9 +12,10 @@ from numpy.typing import NDArray
 
 from app.jobs.data import training_data
 from app.jobs.params import TrainParams
+from app.settings import Settings
 from app.storage.arrays import ArrayStore
-from app.storage.tables import DatasetRow, ModelRow
-from core.network import ANN
+from app.storage.db import Database
+from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
 from core.serialization import model_from_bytes
 
 CIRCLE_400 = {"kind": "circle", "n_samples": 400, "noise": 0.1, "seed": 0}
@@ -76,18 +77,27 @@ def stored_parameters(data_dir: Path, model_id: str, version: int) -> dict[str, 
     return ann.parameters
 
 
-def reference_training(
-    data_dir: Path, dataset: DatasetRow, model: ModelRow, params: TrainParams
-) -> ANN:
-    """The same training with core called directly, uninterrupted."""
-    store = ArrayStore(data_dir)
+def reference_parameters(settings: Settings, job_id: str) -> dict[str, NDArray[Any]]:
+    """The parameters of the job's training with core called directly, uninterrupted."""
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            job = JobRepository(session).get(job_id)
+            assert job is not None
+            dataset = DatasetRepository(session).get(job.dataset_id)
+            model = ModelRepository(session).get(job.model_id)
+    finally:
+        db.dispose()
+    assert dataset is not None and model is not None
+    params = TrainParams.from_dict(job.params)
+    store = ArrayStore(settings.data_dir)
     arrays, _ = store.load_dataset(dataset.id)
     data = training_data(arrays, dataset, model, params)
     ann = model_from_bytes(store.model_version_bytes(model.id, params.base_version))
     options = params.options().to_dict()
     n_iter, lambd = options.pop("n_iter"), options.pop("learning_rate")
     ann.fit(data.X, data.Y, n_iter, lambd, X_val=data.X_val, Y_val=data.Y_val, **options)
-    return ann
+    return ann.parameters
 
 
 def assert_same_parameters(

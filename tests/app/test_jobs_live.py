@@ -15,16 +15,15 @@ from typing import Any
 import httpx
 import pytest
 
-from app.jobs.params import TrainParams
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
-from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
+from app.storage.repositories import JobRepository
 from tests.app.jobs_support import (
     assert_same_parameters,
     make_dataset,
     make_model,
-    reference_training,
+    reference_parameters,
     start_job,
     stored_parameters,
     wait_final,
@@ -162,21 +161,6 @@ def test_jobs_beyond_the_limit_wait_in_order(live_server: StartServer, executor_
             assert wait_final(client, job["id"], timeout=10)["status"] == "cancelled"
 
 
-def _reference(data_dir: Path, job_id: str) -> dict[str, Any]:
-    db = Database(Settings(data_dir=data_dir).database_url)
-    try:
-        with db.session() as session:
-            job = JobRepository(session).get(job_id)
-            assert job is not None
-            dataset = DatasetRepository(session).get(job.dataset_id)
-            model = ModelRepository(session).get(job.model_id)
-    finally:
-        db.dispose()
-    assert dataset is not None and model is not None
-    params = TrainParams.from_dict(job.params)
-    return reference_training(data_dir, dataset, model, params).parameters
-
-
 def _children(pid: int) -> list[int]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -248,7 +232,10 @@ def test_kill_9_mid_training_resumes_to_the_uninterrupted_parameters(
     assert done["attempts"] == 2
     resumed = done["result"]["resumed_from_iteration"]
     assert resumed is not None and resumed > 0
-    assert_same_parameters(stored_parameters(data_dir, model_id, 1), _reference(data_dir, job_id))
+    assert_same_parameters(
+        stored_parameters(data_dir, model_id, 1),
+        reference_parameters(Settings(data_dir=data_dir), job_id),
+    )
 
 
 @pytest.mark.slow
@@ -264,7 +251,10 @@ def test_sigterm_checkpoints_and_the_job_resumes_after_restart(
     # A clean shutdown does not count as a failed attempt.
     assert done["attempts"] == 1
     assert done["result"]["resumed_from_iteration"] >= info["seen"]["progress"]["iteration"]
-    assert_same_parameters(stored_parameters(data_dir, model_id, 1), _reference(data_dir, job_id))
+    assert_same_parameters(
+        stored_parameters(data_dir, model_id, 1),
+        reference_parameters(Settings(data_dir=data_dir), job_id),
+    )
 
 
 def test_a_standalone_local_worker_runs_the_queue(live_server: StartServer) -> None:
@@ -314,5 +304,6 @@ def test_kill_9_of_a_worker_process_resumes_the_job_at_once(live_server: StartSe
     assert done["status"] == "succeeded", done
     assert done["attempts"] == 2 and done["result"]["resumed_from_iteration"] > 0
     assert_same_parameters(
-        stored_parameters(server.data_dir, model["id"], 1), _reference(server.data_dir, job["id"])
+        stored_parameters(server.data_dir, model["id"], 1),
+        reference_parameters(Settings(data_dir=server.data_dir), job["id"]),
     )

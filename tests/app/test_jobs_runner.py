@@ -12,7 +12,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from app.jobs.params import TrainParams
 from app.jobs.recovery import local_pid, new_worker_id, reclaim_dead_local, reclaim_stale
 from app.jobs.runner import Signals, run_job
 from app.jobs.worker import claim_next
@@ -20,13 +19,13 @@ from app.main import create_app
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
-from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
+from app.storage.repositories import JobRepository
 from app.storage.tables import JobRow, utcnow
 from tests.app.jobs_support import (
     assert_same_parameters,
     make_dataset,
     make_model,
-    reference_training,
+    reference_parameters,
     start_job,
     stored_parameters,
 )
@@ -62,17 +61,6 @@ def _new(env: Env, **params: Any) -> tuple[dict[str, Any], dict[str, Any], dict[
     return dataset, model, start_job(env.client, model["id"], dataset["id"], **params)
 
 
-def _reference(env: Env, job_id: str) -> dict[str, Any]:
-    with env.db.session() as session:
-        job = JobRepository(session).get(job_id)
-        assert job is not None
-        dataset = DatasetRepository(session).get(job.dataset_id)
-        model = ModelRepository(session).get(job.model_id)
-    assert dataset is not None and model is not None
-    params = TrainParams.from_dict(job.params)
-    return reference_training(env.settings.data_dir, dataset, model, params).parameters
-
-
 def test_the_notes_network_trains_and_becomes_the_current_version(env: Env) -> None:
     _, model, job = _new(env, n_iter=4000, validation="test")
     worker = new_worker_id()
@@ -89,7 +77,8 @@ def test_the_notes_network_trains_and_becomes_the_current_version(env: Env) -> N
     assert model_now["current_version"] == 1 and model_now["status"] == "ready"
     assert model_now["latest_metrics"]["job_id"] == job["id"]
     assert_same_parameters(
-        stored_parameters(env.settings.data_dir, model["id"], 1), _reference(env, job["id"])
+        stored_parameters(env.settings.data_dir, model["id"], 1),
+        reference_parameters(env.settings, job["id"]),
     )
     history = env.client.get(f"/v1/jobs/{job['id']}/history").json()
     assert history["iterations"] == list(range(1, 4001))
@@ -121,7 +110,8 @@ def test_an_interrupted_job_resumes_to_the_same_parameters(env: Env) -> None:
     done = env.client.get(f"/v1/jobs/{job['id']}").json()
     assert done["result"]["resumed_from_iteration"] == paused.progress["iteration"]  # type: ignore[index]
     assert_same_parameters(
-        stored_parameters(env.settings.data_dir, model["id"], 1), _reference(env, job["id"])
+        stored_parameters(env.settings.data_dir, model["id"], 1),
+        reference_parameters(env.settings, job["id"]),
     )
     history = env.client.get(f"/v1/jobs/{job['id']}/history").json()
     assert history["iterations"] == list(range(1, 2001))  # no gap, no duplicate
