@@ -26,9 +26,11 @@ from core.architecture import Architecture, ParameterLayout
 from core.errors import ConfigurationError, ShapeError
 from core.initializers import initialize_parameters
 from core.losses import LOSSES, l2_penalty, output_delta
+from core.serialization import atomic_write_bytes
+from core.training import Callback, train
+from core.training_options import TrainingOptions
 
 if TYPE_CHECKING:
-    from core.training import Callback
     from core.training_state import History, TrainingResult, TrainingState
 
 Array = NDArray[Any]
@@ -343,9 +345,6 @@ class ANN:
         The result is also kept in ``self.result``; with ``cost_curve_path`` the cost curve is
         written there (PNG or SVG by suffix), as the notes ask.
         """
-        from core.training import train
-        from core.training_options import TrainingOptions
-
         opts = TrainingOptions.create(n_iter=n_iter, learning_rate=lambd, **options)
         result = train(self, X, Y, opts, X_val=X_val, Y_val=Y_val, callback=callback, resume=resume)
         self.result = result
@@ -382,8 +381,6 @@ class ANN:
             title=title,
             format=fmt,
         )
-        from core.serialization import atomic_write_bytes
-
         atomic_write_bytes(path, image)
         return path
 
