@@ -170,15 +170,23 @@ def test_task_on_a_shutting_down_worker_checkpoints_and_sends_the_task_again(
     assert json.loads(base64.b64decode(body))[0] == [job_id]
 
 
+def stale_job(settings: Settings) -> str:
+    """A job running on a worker of another host whose heartbeat is past the timeout."""
+    job_id = queue_job(settings)
+    db = Database(settings.database_url)
+    long_ago = utcnow() - timedelta(seconds=settings.heartbeat_timeout + 5)
+    try:
+        with db.session() as session:
+            assert JobQueue(session).claim(job_id, "gone-host:1:dead", long_ago)
+    finally:
+        db.dispose()
+    return job_id
+
+
 def test_sweep_requeues_a_stale_job_and_resends_it_exactly_once(
     sqlite_settings: Settings,
 ) -> None:
-    job_id = queue_job(sqlite_settings)
-    db = Database(sqlite_settings.database_url)
-    long_ago = utcnow() - timedelta(seconds=sqlite_settings.heartbeat_timeout + 5)
-    with db.session() as session:
-        assert JobQueue(session).claim(job_id, "gone-host:1:dead", long_ago)
-    db.dispose()
+    job_id = stale_job(sqlite_settings)
     sent: list[str] = []
     lock = threading.Lock()
 
@@ -199,12 +207,7 @@ def test_sweep_requeues_a_stale_job_and_resends_it_exactly_once(
 
 
 def test_sweep_keeps_a_job_whose_task_could_not_be_sent(sqlite_settings: Settings) -> None:
-    job_id = queue_job(sqlite_settings)
-    db = Database(sqlite_settings.database_url)
-    long_ago = utcnow() - timedelta(seconds=sqlite_settings.heartbeat_timeout + 5)
-    with db.session() as session:
-        assert JobQueue(session).claim(job_id, "gone-host:1:dead", long_ago)
-    db.dispose()
+    job_id = stale_job(sqlite_settings)
     attempts: list[str] = []
 
     def broker_down(job: str) -> None:
