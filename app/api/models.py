@@ -138,14 +138,14 @@ def get_parameters(
     row = service.get(model_id)
     media = choose(accept, ("application/json", *NPZ_TYPES))
     if media in NPZ_TYPES:
-        number, data = service.parameters_file(model_id, version)
+        number, data = service.parameters_file(row, version)
         filename = f"{row.id}-v{number}.npz"
         return Response(
             data,
             media_type="application/x-npz",
             headers={"Content-Disposition": f'attachment; filename="{filename}"'},
         )
-    number, parameters = service.parameters(model_id, version)
+    number, parameters = service.parameters(row, version)
     body = ParametersRead(
         model_id=row.id,
         version=number,

@@ -1,5 +1,5 @@
 """Model use cases: create (parameters initialized and stored as version 0), read, list, update,
-delete, parameter versions, and loading a stored version back into a core ``ANN``."""
+delete, and parameter versions."""
 
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ from app.storage.repositories import DatasetRepository, JobRepository, ModelRepo
 from app.storage.tables import DatasetRow, ModelRow, ModelVersionRow, utcnow
 from core.errors import CoreError
 from core.network import ANN
-from core.serialization import model_from_bytes, model_to_bytes
+from core.serialization import model_to_bytes
 
 
 class ModelService:
@@ -143,32 +143,27 @@ class ModelService:
         with self.db.session() as session:
             return ModelRepository(session).versions(model_id)
 
-    def _version(self, model_id: str, version: int | None) -> int:
-        row = self.get(model_id)
+    def _version(self, row: ModelRow, version: int | None) -> int:
         if version is None:
             return row.current_version
         with self.db.session() as session:
-            if ModelRepository(session).get_version(model_id, version) is None:
-                raise version_not_found(model_id, version)
+            if ModelRepository(session).get_version(row.id, version) is None:
+                raise version_not_found(row.id, version)
         return version
 
     def parameters(
-        self, model_id: str, version: int | None = None
+        self, row: ModelRow, version: int | None = None
     ) -> tuple[int, dict[str, NDArray[Any]]]:
-        """The version number and its parameters ``W1, b1, ...`` (the current one by default)."""
-        number = self._version(model_id, version)
-        arrays, _ = self.arrays.load_model_version(model_id, number)
+        """The version number and its parameters ``W1, b1, ...`` (the current one by default)
+        of the model ``row`` (from :meth:`get`)."""
+        number = self._version(row, version)
+        arrays, _ = self.arrays.load_model_version(row.id, number)
         return number, arrays
 
-    def parameters_file(self, model_id: str, version: int | None = None) -> tuple[int, bytes]:
-        """The version number and its ``.npz`` file, byte for byte."""
-        number = self._version(model_id, version)
-        return number, self.arrays.model_version_bytes(model_id, number)
-
-    def load_network(self, model_id: str, version: int | None = None) -> ANN:
-        """A core ``ANN`` holding the stored parameters of ``version`` (current by default)."""
-        number = self._version(model_id, version)
-        return model_from_bytes(self.arrays.model_version_bytes(model_id, number))
+    def parameters_file(self, row: ModelRow, version: int | None = None) -> tuple[int, bytes]:
+        """The version number and its ``.npz`` file, byte for byte, of the model ``row``."""
+        number = self._version(row, version)
+        return number, self.arrays.model_version_bytes(row.id, number)
 
     # Changes -------------------------------------------------------------------------------
     def update(
