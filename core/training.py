@@ -111,10 +111,9 @@ class _Run:
         self.last_good = self.theta.copy()
         self.l2_mask = ann._layout.weight_mask(self.theta.dtype)
         self.l2_tmp = np.empty_like(self.theta)
-        hyper = {"momentum": opts.momentum, "beta1": opts.beta1, "beta2": opts.beta2}
-        hyper["epsilon"] = opts.epsilon
+        # make_optimizer keeps only the fields the chosen optimizer takes (momentum, beta1, ...).
         self.optimizer = make_optimizer(
-            opts.optimizer, self.theta.size, self.theta.dtype, opts.learning_rate, hyper
+            opts.optimizer, self.theta.size, self.theta.dtype, opts.learning_rate, opts.to_dict()
         )
         self.rng = np.random.default_rng(opts.seed)
         self.full_batch = opts.batch_size is None or opts.batch_size >= self.m
