@@ -85,7 +85,7 @@ def test_relu_output_regression_and_target_checks() -> None:
         ANN(2, 3, 1).fit(Xc, Yc, n_iter=1, learning_rate_init=0.1)
 
 
-def _resume_case(tmp_path: Any, **options: Any) -> Any:
+def _resume_case(**options: Any) -> Any:
     X, Y, _ = _spiral(120)
     Xv, Yv, _ = _spiral(60, seed=1)
 
@@ -110,15 +110,15 @@ def _resume_case(tmp_path: Any, **options: Any) -> Any:
     return full
 
 
-def test_resume_is_bit_identical_minibatch_adam_validation(tmp_path) -> None:
+def test_resume_is_bit_identical_minibatch_adam_validation() -> None:
     full = _resume_case(
-        tmp_path, n_iter=30, lambd=0.01, optimizer="adam", batch_size=16, l2=0.01, record_every=3
+        n_iter=30, lambd=0.01, optimizer="adam", batch_size=16, l2=0.01, record_every=3
     )
     assert full.history.val_costs
 
 
-def test_resume_is_bit_identical_full_batch_momentum(tmp_path) -> None:
-    _resume_case(tmp_path, n_iter=25, lambd=0.1, optimizer="momentum")
+def test_resume_is_bit_identical_full_batch_momentum() -> None:
+    _resume_case(n_iter=25, lambd=0.1, optimizer="momentum")
 
 
 def test_resume_rejects_changed_options() -> None:
