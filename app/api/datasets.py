@@ -187,7 +187,7 @@ def get_dataset_data(
     """The rows and labels, as JSON or (``Accept: text/csv``) as CSV that uploads back as is."""
     row = service.get(dataset_id)
     media = choose(accept, ("application/json", "text/csv"))
-    arrays = service.load_arrays(dataset_id)
+    arrays = service.load_arrays(row)
     labels = arrays.labels(row.classes)
     split = ["train"] * row.n_samples
     for i in arrays.test_idx:
@@ -236,7 +236,7 @@ def plot_dataset(
     etag = f'"{row.id}-{format}"'  # datasets never change, so the id identifies the image
     if if_none_match == etag:
         return Response(status_code=304, headers={"ETag": etag})
-    arrays = service.load_arrays(dataset_id)
+    arrays = service.load_arrays(row)
     image = dataset_scatter(
         rows_to_columns(arrays.features),
         arrays.targets,

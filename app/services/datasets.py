@@ -212,10 +212,9 @@ class DatasetService:
         with self.db.session() as session:
             return DatasetRepository(session).list(limit=limit, offset=offset, task=task)
 
-    def load_arrays(self, dataset_id: str) -> DatasetArrays:
-        """The dataset's arrays in rows (``NotFound`` if the dataset does not exist)."""
-        self.get(dataset_id)
-        arrays, _ = self.arrays.load_dataset(dataset_id)
+    def load_arrays(self, row: DatasetRow) -> DatasetArrays:
+        """The arrays, in rows, of the dataset ``row`` (from :meth:`get`)."""
+        arrays, _ = self.arrays.load_dataset(row.id)
         return DatasetArrays(
             arrays["features"], arrays["targets"], arrays["train_idx"], arrays["test_idx"]
         )

@@ -60,7 +60,7 @@ class EvaluationService:
             )
         row = self.datasets.get(dataset_id)
         _check_compatible(model, row)
-        arrays = self.datasets.load_arrays(dataset_id)
+        arrays = self.datasets.load_arrays(row)
         index = {"train": arrays.train_idx, "test": arrays.test_idx}.get(split)
         features = arrays.features if index is None else arrays.features[index]
         raw = arrays.targets if index is None else arrays.targets[index]

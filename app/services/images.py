@@ -21,6 +21,7 @@ from app.services.datasets import DatasetService
 from app.services.errors import InvalidInput, NotFound
 from app.services.layout import rows_to_columns
 from app.services.model_cache import LoadedModel, ModelCache
+from app.storage.tables import DatasetRow
 from core import plots
 from core.activations import ACTIVATIONS
 
@@ -100,7 +101,7 @@ class ImageService:
         etag = etag_for("boundary", model.id, loaded.version, dataset_id, fmt, resolution)
 
         def draw() -> bytes:
-            return _draw_boundary(self.datasets, loaded, dataset_id, fmt, resolution)
+            return _draw_boundary(self.datasets, loaded, dataset, fmt, resolution)
 
         return ImagePlan(etag, MEDIA_TYPES[fmt], draw, pinned=version is not None)
 
@@ -141,13 +142,12 @@ def activation(name: str, fmt: ImageFormat) -> ImagePlan:
 def _draw_boundary(
     datasets: DatasetService,
     loaded: LoadedModel,
-    dataset_id: str,
+    row: DatasetRow,
     fmt: ImageFormat,
     resolution: int,
 ) -> bytes:
-    arrays = datasets.load_arrays(dataset_id)
+    arrays = datasets.load_arrays(row)
     model = loaded.model
-    row = datasets.get(dataset_id)
     if model.codec is not None and row.classes is not None:
         # Colour points by the model's class order, whatever order the dataset lists them in.
         lookup = {c: i for i, c in enumerate(model.codec.classes)}
