@@ -18,7 +18,7 @@ from app.storage.repositories import DatasetRepository, JobRepository, ModelRepo
 from app.storage.tables import DatasetRow, JobRow, ModelRow, utcnow
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
 def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'annserve.db'}"
