@@ -22,8 +22,6 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 JOB_ACTIVE_STATUSES: tuple[str, ...] = ("queued", "running")
-JOB_STATUSES: tuple[str, ...] = ("queued", "running", "succeeded", "failed", "cancelled")
-MODEL_STATUSES: tuple[str, ...] = ("ready", "training")
 
 
 def utcnow() -> datetime:
