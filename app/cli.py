@@ -26,13 +26,19 @@ def _load_settings() -> Settings:
         raise SystemExit(2) from None
 
 
-def migrate(_: argparse.Namespace) -> int:
-    """Apply the database migrations."""
+def _migrated() -> Settings:
+    """The settings, with logging configured and the database at the latest schema."""
     from app.storage.migrate import run_migrations
 
     settings = _load_settings()
     configure_logging(settings.log_level)
     run_migrations(settings.database_url)
+    return settings
+
+
+def migrate(_: argparse.Namespace) -> int:
+    """Apply the database migrations."""
+    _migrated()
     print("annserve: database is at the latest schema", file=sys.stderr)
     return 0
 
@@ -42,11 +48,8 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.jobs.executor import make_executor
-    from app.storage.migrate import run_migrations
 
-    settings = _load_settings()
-    configure_logging(settings.log_level)
-    run_migrations(settings.database_url)
+    settings = _migrated()
     # The job executor runs next to uvicorn, not inside the ASGI app, so --workers does not
     # multiply the training pool.
     executor = make_executor(settings)
@@ -76,11 +79,8 @@ def serve(args: argparse.Namespace) -> int:
 def worker(args: argparse.Namespace) -> int:
     """Run the configured executor's worker in the foreground until SIGTERM/SIGINT."""
     from app.jobs.executor import make_executor
-    from app.storage.migrate import run_migrations
 
-    settings = _load_settings()
-    configure_logging(settings.log_level)
-    run_migrations(settings.database_url)
+    settings = _migrated()
     return make_executor(settings).run_worker(args.processes)
 
 
