@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Response
 
 from app.api.params import PROBLEMS, Version
 from app.api.predict import ModelCacheDep
 from app.api.schemas.common import Problem
-from app.services.export import MEDIA_TYPES, ExportService
+from app.services.export import MEDIA_TYPES, ExportFormat, ExportService
 
 router = APIRouter(prefix="/v1/models", tags=["export"])
 
@@ -34,7 +34,7 @@ def export_model(
     model_id: str,
     service: Annotated[ExportService, Depends(export_service)],
     format: Annotated[
-        Literal["npz", "json", "onnx"],
+        ExportFormat,
         Query(description="npz (core's file), json (architecture + parameters) or onnx."),
     ] = "json",
     version: Version = None,
