@@ -54,9 +54,6 @@ STATUS_BY_ERROR: Mapping[type[Exception], int] = {
     InvalidInput: 422,
     ServiceUnavailable: 503,
     ServiceError: 400,
-    DivergenceError: 422,
-    ShapeError: 422,
-    ConfigurationError: 422,
     CoreError: 422,
 }
 CORE_CODES: Mapping[type[Exception], str] = {
