@@ -14,6 +14,7 @@ from typing import Any
 from celery import Celery, Task, signals
 from sqlalchemy.exc import OperationalError
 
+from app.jobs.recovery import local_pid, new_worker_id, pid_alive, reclaim_dead_local
 from app.settings import Settings
 from app.storage.db import Database
 from app.storage.job_queue import JobQueue
@@ -72,8 +73,6 @@ def claim(db: Database, settings: Settings, job_id: str, worker_id: str) -> bool
     looks ``running``, but the dead pid shows it is not, so the redelivery resumes it right away
     instead of waiting for the heartbeat to go stale.
     """
-    from app.jobs.recovery import local_pid, pid_alive, reclaim_dead_local
-
     with db.session() as session:
         if JobQueue(session).claim(job_id, worker_id, utcnow()):
             return True
@@ -93,7 +92,6 @@ def execute_job(celery: Celery, settings: Settings, job_id: str) -> str:
     elsewhere, finished, cancelled or deleted: a duplicate delivery), else ``run_job``'s status.
     """
     # Imported here so that the API process, which only sends tasks, never loads the runner.
-    from app.jobs.recovery import new_worker_id
     from app.jobs.runner import Signals, run_job
 
     worker_id = new_worker_id()
