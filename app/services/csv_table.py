@@ -14,10 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from app.services.errors import FieldError, InvalidInput, LimitExceeded
+from app.services.errors import MAX_REPORTED_ERRORS, FieldError, InvalidInput, LimitExceeded
 from app.settings import Settings
 
-MAX_REPORTED_ERRORS = 20
 MAX_NAME_LENGTH = 200  # the same limit as names sent as JSON
 
 

@@ -21,7 +21,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from app.services.errors import FieldError, InvalidInput, LimitExceeded
+from app.services.errors import (
+    MAX_REPORTED_ERRORS,
+    FieldError,
+    InvalidInput,
+    LimitExceeded,
+    not_finite,
+)
 from app.services.layout import rows_to_columns
 from app.settings import Settings
 from core.errors import CoreError
@@ -29,7 +35,6 @@ from core.preprocessing import LabelCodec, feature_stats, train_test_split_indic
 
 Label = int | float | str
 MAX_INFERRED_CLASSES = 20
-MAX_REPORTED_ERRORS = 20
 
 
 @dataclass(frozen=True)
@@ -86,15 +91,8 @@ def features_matrix(rows: Sequence[Sequence[float]], settings: Settings) -> NDAr
             f"{n} features exceed max_features={settings.max_features}", code="too_many_features"
         )
     features = np.asarray(rows, dtype=np.float64)
-    bad = np.argwhere(~np.isfinite(features))
-    if bad.size:
-        errors = [
-            FieldError(field=f"features.{i}.{j}", message="is NaN or infinite", code="not_finite")
-            for i, j in bad[:MAX_REPORTED_ERRORS]
-        ]
-        raise _field_errors(
-            errors, f"{len(bad)} feature value(s) are NaN or infinite", "not_finite"
-        )
+    if not np.isfinite(features).all():
+        raise not_finite(features, "features", "feature")
     if features.shape[0] < 2:
         raise InvalidInput("a dataset needs at least 2 rows", code="too_few_samples")
     return features

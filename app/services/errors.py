@@ -7,7 +7,12 @@ responses.
 
 from __future__ import annotations
 
-from typing import TypedDict
+from typing import Any, TypedDict
+
+import numpy as np
+from numpy.typing import NDArray
+
+MAX_REPORTED_ERRORS = 20  # field errors listed in one response at most
 
 
 class FieldError(TypedDict):
@@ -110,3 +115,16 @@ def version_not_found(model_id: str, version: int) -> NotFound:
 def dataset_not_found(dataset_id: str) -> NotFound:
     """The error for an unknown dataset id."""
     return NotFound(f"no dataset with id {dataset_id}", code="dataset_not_found")
+
+
+def not_finite(values: NDArray[Any], field: str, what: str) -> InvalidInput:
+    """The error for NaN or infinite entries of ``values`` ``(m, n)``, naming the first few
+    as ``{field}.{i}.{j}``; ``what`` names the values in the detail ("feature", "input")."""
+    bad = np.argwhere(~np.isfinite(values))
+    errors = [
+        FieldError(field=f"{field}.{i}.{j}", message="is NaN or infinite", code="not_finite")
+        for i, j in bad[:MAX_REPORTED_ERRORS]
+    ]
+    return InvalidInput(
+        f"{len(bad)} {what} value(s) are NaN or infinite", code="not_finite", errors=errors
+    )

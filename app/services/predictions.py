@@ -22,25 +22,13 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from app.services.errors import FieldError, InvalidInput, LimitExceeded
+from app.services.errors import InvalidInput, LimitExceeded, not_finite
 from app.services.layout import columns_to_rows, rows_to_columns
 from app.services.model_cache import LoadedModel, ServedModel
 
 FloatArray = NDArray[np.floating[Any]]
 FloatRows = list[list[float]]
-MAX_REPORTED_ERRORS = 20
 _EXACT_INT = 2**53  # integers up to this convert to float64 exactly
-
-
-def _not_finite(features: NDArray[Any], field: str) -> InvalidInput:
-    bad = np.argwhere(~np.isfinite(features))
-    errors = [
-        FieldError(field=f"{field}.{i}.{j}", message="is NaN or infinite", code="not_finite")
-        for i, j in bad[:MAX_REPORTED_ERRORS]
-    ]
-    return InvalidInput(
-        f"{len(bad)} input value(s) are NaN or infinite", code="not_finite", errors=errors
-    )
 
 
 def check_features(
@@ -78,7 +66,7 @@ def check_features(
         )
     features = array.astype(np.float64, copy=False)
     if not np.isfinite(features).all():
-        raise _not_finite(features, field)
+        raise not_finite(features, field, "input")
     return features
 
 
