@@ -14,6 +14,8 @@ from app.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.api.openapi import install_openapi
 from app.api.playground import install_playground
 from app.api.routes import include_routers
+from app.services.datasets import DatasetService
+from app.services.images import ImageService
 from app.services.model_cache import ModelCache
 from app.settings import Settings, get_settings
 from app.storage.arrays import ArrayStore
@@ -41,6 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.arrays,
         capacity=settings.model_cache_size,
         ttl_seconds=settings.model_cache_ttl_seconds,
+    )
+    app.state.image_service = ImageService(
+        app.state.model_cache, DatasetService(app.state.db, app.state.arrays, settings)
     )
     app.state.api_keys = tuple(key.encode() for key in settings.api_keys)
     app.state.metrics = HttpMetrics()

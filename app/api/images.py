@@ -8,20 +8,16 @@ The routes are plain functions, so FastAPI runs them (and the drawing) in its th
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
-from app.api.deps import DatasetServiceDep
 from app.api.negotiation import choose
 from app.api.params import PROBLEMS, Version
-from app.api.predict import ModelCacheDep
 from app.services.images import MEDIA_TYPES, ImageFormat, ImagePlan, ImageService, activation
 
 router = APIRouter(prefix="/v1", tags=["images"])
 
-_CREATE_LOCK = threading.Lock()
 FormatQuery = Annotated[Literal["png", "svg"] | None, Query(description="png (default) or svg.")]
 IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
 Accept = Annotated[str | None, Header()]
@@ -32,16 +28,9 @@ IMAGE_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-def image_service(
-    request: Request, cache: ModelCacheDep, datasets: DatasetServiceDep
-) -> ImageService:
+def image_service(request: Request) -> ImageService:
     """The app's image service (one per app, so its recent images are shared)."""
-    state = request.app.state
-    with _CREATE_LOCK:
-        service: ImageService | None = getattr(state, "image_service", None)
-        if service is None:
-            service = ImageService(cache, datasets)
-            state.image_service = service
+    service: ImageService = request.app.state.image_service
     return service
 
 
