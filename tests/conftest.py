@@ -138,7 +138,7 @@ def live_server(
     ``ANNSERVE_EXECUTOR=celery`` in ``env`` the server gets Celery workers on the test Redis and a
     private queue, as many as its ``max_concurrent_jobs``, which live and die with it.
     """
-    from tests.scaleout import WorkerPool, start_server_workers
+    from tests.scaleout import WorkerPool, child_env, start_server_workers
 
     started: list[LiveServer] = []
     worker_pool = WorkerPool(tmp_path_factory.mktemp("worker-logs"))
@@ -150,9 +150,7 @@ def live_server(
     ) -> LiveServer:
         directory = data_dir or tmp_path_factory.mktemp("server-data")
         port = free_port()
-        full_env = {k: v for k, v in os.environ.items() if not k.startswith("ANNSERVE_")}
-        full_env.update({"ANNSERVE_DATA_DIR": str(directory), "PYTHONUNBUFFERED": "1"})
-        full_env.update(env or {})
+        full_env = child_env({"ANNSERVE_DATA_DIR": str(directory), **(env or {})})
         celery = full_env.get("ANNSERVE_EXECUTOR") == "celery"
         if celery:
             full_env.setdefault("ANNSERVE_BROKER_URL", request.getfixturevalue("redis_url"))
