@@ -39,7 +39,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.server import REPO_ROOT, Server, running_server
+from bench.server import REPO_ROOT, Server, annserve_env, running_server
 
 POSTGRES_URL = os.environ.get(
     "ANNSERVE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -78,9 +78,7 @@ def flush_queue(queue: str) -> None:
 @contextmanager
 def celery_workers(server: Server, settings: dict[str, object], count: int) -> Iterator[None]:
     """``count`` ``annserve worker`` processes with the server's settings; SIGTERM on exit."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANNSERVE_")}
-    env |= {f"ANNSERVE_{k.upper()}": str(v) for k, v in settings.items()}
-    env |= {"ANNSERVE_DATA_DIR": str(server.data_dir), "ANNSERVE_WORKER_POOL": "solo"}
+    env = annserve_env(server.data_dir, {**settings, "worker_pool": "solo"})
     processes = [
         subprocess.Popen(
             [sys.executable, "-m", "app", "worker"],

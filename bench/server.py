@@ -9,7 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,19 +33,25 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def annserve_env(data_dir: Path, settings: Mapping[str, object]) -> dict[str, str]:
+    """This environment without its ``ANNSERVE_`` variables, plus ``ANNSERVE_DATA_DIR`` and an
+    ``ANNSERVE_<NAME>`` variable for each of ``settings``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANNSERVE_")}
+    env["ANNSERVE_DATA_DIR"] = str(data_dir)
+    env |= {f"ANNSERVE_{k.upper()}": str(v) for k, v in settings.items()}
+    return env
+
+
 @contextmanager
 def running_server(**settings: object) -> Iterator[Server]:
     """Start a server with ``ANNSERVE_<NAME>`` settings; stop it (SIGTERM) on exit."""
     with tempfile.TemporaryDirectory(prefix="annserve-bench-") as tmp:
         data_dir = Path(tmp)
         port = _free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("ANNSERVE_")}
-        env |= {"ANNSERVE_DATA_DIR": str(data_dir), "ANNSERVE_LOG_LEVEL": "warning"}
-        env |= {f"ANNSERVE_{k.upper()}": str(v) for k, v in settings.items()}
         process = subprocess.Popen(
             [sys.executable, "-m", "app", "serve", "--port", str(port)],
             cwd=REPO_ROOT,
-            env=env,
+            env=annserve_env(data_dir, {"log_level": "warning", **settings}),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
