@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -151,15 +152,6 @@ def seconds(start: str, end: str) -> float:
     return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
 
 
-def percentile(values: list[float], q: float) -> float:
-    """The ``q`` quantile (0..1) by linear interpolation."""
-    ordered = sorted(values)
-    position = q * (len(ordered) - 1)
-    low = int(position)
-    high = min(low + 1, len(ordered) - 1)
-    return ordered[low] + (ordered[high] - ordered[low]) * (position - low)
-
-
 @dataclass
 class Contender:
     """One running stack with its dataset and models, and the figures gathered so far."""
@@ -221,8 +213,8 @@ def summary(contender: Contender, args: argparse.Namespace) -> dict[str, Any]:
         # The quickest round is the one least disturbed by other processes on the machine.
         "best_jobs_per_min": round(args.jobs / min(contender.batches) * 60, 1),
         "median_job_train_s": round(statistics.median(contender.train_s), 3),
-        "latency_p50_ms": round(percentile(contender.latencies, 0.5) * 1000, 1),
-        "latency_p99_ms": round(percentile(contender.latencies, 0.99) * 1000, 1),
+        "latency_p50_ms": round(float(np.percentile(contender.latencies, 50)) * 1000, 1),
+        "latency_p99_ms": round(float(np.percentile(contender.latencies, 99)) * 1000, 1),
     }
 
 
