@@ -97,8 +97,6 @@ class Reporter:
         self.shutdown = False
         self.seconds = 0.0
         """Wall time spent inside this callback (reporting overhead)."""
-        self.flushes = 0
-        self.checkpoints = 0
         self._writer: threading.Thread | None = None
         # Progress writes go through a one-slot outbox to a writer thread, so training never
         # waits for the database; a write that finds the slot taken is skipped (the next one
@@ -194,7 +192,6 @@ class Reporter:
                 raise JobLost(self.job_id)
             if chunk is not None:
                 queue_.append_history(self.job_id, *chunk)
-        self.flushes += 1
         return cancel
 
     def flush(self, history: History | None, progress: dict[str, Any] | None) -> bool:
@@ -219,7 +216,6 @@ class Reporter:
             if self._writer is not None:
                 self._writer.join()
             write_checkpoint(self.checkpoint_path, state)
-            self.checkpoints += 1
             return
         if self._writer is not None and self._writer.is_alive():
             return
@@ -231,7 +227,6 @@ class Reporter:
     def _write_checkpoint(self, state: TrainingState) -> None:
         try:
             write_checkpoint(self.checkpoint_path, state)
-            self.checkpoints += 1
         except OSError:
             # The previous checkpoint stays valid (writes are atomic); the next one may succeed.
             logger.exception("writing a checkpoint failed", extra={"job": self.job_id})
