@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from fastapi.testclient import TestClient
 
     from app.settings import Settings
+    from app.storage.db import Database
 
 # Fixtures of the scale-out tests (Celery settings, worker processes, private queues).
 pytest_plugins = ["tests.scaleout"]
@@ -230,6 +231,22 @@ def postgres_schema_url() -> Iterator[str]:
     """Like ``postgres_url`` but a schema of its own for just this test."""
     with postgres_schema() as url:
         yield url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
+def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """A migrated database: SQLite in a temp dir, and PostgreSQL on a schema of its own."""
+    from app.storage.db import Database
+    from app.storage.migrate import run_migrations
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'annserve.db'}"
+    else:
+        url = request.getfixturevalue("postgres_schema_url")
+    run_migrations(url)
+    db = Database(url)
+    yield db
+    db.dispose()
 
 
 # --- Redis -----------------------------------------------------------------------------------

@@ -4,35 +4,18 @@ notice lost ownership and cancel requests, binary history chunks, release and fi
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
-
-import pytest
 
 from app.jobs.worker import claim_next
 from app.storage.db import Database
 from app.storage.job_queue import JobQueue
-from app.storage.migrate import run_migrations
 from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
 from app.storage.tables import DatasetRow, JobRow, ModelRow, utcnow
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
-def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'annserve.db'}"
-    else:
-        url = request.getfixturevalue("postgres_schema_url")
-    run_migrations(url)
-    database = Database(url)
-    yield database
-    database.dispose()
-
-
-def _seed(db: Database, n_jobs: int) -> list[str]:
+def _seed(database: Database, n_jobs: int) -> list[str]:
     now = utcnow()
-    with db.session() as session:
+    with database.session() as session:
         DatasetRepository(session).add(
             DatasetRow(
                 id="ds_0000000000000001",
@@ -80,77 +63,77 @@ def _seed(db: Database, n_jobs: int) -> list[str]:
     return [f"job_{k:016x}" for k in range(n_jobs)]
 
 
-def test_claims_are_fifo_and_exclusive(db: Database) -> None:
-    first, second = _seed(db, 2)
-    with db.session() as session:
+def test_claims_are_fifo_and_exclusive(database: Database) -> None:
+    first, second = _seed(database, 2)
+    with database.session() as session:
         assert list(JobQueue(session).oldest_queued()) == [first, second]
-    with db.session() as session:
+    with database.session() as session:
         assert JobQueue(session).claim(first, "w1", utcnow())
-    with db.session() as session:
+    with database.session() as session:
         assert not JobQueue(session).claim(first, "w2", utcnow())  # already taken
         assert list(JobQueue(session).oldest_queued()) == [second]
-    with db.session() as session:
+    with database.session() as session:
         job = JobRepository(session).get(first)
         assert job is not None and (job.worker_id, job.attempts) == ("w1", 1)
         assert job.started_at is not None
 
 
-def test_heartbeats_report_cancel_and_lost_ownership(db: Database) -> None:
-    (job_id,) = _seed(db, 1)
-    with db.session() as session:
+def test_heartbeats_report_cancel_and_lost_ownership(database: Database) -> None:
+    (job_id,) = _seed(database, 1)
+    with database.session() as session:
         JobQueue(session).claim(job_id, "w1", utcnow())
-    with db.session() as session:
+    with database.session() as session:
         assert JobQueue(session).heartbeat(job_id, "w1", utcnow(), {"iteration": 5}) is False
         assert JobQueue(session).heartbeat(job_id, "w2", utcnow()) is None
-    with db.session() as session:
+    with database.session() as session:
         assert JobQueue(session).request_cancel(job_id)
-    with db.session() as session:
+    with database.session() as session:
         assert JobQueue(session).heartbeat(job_id, "w1", utcnow()) is True
-    with db.session() as session:
+    with database.session() as session:
         assert JobQueue(session).release(job_id, "w1", graceful=True)
         assert not JobQueue(session).finish(job_id, "w1", "succeeded")  # not running any more
-    with db.session() as session:
+    with database.session() as session:
         job = JobRepository(session).get(job_id)
         assert job is not None and job.status == "queued" and job.attempts == 0
         assert job.progress == {"iteration": 5}
 
 
-def test_history_chunks_round_trip_exactly(db: Database) -> None:
-    (job_id,) = _seed(db, 1)
+def test_history_chunks_round_trip_exactly(database: Database) -> None:
+    (job_id,) = _seed(database, 1)
     costs = [0.1 + 1e-17, 1 / 3, 2.5e-300]
-    with db.session() as session:
+    with database.session() as session:
         queue = JobQueue(session)
         queue.append_history(job_id, [1, 2], costs[:2], [1], [0.7])
         queue.append_history(job_id, [], [], [], [])
         queue.append_history(job_id, [3], costs[2:], [3], [0.5])
-    with db.session() as session:
+    with database.session() as session:
         assert JobQueue(session).history(job_id) == ([1, 2, 3], costs, [1, 3], [0.7, 0.5])
-    with db.session() as session:
+    with database.session() as session:
         JobQueue(session).clear_history(job_id)
-    with db.session() as session:
+    with database.session() as session:
         assert JobQueue(session).history(job_id) == ([], [], [], [])
 
 
-def test_one_active_job_per_model_is_a_conditional_write(db: Database) -> None:
-    _seed(db, 1)
+def test_one_active_job_per_model_is_a_conditional_write(database: Database) -> None:
+    _seed(database, 1)
     model_id = f"mdl_{0:016x}"
-    with db.session() as session:
+    with database.session() as session:
         assert JobQueue(session).mark_model_training(model_id)
-    with db.session() as session:
+    with database.session() as session:
         assert not JobQueue(session).mark_model_training(model_id)
         JobQueue(session).mark_model_ready(model_id)
-    with db.session() as session:
+    with database.session() as session:
         assert JobQueue(session).mark_model_training(model_id)
 
 
-def test_concurrent_workers_never_share_a_job(db: Database) -> None:
-    jobs = _seed(db, 3)
+def test_concurrent_workers_never_share_a_job(database: Database) -> None:
+    jobs = _seed(database, 3)
     barrier = threading.Barrier(6)
     won: list[tuple[str, str | None]] = []
 
     def worker(name: str) -> None:
         barrier.wait()
-        won.append((name, claim_next(db, name)))
+        won.append((name, claim_next(database, name)))
 
     threads = [threading.Thread(target=worker, args=(f"w{k}",)) for k in range(6)]
     for thread in threads:
@@ -159,7 +142,7 @@ def test_concurrent_workers_never_share_a_job(db: Database) -> None:
         thread.join(timeout=30)
     claimed = [job for _, job in won if job is not None]
     assert sorted(claimed) == jobs  # each job exactly once, the rest found the queue empty
-    with db.session() as session:
+    with database.session() as session:
         for job_id in jobs:
             row = JobRepository(session).get(job_id)
             assert row is not None and row.status == "running" and row.attempts == 1

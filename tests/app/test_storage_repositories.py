@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
 from app.services.ids import new_id
 from app.storage.db import Database
-from app.storage.migrate import run_migrations
 from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
 from app.storage.tables import DatasetRow, JobRow, ModelRow, ModelVersionRow
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.services)])
-def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'annserve.db'}"
-    else:
-        url = request.getfixturevalue("postgres_schema_url")
-    run_migrations(url)
-    db = Database(url)
-    yield db
-    db.dispose()
 
 
 def _dataset(created_at: datetime | None = None, task: str = "binary") -> DatasetRow:
