@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -50,6 +51,9 @@ def serve(args: argparse.Namespace) -> int:
     from app.jobs.executor import make_executor
 
     settings = _migrated()
+    # The schema is current now: the app processes uvicorn starts (one per worker) need not
+    # migrate again each.
+    os.environ["ANNSERVE_MIGRATE_ON_START"] = "false"
     # The job executor runs next to uvicorn, not inside the ASGI app, so --workers does not
     # multiply the training pool.
     executor = make_executor(settings)

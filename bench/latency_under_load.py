@@ -72,7 +72,8 @@ def main() -> None:
             time.sleep(0.05)
         loaded = {name: timings(client, path, args.requests) for name, path in paths.items()}
         iterations = [
-            client.get(f"/v1/jobs/{j['id']}").json()["progress"]["iteration"] for j in jobs
+            (client.get(f"/v1/jobs/{j['id']}").json()["progress"] or {}).get("iteration", 0)
+            for j in jobs
         ]
         for job in jobs:
             client.post(f"/v1/jobs/{job['id']}/cancel")
