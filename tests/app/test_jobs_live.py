@@ -194,7 +194,9 @@ def _interrupt_mid_training(
     with http(server) as client:
         dataset = make_dataset(client)
         model = make_model(client, dataset["id"])
-        job = start_job(client, model["id"], dataset["id"], n_iter=40000, validation=0.2)
+        # Long enough that the job cannot finish (and drop its checkpoint) while the server
+        # shuts down and its workers are told to stop, even on a loaded machine.
+        job = start_job(client, model["id"], dataset["id"], n_iter=120_000, validation=0.2)
         checkpoint = ArrayStore(server.data_dir).checkpoint_path(job["id"])
         seen = wait_for(
             client,
