@@ -94,7 +94,7 @@ def test_notes_network_trains_on_circle_and_its_link_reproduces_the_setup(
     page.select_option("#init", "glorot")
     page.fill("#seed", "2")
     page.fill("#lr", "0.5")
-    page.fill("#iter", "20000")
+    page.fill("#iter", "60000")  # long enough for several progress events
     expect(page.locator("#param-count")).to_have_text("17")
     expect(page.locator("#architecture")).to_have_text("2 inputs → 4 tanh → 1 sigmoid")
     expect(page.locator("#dataset-summary")).to_contain_text("circle")
@@ -155,7 +155,7 @@ def test_notes_network_trains_on_circle_and_its_link_reproduces_the_setup(
     expect(again.locator("#init")).to_have_value("glorot")
     expect(again.locator("#seed")).to_have_value("2")
     expect(again.locator("#lr")).to_have_value("0.5")
-    expect(again.locator("#iter")).to_have_value("20000")
+    expect(again.locator("#iter")).to_have_value("60000")
     expect(again.locator("#param-count")).to_have_text("17")
     expect(again.locator("#logy")).to_be_checked()
     assert again.url == link
