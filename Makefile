@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 RSTAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest browser-deps bench migrate clean
+.PHONY: run test lint typecheck pytest browser-deps bench-deps bench migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,12 +37,17 @@ browser-deps:
 	@test -x $(CHROMIUM) || { $(SUDO) apt-get update && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium; }
 
+# The serving benchmark's load generator (bench/predict_throughput.py) is Debian's wrk.
+bench-deps:
+	@command -v wrk >/dev/null || { $(SUDO) apt-get update && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y wrk; }
+
 pytest: $(STAMP) browser-deps
 	$(BIN)/pytest
 
 test: lint typecheck pytest
 
-bench: $(STAMP)
+bench: $(STAMP) bench-deps
 	$(BIN)/python bench/train_vs_sklearn.py
 
 clean:

@@ -3,7 +3,9 @@
 Workloads (both full batch, plain gradient descent, no L2, every iteration done):
 
 * P1, the notes' workload: 2-4-1 tanh/sigmoid, 400 circle samples, 10,000 iterations, lr 0.1;
-* P2, a wide net: 784-128-10 relu/softmax, 10,000 samples, 30 iterations, float64 and float32.
+* P2, a wide net: 784-128-10 relu/softmax, 10,000 samples, 30 iterations, float64 and float32,
+  with the "BLAS floor": the first layer's two matrix products per iteration alone, which bound
+  any full-batch trainer of that net on this machine.
 
 scikit-learn runs with ``solver="sgd"``, ``batch_size=m``, ``momentum=0``, ``alpha=0``,
 ``shuffle=False`` and a ``n_iter_no_change`` larger than ``max_iter``, so it also does all
@@ -141,8 +143,29 @@ def p2(repeats: int) -> list[tuple[str, float]]:
         ("scikit-learn float32", sklearn_fit(rows32, y, 128, "relu", 30, 0.1)),
         ("core float64", core_fit(X, "float64")),
         ("core float32", core_fit(X32, "float32")),
+        ("BLAS floor float64", first_layer_products(X, 128, 30)),
+        ("BLAS floor float32", first_layer_products(X32, 128, 30)),
     ]
     return median_times(contenders, repeats)
+
+
+def first_layer_products(X: np.ndarray, n_h: int, n_iter: int) -> Callable[[], Any]:
+    """The products no full-batch trainer of this net can skip, alone: per iteration
+    ``Z1 = W1 X`` and ``dW1^T = X dZ1^T`` (``2 n_h n_x m`` flops each), plus the forward pass
+    that gives the final cost. Their time bounds any such trainer on this machine's BLAS."""
+    rng = np.random.default_rng(1)
+    W1 = rng.standard_normal((n_h, X.shape[0])).astype(X.dtype)
+    dZ1 = rng.standard_normal((n_h, X.shape[1])).astype(X.dtype)
+    Z1 = np.empty_like(dZ1)
+    dW1_T = np.empty((X.shape[0], n_h), X.dtype)
+
+    def products() -> None:
+        for _ in range(n_iter):
+            np.dot(W1, X, out=Z1)
+            np.dot(X, dZ1.T, out=dW1_T)
+        np.dot(W1, X, out=Z1)
+
+    return products
 
 
 def machine() -> str:
