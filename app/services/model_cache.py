@@ -4,13 +4,17 @@ A version file never changes once written, so a loaded ``(model_id, version)`` p
 until the model is deleted. What can change under us is which version is *current*: a training
 job in another process writes ``models/<id>/v<N+1>.npz`` and then, in one transaction, makes it
 current. The current version is therefore re-read from the database whenever the model's
-directory changes (one ``stat`` per request tells), whenever a version file on disk is newer
-than the version the database named (its commit may still be on the way), and at the latest
-every ``ttl_seconds``. That last re-read is done once: the request that finds the row expired
-re-reads it, and meanwhile :meth:`ModelCache.peek` keeps answering the others from the snapshot
-(otherwise every request in flight would queue a database read). When the current version
-moves, the model's other loaded versions are dropped. No request reloads a file the cache
-already holds; :attr:`ModelCache.loads` counts the file loads.
+directory changes, whenever a version file on disk is newer than the version the database named
+(its commit may still be on the way), and at the latest every ``ttl_seconds``. That last re-read
+is done once: the request that finds the row expired re-reads it, and meanwhile
+:meth:`ModelCache.peek` keeps answering the others from the snapshot (otherwise every request in
+flight would queue a database read). When the current version moves, the model's other loaded
+versions are dropped. No request reloads a file the cache already holds; :attr:`ModelCache.loads`
+counts the file loads.
+
+A request learns of a directory change without a system call: every process touches the data
+dir's change marker (:class:`app.storage.change_marker.ChangeMarker`) after it writes or removes
+model files, and only when the marker has moved does the cache ``stat`` the model's directory.
 """
 
 from __future__ import annotations
@@ -137,13 +141,15 @@ class LoadedModel:
         return self.version > 0
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class _RowEntry:
     model: ServedModel
     directory: str
     dir_mtime_ns: int
     checked_at: float
     settled: bool
+    changes: bytes | None
+    """The change marker's token when the directory was last seen unchanged."""
 
 
 class ModelCache:
@@ -182,6 +188,7 @@ class ModelCache:
         self._rows: dict[str, _RowEntry] = {}
         self._rereads: dict[str, float] = {}  # model id -> when a request set out to re-read it
         self._lock = threading.Lock()
+        self._changes = arrays.model_changes
 
     # The fast path ---------------------------------------------------------------------------
     @staticmethod
@@ -198,9 +205,20 @@ class ModelCache:
             return None
         if self.clock() - entry.checked_at >= self.ttl_seconds:
             return None
-        if self._mtime(entry.directory) != entry.dir_mtime_ns:
+        if not self._files_unchanged(entry):
             return None
         return entry.model
+
+    def _files_unchanged(self, entry: _RowEntry) -> bool:
+        """Whether the model's directory is as ``entry`` saw it: the marker says so without a
+        system call, unless some model's files changed since, when a ``stat`` tells."""
+        token = self._changes.token()  # before the stat: a change after it moves the marker
+        if token is not None and token == entry.changes:
+            return True
+        if self._mtime(entry.directory) != entry.dir_mtime_ns:
+            return False
+        entry.changes = token  # another model changed: skip the stat next time
+        return True
 
     def _claim_reread(self, model_id: str, now: float) -> bool:
         """Whether the caller that found the row expired should re-read it (nobody else does)."""
@@ -224,11 +242,8 @@ class ModelCache:
         if entry is None or not entry.settled:
             validate_id(model_id, MODEL)  # a cached id was validated when it was first read
             return None
-        try:
-            mtime: int | None = os.stat(entry.directory).st_mtime_ns
-        except FileNotFoundError:
-            mtime = None
-        if mtime != entry.dir_mtime_ns:
+        token = self._changes.token()
+        if (token is None or token != entry.changes) and not self._files_unchanged(entry):
             return None
         now = self.clock()
         if now - entry.checked_at >= self.ttl_seconds and self._claim_reread(model_id, now):
@@ -290,8 +305,9 @@ class ModelCache:
         return max(numbers, default=-1)
 
     def _refresh(self, model_id: str) -> ServedModel:
-        # The stat comes first: a change after it is caught by the next request's stat.
+        # Marker token, then stat, then the row: a change after them moves the marker again.
         directory = str(self.arrays.model_dir(model_id))
+        token = self._changes.token()
         mtime = self._mtime(directory)
         try:
             with self.db.session() as session:
@@ -308,7 +324,7 @@ class ModelCache:
             raise model_not_found(model_id)
         # A file newer than the current version may belong to a commit still in flight.
         settled = mtime is not None and self._newest_file(model_id) <= model.current_version
-        entry = _RowEntry(model, directory, mtime or 0, self.clock(), settled)
+        entry = _RowEntry(model, directory, mtime or 0, self.clock(), settled, token)
         with self._lock:
             previous = self._rows.get(model_id)
             self._rows[model_id] = entry

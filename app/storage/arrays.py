@@ -4,6 +4,7 @@ Layout under the data dir::
 
     datasets/<dataset_id>.npz
     models/<model_id>/v<version>.npz      (immutable once written)
+    models/.changes                       (touched after every change under models/)
     jobs/<job_id>/checkpoint.npz
 
 Paths are only ever built from ids that pass :func:`app.services.ids.validate_id`. A write goes to
@@ -26,6 +27,7 @@ from typing import Any
 from numpy.typing import NDArray
 
 from app.services.ids import DATASET, JOB, MODEL, validate_id
+from app.storage.change_marker import ChangeMarker
 from core.serialization import npz_bytes, npz_from_bytes
 
 
@@ -79,6 +81,8 @@ class ArrayStore:
         self.root = Path(data_dir)
         self.datasets_dir = self.root / "datasets"
         self.models_dir = self.root / "models"
+        self.model_changes = ChangeMarker(self.models_dir / ".changes")
+        """Touched after every write or removal under ``models/``, by every process."""
         self.jobs_dir = self.root / "jobs"
 
     # Paths ---------------------------------------------------------------------------------
@@ -135,6 +139,7 @@ class ArrayStore:
         """Write an immutable version from ready-made ``.npz`` bytes (e.g. ``model_to_bytes``)."""
         path = self.model_version_path(model_id, version)
         write_bytes_atomic(path, data, overwrite=False)
+        self.model_changes.touch()
         return path
 
     def model_version_bytes(self, model_id: str, version: int) -> bytes:
@@ -144,6 +149,7 @@ class ArrayStore:
     def delete_model(self, model_id: str) -> None:
         """Remove every file of a model."""
         shutil.rmtree(self.model_dir(model_id), ignore_errors=True)
+        self.model_changes.touch()
 
     # Jobs ----------------------------------------------------------------------------------
     def delete_job(self, job_id: str) -> None:

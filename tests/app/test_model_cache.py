@@ -82,6 +82,34 @@ def test_warm_requests_load_no_file_and_read_no_row(patient_client: TestClient) 
     assert (cache.loads, cache.row_reads - reads) == (1, 1)
 
 
+def test_warm_requests_make_no_system_call_until_some_model_changes(
+    patient_client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    model, other = create_model(patient_client), create_model(patient_client)
+    cache = _cache(patient_client)
+    _predict(patient_client, model["id"])
+    stats: list[str] = []
+    mtime = ModelCache._mtime
+    monkeypatch.setattr(ModelCache, "_mtime", staticmethod(lambda d: stats.append(d) or mtime(d)))
+    for _ in range(10):
+        _predict(patient_client, model["id"])
+    assert stats == []  # the change marker did not move: no stat
+    state = patient_client.app.state  # type: ignore[attr-defined]
+    publish_version(
+        state.db, state.arrays, other["id"], stored_network(state.arrays, other["id"], 0)
+    )
+    for _ in range(10):
+        assert _predict(patient_client, model["id"])["model_version"] == 0
+    # Another model changed: one stat shows this model's directory did not, then none again.
+    assert stats == [str(state.arrays.model_dir(model["id"]))]
+    reads = cache.row_reads
+    ann = stored_network(state.arrays, model["id"], 0)
+    ann.W1 = ann.W1 * 3.0
+    publish_version(state.db, state.arrays, model["id"], ann)
+    assert _predict(patient_client, model["id"])["model_version"] == 1
+    assert cache.row_reads == reads + 1
+
+
 def test_a_version_published_by_another_process_is_seen_at_once(
     patient_client: TestClient,
 ) -> None:
