@@ -27,8 +27,11 @@ class Readiness(BaseModel):
     data_dir_writable: bool
 
 
+# Endpoints that do no I/O are ``async def``: FastAPI runs a plain ``def`` in its thread pool,
+# and the hand-off to a thread and back costs more than they do (and two more wake-ups to wait
+# for when training processes keep the cores busy).
 @router.get("/healthz")
-def healthz() -> Health:
+async def healthz() -> Health:
     """The process is alive and serving."""
     return Health(status="ok")
 
@@ -49,7 +52,7 @@ def readyz(db: DatabaseDep, arrays: ArrayStoreDep) -> JSONResponse:
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
-def metrics(request: Request) -> Response:
+async def metrics(request: Request) -> Response:
     """Request counts and latencies by route and status, in Prometheus' text format."""
     registry = request.app.state.metrics
     return Response(registry.render(), media_type=registry.content_type)

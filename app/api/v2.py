@@ -103,14 +103,15 @@ def _version(raw: str | None) -> int | None:
 
 
 # --- server ---------------------------------------------------------------------------------
+# No I/O in these two: ``async def`` keeps them off the thread pool.
 @router.get("")
-def server_metadata(request: Request) -> ServerMetadata:
+async def server_metadata(request: Request) -> ServerMetadata:
     """The server's name, version and protocol extensions (none)."""
     return ServerMetadata(name="annserve", version=request.app.version, extensions=[])
 
 
 @router.get("/health/live")
-def server_live() -> LiveResponse:
+async def server_live() -> LiveResponse:
     """The server answers requests."""
     return LiveResponse(live=True)
 
