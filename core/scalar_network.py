@@ -5,19 +5,22 @@ For one sample of a small network, the notes' forward pass
 .. math::
     Z^{[l]} = W^{[l]} A^{[l-1]} + b^{[l]}, \quad A^{[l]} = g^{[l]}(Z^{[l]})
 
-costs a few microseconds in Python arithmetic, while the same pass in numpy makes about
-twenty-five calls of a microsecond or more each. :class:`ScalarNetwork` holds a network's
-parameters once as tuples of Python floats and computes the pass with ``math.exp`` and
-``math.tanh``, with the formulas of the engine's in-place forms (``core.activations.INPLACE``),
-so it agrees with the numpy pass to rounding (a relative 1e-12). Past a few hundred
-multiply-adds per call numpy's per-element speed wins: :meth:`ScalarNetwork.pays_off` says when.
+costs a microsecond or two in Python arithmetic, while the same pass in numpy makes about
+twenty-five calls of a microsecond or more each. :class:`ScalarNetwork` writes, once per network,
+a Python function with the parameters as float literals and one statement per unit, such as
+``a1_0 = tanh(0.25*x0 + -1.5*x1 + 0.125)``, and compiles it (as ``collections.namedtuple`` and
+``dataclasses`` write their methods): no loops, and no calls per unit but ``math.exp`` and
+``math.tanh``. It computes with the formulas of the engine's in-place forms
+(``core.activations.INPLACE``), so it agrees with the numpy pass to rounding (a relative 1e-12),
+and gives the same floats, bit for bit, as a loop of ``g(sum(map(mul, w, a)) + b)`` per unit on
+Python 3.11. Past about seven hundred multiply-adds per call numpy's per-element speed wins:
+:meth:`ScalarNetwork.pays_off` says when.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from operator import mul
 from typing import Any, cast
 
 import numpy as np
@@ -27,18 +30,27 @@ from core.network import ANN
 
 Vector = list[float]
 
-ROW_COST = 44
-"""Fixed cost of one sample through the scalar pass (row check, layer loops, labels), counted in
-parameters: the pass costs about ``ROW_COST + n_parameters`` multiply-adds' worth per sample."""
+ROW_COST = 12
+"""What one more sample costs the scalar pass beyond its multiply-adds (row check, labels, the
+call), less what it costs numpy, counted in parameters: per sample the scalar pass pays about
+``ROW_COST + n_parameters`` multiply-adds' worth more than numpy."""
 
-MAX_SCALAR_WORK = 360
+MAX_SCALAR_WORK = 720
 """Largest ``samples * (ROW_COST + parameters)`` for which the scalar pass is the faster one.
 
-Measured in a hot loop on the 2-core x86_64 of ``docs/performance.md`` (Python 3.11, numpy 2.4),
-row checks, forward pass and labels together: the scalar path costs about 2.2 µs + 0.05 µs per
-parameter per sample, the numpy path 18-20 µs for up to 16 small rows. Crossings: 5-6 samples
-of a 2-4-1 network (17 parameters), 2 of a 2-8-8-1 (105), 1 of a 10-32-3 (451, a tie).
+Measured in a hot loop on a 2-vCPU AMD EPYC (Python 3.11.7, numpy 2.4.6): the service's plain
+path (row checks, this forward pass, labels) against its numpy path (row checks, forward pass,
+labels) on the same loaded classifier, the minimum of interleaved repeats. The scalar path costs
+about 2.3 µs per call + 0.43 µs per sample + 0.019 µs per parameter and sample, the numpy path
+16.5-17.5 µs per call + 0.15-0.5 µs per sample for networks of up to 800 parameters. Most samples
+for which the scalar path was faster: 24 of a 2-4-1 network (17 parameters; a tie at 24), 7 of
+a 2-8-8-1 (105), 4 of a 4-16-3 (131; a tie at 5), 3 of a 10-16-3 (227), 1 of a 10-32-3 (451)
+and of a 10-48-3 (675; nearly a tie), none of a 10-56-3 (787) or anything bigger. These two
+constants give each of those counts but the 2-8-8-1's (6, whose units are cheaper).
 """
+
+_TERMS_PER_STATEMENT = 100
+"""Longest sum written as one expression: much longer ones nest too deep for ``compile``."""
 
 
 def sigmoid(z: float) -> float:
@@ -88,6 +100,122 @@ Layer = tuple[
 ]
 
 
+def _literal(value: float) -> str:
+    """``value`` as Python source: the shortest repr, which reads back as the same float."""
+    return repr(float(value))
+
+
+def _sum(terms: list[str]) -> tuple[list[str], str]:
+    """Statements and a last expression computing ``terms[0] + terms[1] + ...`` left to right.
+
+    A long sum is split into running partial sums ``s = s + ...`` (the same additions in the
+    same order), since one expression of thousands of terms nests too deep to compile.
+    """
+    statements: list[str] = []
+    while len(terms) > _TERMS_PER_STATEMENT:
+        statements.append("s = " + " + ".join(terms[:_TERMS_PER_STATEMENT]))
+        terms = ["s", *terms[_TERMS_PER_STATEMENT:]]
+    return statements, " + ".join(terms)
+
+
+def _pre_activation(
+    w: Sequence[float], b: float, inputs: Sequence[str], *, negated: bool = False
+) -> tuple[list[str], str]:
+    """Statements and a last expression computing ``z = w . inputs + b`` (or ``-z``).
+
+    ``sum(map(mul, w, A)) + b`` adds ``w_0 a_0``, ``w_1 a_1``, ... and then ``b`` left to
+    right, starting from the integer 0 (Python 3.11's ``sum`` adds plainly). The expression
+    ``w_0*a_0 + w_1*a_1 + ... + b`` makes the same additions without that first ``0 + ``, which
+    changes nothing but the sign of a zero partial sum; the bias then absorbs that difference
+    unless it is ``-0.0``, which is therefore written as ``0.0``. The two give the same float,
+    bit for bit. With ``negated`` the weights and bias are negated instead of the result, which
+    gives exactly ``-z`` (rounding to nearest is symmetric) but for the sign of a zero, whose
+    ``exp`` is 1 either way.
+    """
+    sign = -1.0 if negated else 1.0
+    bias = sign * b
+    terms = [f"{_literal(sign * w_k)}*{a_k}" for w_k, a_k in zip(w, inputs, strict=True)]
+    terms.append(_literal(0.0 if bias == 0.0 else bias))
+    return _sum(terms)
+
+
+def _layer_source(
+    l: int,
+    pairs: Sequence[tuple[Sequence[float], float]],
+    name: str,
+    inputs: list[str],
+    *,
+    saturating: bool,
+) -> tuple[list[str], list[str]]:
+    """The statements of layer ``l`` and the names of its units' outputs ``a{l}_{j}``.
+
+    ``saturating`` writes a sigmoid unit as a call of :func:`sigmoid`, which turns an
+    overflowing ``exp`` into the limit 0; without it the unit is written out, and such an
+    overflow raises ``OverflowError``.
+    """
+    outputs = [f"a{l}_{j}" for j in range(len(pairs))]
+    lines: list[str] = []
+    if name == "softmax":
+        Z = [f"z{l}_{j}" for j in range(len(pairs))]
+        for z, (w, b) in zip(Z, pairs, strict=True):
+            statements, expression = _pre_activation(w, b, inputs)
+            lines += [*statements, f"{z} = {expression}"]
+        # max(Z) written out: the first unit, replaced by each later one greater than it.
+        lines.append(f"top = {Z[0]}")
+        lines += [f"top = {z} if {z} > top else top" for z in Z[1:]]
+        lines += [f"{a} = exp({z} - top)" for a, z in zip(outputs, Z, strict=True)]
+        # sum(E) starts from 0, which changes nothing here: no exp is -0.0.
+        statements, expression = _sum(outputs)
+        lines += [*statements, f"total = {expression}"]
+        lines += [f"{a} = {a} / total" for a in outputs]
+        return lines, outputs
+    for a, (w, b) in zip(outputs, pairs, strict=True):
+        if name == "sigmoid" and not saturating:
+            statements, expression = _pre_activation(w, b, inputs, negated=True)
+            unit = f"1.0 / (1.0 + exp({expression}))"
+        else:
+            statements, expression = _pre_activation(w, b, inputs)
+            if name == "relu":
+                unit = f"z if (z := {expression}) > 0.0 or z != z else 0.0"
+            elif name == "linear":
+                unit = expression
+            else:  # tanh, or sigmoid through the helper
+                unit = f"{name}({expression})"
+        lines += [*statements, f"{a} = {unit}"]
+    return lines, outputs
+
+
+def _forward_source(
+    layers: Sequence[tuple[Sequence[tuple[Sequence[float], float]], str]], n_x: int
+) -> str:
+    """The source of ``forward(x)`` for ``layers`` (``(pairs, activation name)`` each).
+
+    Layers from the first sigmoid layer on run inside ``try``; where an ``exp`` overflows there,
+    the ``except`` branch computes them again through :func:`sigmoid` (Python 3.11's ``try``
+    costs nothing until something is raised).
+    """
+    inputs = [f"x{i}" for i in range(n_x)]
+    body = [f"[{', '.join(inputs)}] = x"]
+    first_sigmoid = next((l for l, (_, g) in enumerate(layers) if g == "sigmoid"), len(layers))
+    A = inputs
+    for l, (pairs, name) in enumerate(layers[:first_sigmoid], start=1):
+        lines, A = _layer_source(l, pairs, name, A, saturating=False)
+        body += lines
+    if first_sigmoid < len(layers):
+        branches: list[list[str]] = []
+        for saturating in (False, True):
+            lines, outputs = [], A
+            for l, (pairs, name) in enumerate(layers[first_sigmoid:], start=first_sigmoid + 1):
+                layer_lines, outputs = _layer_source(l, pairs, name, outputs, saturating=saturating)
+                lines += layer_lines
+            branches.append(lines)
+        A = outputs
+        body += ["try:", *[f"    {s}" for s in branches[0]], "except OverflowError:"]
+        body += [f"    {s}" for s in branches[1]]
+    body.append(f"return [{', '.join(A)}]")
+    return "def forward(x):\n" + "".join(f"    {s}\n" for s in body)
+
+
 class ScalarNetwork:
     """A float64 network's parameters as Python floats, and its forward pass on single samples.
 
@@ -95,56 +223,90 @@ class ScalarNetwork:
     ----------
     layers : sequence of (W, b, activation)
         Per layer ``l``: ``W`` of shape ``(n_l, n_{l-1})``, ``b`` of shape ``(n_l, 1)`` (float64
-        arrays) and the name of ``g^{[l]}`` (one of :data:`ACTIVATION_NAMES`).
+        arrays, every entry finite) and the name of ``g^{[l]}`` (one of
+        :data:`ACTIVATION_NAMES`).
+
+    Raises
+    ------
+    ValueError
+        When the layers do not chain, an activation is unknown or a parameter is NaN or
+        infinite (a float literal cannot say so; :meth:`from_ann` answers None instead).
+
+    Notes
+    -----
+    :attr:`forward` is compiled from :attr:`source`, which is made of nothing but the
+    ``repr`` of Python floats (finite, so digits, ``.``, ``e`` and signs), fixed names
+    (``x``, ``x{i}``, ``z{l}_{j}``, ``a{l}_{j}``, ``s``, ``z``, ``top``, ``total``, ``exp``,
+    ``tanh``, ``sigmoid``) and operators: no text of the caller's reaches it. It runs in a
+    namespace of its own holding only the helpers it calls, with no builtins.
     """
+
+    forward: Callable[[Sequence[float]], Vector]
+    """``A^{[L]}`` (a fresh list of ``n_y`` floats) of one sample ``x`` (``n_x`` floats, finite);
+    an ``x`` of another length raises ``ValueError``."""
 
     def __init__(self, layers: Sequence[tuple[NDArray[np.float64], NDArray[np.float64], str]]):
         if not layers:
             raise ValueError("a network needs at least one layer, got none.")
         built: list[Layer] = []
+        named: list[tuple[Sequence[tuple[Sequence[float], float]], str]] = []
         n_in = layers[0][0].shape[1]
         for W, b, name in layers:
             if W.ndim != 2 or W.shape[1] != n_in or b.shape != (W.shape[0], 1):
                 raise ValueError(f"layer shapes W {W.shape}, b {b.shape} do not chain.")
             if name not in ACTIVATION_NAMES:
                 raise ValueError(f"activation must be one of {ACTIVATION_NAMES}, got {name!r}.")
+            if not (np.isfinite(W).all() and np.isfinite(b).all()):
+                raise ValueError("every parameter must be finite to be written as a literal.")
             pairs = tuple(zip(map(tuple, W.tolist()), b[:, 0].tolist(), strict=True))
             built.append((pairs, UNIT_ACTIVATIONS.get(name), LAYER_ACTIVATIONS.get(name, linear)))
+            named.append((pairs, name))
             n_in = W.shape[0]
         self.layers: tuple[Layer, ...] = tuple(built)
+        """Per layer, the ``(row of W, b_j)`` pairs as Python floats and ``g`` per unit (or
+        None) and ``g`` on the layer's ``Z``: the parameters :attr:`source` writes out."""
         self.n_x: int = layers[0][0].shape[1]
         self.n_y: int = n_in
         self.n_parameters: int = sum(W.size + b.size for W, b, _ in layers)
         self.max_samples: int = MAX_SCALAR_WORK // (ROW_COST + self.n_parameters)
         """Most samples per call for which this pass is the faster one (see :meth:`pays_off`)."""
+        self.source: str = _forward_source(named, self.n_x)
+        """The Python source of :attr:`forward`."""
+        names = {name for _, name in named}
+        namespace: dict[str, Any] = {"__builtins__": {}}
+        if "tanh" in names:
+            namespace["tanh"] = math.tanh
+        if names & {"sigmoid", "softmax"}:
+            namespace["exp"] = math.exp
+        if "sigmoid" in names:
+            namespace.update(sigmoid=sigmoid, OverflowError=OverflowError)
+        sizes = "-".join(str(n) for n in (self.n_x, *(len(pairs) for pairs, _ in named)))
+        exec(compile(self.source, f"<scalar network {sizes}>", "exec"), namespace)
+        forward = namespace.pop("forward")  # the namespace keeps only the helpers
+        forward.__qualname__ = f"{type(self).__qualname__}.forward"
+        forward.__module__ = __name__
+        self.forward = cast(Callable[[Sequence[float]], Vector], forward)
 
     @classmethod
     def from_ann(cls, ann: ANN) -> ScalarNetwork | None:
-        """The scalar form of ``ann``, or None when it would compute differently (float32) or
-        would not pay off even for one sample (see :data:`MAX_SCALAR_WORK`)."""
+        """The scalar form of ``ann``, or None when it would compute differently (float32), has
+        a NaN or infinite parameter, or would not pay off even for one sample (see
+        :data:`MAX_SCALAR_WORK`)."""
         if ann.dtype != np.float64 or ROW_COST + ann.n_parameters > MAX_SCALAR_WORK:
             return None
         layers: list[tuple[NDArray[Any], NDArray[Any], str]] = [
             (getattr(ann, f"W{l}"), getattr(ann, f"b{l}"), name)
             for l, name in enumerate(ann.spec.activations, start=1)
         ]
+        if not all(np.isfinite(W).all() and np.isfinite(b).all() for W, b, _ in layers):
+            return None
         return cls(layers)
 
     def pays_off(self, m: int) -> bool:
         """Whether ``m`` samples are cheaper through this pass than through numpy."""
         return m <= self.max_samples
 
-    def forward(self, x: Sequence[float]) -> Vector:
-        """``A^{[L]}`` (``n_y`` floats) of one sample ``x`` (``n_x`` floats, finite)."""
-        A: Sequence[float] = x
-        for pairs, g, g_layer in self.layers:
-            # One comprehension per layer: Z and A of each unit without an intermediate list.
-            if g is None:
-                A = g_layer([sum(map(mul, w, A)) + b_j for w, b_j in pairs])
-            else:
-                A = [g(sum(map(mul, w, A)) + b_j) for w, b_j in pairs]
-        return cast(Vector, A)  # every layer answers a fresh list
-
     def forward_rows(self, rows: Sequence[Sequence[float]]) -> list[Vector]:
         """``A^{[L]}`` as rows ``(m, n_y)`` of samples given as rows ``(m, n_x)``."""
-        return [self.forward(x) for x in rows]
+        forward = self.forward
+        return [forward(x) for x in rows]
