@@ -250,11 +250,15 @@ class ModelCache:
             return None
         model = entry.model
         key = (model_id, model.current_version if version is None else version)
-        with self._lock:
-            loaded = self._networks.get(key)
-            if loaded is None:
-                return None
-            self._networks.move_to_end(key)
+        # Single OrderedDict operations are atomic under the GIL: no lock on the hot path.
+        networks = self._networks
+        loaded = networks.get(key)
+        if loaded is None:
+            return None
+        try:  # noqa: SIM105 (suppress() costs a context manager per request)
+            networks.move_to_end(key)
+        except KeyError:  # evicted in between by another thread: still a valid network
+            pass
         return loaded if loaded.model is model else replace(loaded, model=model)
 
     # The slow path ---------------------------------------------------------------------------
