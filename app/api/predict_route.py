@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
 from app.api.auth import check_api_key
+from app.api.direct_route import DirectRoute
 from app.api.negotiation import choose
 from app.api.params import MAX_VERSION, PROBLEMS
 from app.api.predict import app_model_cache
@@ -230,11 +231,14 @@ def install_predict_route(app: FastAPI) -> None:
 
     FastAPI tries routes in order, and reaching a route of an included router also costs a scan
     of that router's routes; the hot path therefore sits first and directly on the app. It takes
-    no dependencies: :func:`predict_endpoint` checks the API key itself, like every /v1 route.
+    no dependencies (:func:`predict_endpoint` checks the API key itself, like every /v1 route),
+    so it is a :class:`~app.api.direct_route.DirectRoute`: FastAPI's parameter resolution,
+    which would find nothing to do, is skipped too.
     """
-    app.add_api_route(
+    app.router.add_api_route(
         "/v1/models/{model_id}/predict",
         predict_endpoint(app),
+        route_class_override=DirectRoute,
         methods=["POST"],
         tags=["predictions"],
         response_model=PredictResponse,
