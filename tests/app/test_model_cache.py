@@ -19,6 +19,8 @@ from app.main import create_app
 from app.services.errors import NotFound
 from app.services.model_cache import ModelCache
 from app.settings import Settings
+from app.storage.arrays import ArrayStore
+from app.storage.db import Database
 from app.storage.repositories import ModelRepository
 from app.storage.tables import ModelVersionRow
 from core.serialization import model_to_bytes
@@ -219,6 +221,23 @@ def test_deleted_models_are_gone(patient_client: TestClient) -> None:
     assert cache.cached_versions(model["id"]) == []
     with pytest.raises(NotFound):
         cache.get(model["id"])
+
+
+def test_a_model_deleted_by_another_process_is_gone_at_once(patient_client: TestClient) -> None:
+    model = create_model(patient_client)
+    _predict(patient_client, model["id"])
+    state = patient_client.app.state  # type: ignore[attr-defined]
+    # Another process's storage objects: nothing shared with this app but the data dir.
+    arrays, db = ArrayStore(state.settings.data_dir), Database(state.settings.database_url)
+    try:
+        with db.session() as session:
+            ModelRepository(session).delete(model["id"])
+        arrays.delete_model(model["id"])
+    finally:
+        db.dispose()
+    response = patient_client.post(f"/v1/models/{model['id']}/predict", json=ROW)
+    assert response.status_code == 404
+    assert response.json()["code"] == "model_not_found"
 
 
 def test_publishing_in_process_also_invalidates(patient_client: TestClient) -> None:
