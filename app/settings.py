@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     executor: ExecutorName = "local"
     broker_url: str = "redis://127.0.0.1:6379/0"
     celery_queue: str = Field(default="annserve", min_length=1, max_length=200)
+    # A job still queued this long after its task was sent gets the task sent again, in case the
+    # broker lost it (a duplicate is harmless: a job is claimed once).
+    queued_resend_after: float = Field(default=600.0, gt=0)
     worker_concurrency: int = Field(default=1, gt=0)
     worker_pool: WorkerPool = "prefork"
     # Seconds before Redis hands an unacknowledged task to another worker; longer than any job,

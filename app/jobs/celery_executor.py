@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from app.jobs.celery_app import RUN_JOB_TASK, create_celery_app
-from app.jobs.recovery import reclaim_stale
+from app.jobs.recovery import reclaim_and_resend
 from app.settings import Settings
 from app.storage.db import Database
 
@@ -26,13 +26,14 @@ logger = logging.getLogger("annserve.jobs.celery")
 
 
 class StaleJobSweeper:
-    """A daemon thread that re-queues and re-sends jobs whose worker stopped heartbeating."""
+    """A daemon thread that re-queues and re-sends jobs whose worker stopped heartbeating, and
+    re-sends the tasks of jobs queued for ``queued_resend_after`` seconds (a lost message)."""
 
     def __init__(
         self,
         settings: Settings,
         resubmit: Callable[[str], None],
-        sweep: Callable[[Database, Settings], Sequence[str]] = reclaim_stale,
+        sweep: Callable[[Database, Settings], Sequence[str]] = reclaim_and_resend,
     ) -> None:
         self.settings, self.resubmit, self.sweep = settings, resubmit, sweep
         # A fraction of the timeout, so a dead worker's job waits at most ~1.25 timeouts.

@@ -4,6 +4,11 @@ A running job is reclaimed when its heartbeat is older than ``settings.heartbeat
 host), or at once when its worker was a process on this host that no longer exists. A reclaimed
 job goes back to ``queued`` and resumes from its checkpoint; once it has been started
 ``max_job_attempts`` times it ends ``failed`` with code ``interrupted`` instead.
+
+With a message broker, no job stays ``queued`` forever either: a broker that loses a message
+(a Redis restart without persistence) would leave its job waiting for a task that never comes, so
+a job still queued ``settings.queued_resend_after`` seconds after its task was sent has it sent
+again (:func:`resend_waiting`).
 """
 
 from __future__ import annotations
@@ -97,3 +102,22 @@ def reclaim_dead_local(db: Database, settings: Settings, pids: set[int] | None =
             dead = pid in pids if pids is not None else not pid_alive(pid)
             if dead:
                 _reclaim(queue, job, settings, "worker process died")
+
+
+def resend_waiting(db: Database, settings: Settings) -> list[str]:
+    """Queued jobs whose task was sent ``queued_resend_after`` seconds ago or more: marked sent
+    now, once among all the processes sweeping; the caller sends their tasks again."""
+    now = utcnow()
+    with db.session() as session:
+        ids = JobQueue(session).claim_resends(
+            now - timedelta(seconds=settings.queued_resend_after), now
+        )
+    for job_id in ids:
+        logger.warning("job still queued: its task is sent again", extra={"job": job_id})
+    return ids
+
+
+def reclaim_and_resend(db: Database, settings: Settings) -> list[str]:
+    """A broker deployment's sweep: :func:`reclaim_stale`, then :func:`resend_waiting`; the ids
+    whose tasks are to be sent."""
+    return [*reclaim_stale(db, settings), *resend_waiting(db, settings)]

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
-from sqlalchemy import CursorResult, delete, insert, select, update
+from sqlalchemy import CursorResult, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.storage.tables import JobHistoryRow, JobRow, ModelRow, utcnow
@@ -185,7 +185,12 @@ class JobQueue:
         conditions = [JobRow.id == job_id, JobRow.status == "running"]
         if worker_id is not None:
             conditions.append(JobRow.worker_id == worker_id)
-        values: dict[str, Any] = {"status": "queued", "worker_id": None, "heartbeat_at": None}
+        values: dict[str, Any] = {
+            "status": "queued",
+            "worker_id": None,
+            "heartbeat_at": None,
+            "sent_at": utcnow(),
+        }
         if graceful:
             values["attempts"] = JobRow.attempts - 1
         return _count(self.session.execute(update(JobRow).where(*conditions).values(**values))) == 1
@@ -213,6 +218,21 @@ class JobQueue:
         """Running jobs whose last heartbeat is older than ``before``."""
         query = select(JobRow).where(JobRow.status == "running", JobRow.heartbeat_at < before)
         return self.session.scalars(query).all()
+
+    def claim_resends(self, before: datetime, now: datetime) -> list[str]:
+        """Queued jobs last queued (or re-sent) before ``before``, now marked sent at ``now``.
+
+        One conditional ``UPDATE``: of several processes sweeping at once, each job goes to one
+        of them, and to none again until another ``before`` has passed.
+        """
+        last_sent = func.coalesce(JobRow.sent_at, JobRow.created_at)
+        query = (
+            update(JobRow)
+            .where(JobRow.status == "queued", last_sent < before)
+            .values(sent_at=now)
+            .returning(JobRow.id)
+        )
+        return list(self.session.scalars(query).all())
 
     # Cancellation -------------------------------------------------------------------------
     def cancel_queued(self, job_id: str) -> bool:

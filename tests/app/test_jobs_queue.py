@@ -6,6 +6,8 @@ from __future__ import annotations
 import threading
 from datetime import timedelta
 
+from sqlalchemy import update
+
 from app.jobs.worker import claim_next
 from app.storage.db import Database
 from app.storage.job_queue import JobQueue
@@ -147,3 +149,32 @@ def test_concurrent_workers_never_share_a_job(database: Database) -> None:
             row = JobRepository(session).get(job_id)
             assert row is not None and row.status == "running" and row.attempts == 1
             assert (row.worker_id, job_id) in won
+
+
+def test_resends_are_claimed_once_per_interval_and_only_for_waiting_jobs(
+    database: Database,
+) -> None:
+    early, late, running = _seed(database, 3)  # created now, now + 1 s, now + 2 s
+    start = utcnow()
+    with database.session() as session:
+        assert JobQueue(session).claim(running, "host:1:w", start)
+
+    def sweep(at: float, interval: float = 1.0) -> list[str]:
+        """A sweep ``at`` seconds after ``start``: jobs last sent over ``interval`` s before."""
+        now = start + timedelta(seconds=at)
+        with database.session() as session:
+            return sorted(JobQueue(session).claim_resends(now - timedelta(seconds=interval), now))
+
+    assert sweep(1.5) == [early]  # late was created too recently; running is not waiting
+    assert sweep(1.6) == []  # early was just sent: not again within the interval
+    assert sweep(3.0) == [early, late]
+    # A job put back in the queue counts as sent then, however old it is (the sweep that
+    # requeues it sends its task at once).
+    with database.session() as session:
+        session.execute(
+            update(JobRow).where(JobRow.id == running).values(created_at=start - timedelta(hours=1))
+        )
+        assert JobQueue(session).release(running, "host:1:w")
+    with database.session() as session:
+        now = utcnow()
+        assert JobQueue(session).claim_resends(now - timedelta(minutes=1), now) == []

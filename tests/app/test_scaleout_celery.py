@@ -206,6 +206,55 @@ def test_sweep_requeues_a_stale_job_and_resends_it_exactly_once(
     assert sweepers[0].sweep_once() == []
 
 
+def task_job_ids(redis_url: str, queue: str) -> list[str]:
+    """The job ids named by the task messages waiting in ``queue``."""
+    ids = []
+    for message in queued_messages(redis_url, queue):
+        body = message["body"]
+        assert isinstance(body, str)
+        args, _, _ = json.loads(base64.b64decode(body))
+        ids.append(args[0])
+    return ids
+
+
+def test_a_job_whose_message_the_broker_lost_has_its_task_sent_again(
+    sqlite_settings: Settings, redis_url: str
+) -> None:
+    settings = sqlite_settings.model_copy(update={"queued_resend_after": 2.0})
+    executor, db = CeleryExecutor(settings), Database(settings.database_url)
+    try:
+        # Two queued jobs whose tasks never reached the broker (as if it lost them).
+        job_id, started = queue_job(settings), queue_job(settings)
+        assert executor.sweeper.sweep_once() == []  # nobody has waited long enough yet
+        with db.session() as session:
+            assert JobQueue(session).claim(started, "host:1:w", utcnow())  # a worker took it
+        time_passes(settings.queued_resend_after)
+        # Two sweepers at once (an API replica and a worker): the task is sent once.
+        sweepers = [executor.sweeper, StaleJobSweeper(settings, executor.submit)]
+        threads = [threading.Thread(target=sweeper.sweep_once) for sweeper in sweepers]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert task_job_ids(redis_url, settings.celery_queue) == [job_id]
+        assert executor.sweeper.sweep_once() == []  # not again until another interval passes
+        time_passes(settings.queued_resend_after)
+        assert executor.sweeper.sweep_once() == [job_id]
+    finally:
+        executor.stop()
+        db.dispose()
+    # The duplicate deliveries train the job once.
+    celery = create_celery_app(settings)
+    assert execute_job(celery, settings, job_id) == "succeeded"
+    assert execute_job(celery, settings, job_id) == "skipped"
+
+
+def time_passes(seconds: float) -> None:
+    import time
+
+    time.sleep(seconds + 0.1)
+
+
 def test_sweep_keeps_a_job_whose_task_could_not_be_sent(sqlite_settings: Settings) -> None:
     job_id = stale_job(sqlite_settings)
     attempts: list[str] = []
