@@ -1,4 +1,9 @@
-"""Typed dependencies for the routers: settings, services, auth and content-type checks."""
+"""Typed dependencies for the routers: settings, services, auth and content-type checks.
+
+Every dependency here only reads app state or request headers, so each is a coroutine: FastAPI
+runs a plain ``def`` dependency in its thread pool, and a route with a service dependency would
+otherwise make a dozen thread hand-offs per request (about 3 ms, more than the work itself).
+"""
 
 from __future__ import annotations
 
@@ -16,19 +21,19 @@ from app.storage.arrays import ArrayStore
 from app.storage.db import Database
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     """The app's database."""
     db: Database = request.app.state.db
     return db
 
 
-def get_array_store(request: Request) -> ArrayStore:
+async def get_array_store(request: Request) -> ArrayStore:
     """The app's array files."""
     arrays: ArrayStore = request.app.state.arrays
     return arrays
@@ -39,14 +44,14 @@ DatabaseDep = Annotated[Database, Depends(get_database)]
 ArrayStoreDep = Annotated[ArrayStore, Depends(get_array_store)]
 
 
-def get_dataset_service(
+async def get_dataset_service(
     db: DatabaseDep, arrays: ArrayStoreDep, settings: SettingsDep
 ) -> DatasetService:
     """Dataset use cases bound to this app's storage."""
     return DatasetService(db, arrays, settings)
 
 
-def get_model_service(
+async def get_model_service(
     db: DatabaseDep, arrays: ArrayStoreDep, settings: SettingsDep
 ) -> ModelService:
     """Model use cases bound to this app's storage."""
@@ -63,7 +68,7 @@ def _media_type(request: Request) -> tuple[str, str]:
     return message.get_content_maintype(), message.get_content_subtype()
 
 
-def require_json(request: Request) -> None:
+async def require_json(request: Request) -> None:
     """415 unless the body is declared as JSON (``application/json`` or ``+json``)."""
     main, sub = _media_type(request)
     if (
@@ -74,7 +79,7 @@ def require_json(request: Request) -> None:
         raise UnsupportedMediaType("send the body as application/json")
 
 
-def require_multipart(request: Request) -> None:
+async def require_multipart(request: Request) -> None:
     """415 unless the body is ``multipart/form-data``."""
     if _media_type(request) != ("multipart", "form-data"):
         raise UnsupportedMediaType("send the file as multipart/form-data")

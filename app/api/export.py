@@ -14,7 +14,7 @@ from app.services.export import MEDIA_TYPES, ExportFormat, ExportService
 router = APIRouter(prefix="/v1/models", tags=["export"])
 
 
-def export_service(cache: ModelCacheDep) -> ExportService:
+async def export_service(cache: ModelCacheDep) -> ExportService:
     """Export use cases on this app's model cache."""
     return ExportService(cache)
 

@@ -28,7 +28,7 @@ IMAGE_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-def image_service(request: Request) -> ImageService:
+async def image_service(request: Request) -> ImageService:
     """The app's image service (one per app, so its recent images are shared)."""
     service: ImageService = request.app.state.image_service
     return service

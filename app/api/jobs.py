@@ -38,7 +38,7 @@ IMAGE_RESPONSES: dict[int | str, dict[str, object]] = {
 }
 
 
-def get_executor(request: Request, settings: SettingsDep) -> Executor:
+async def get_executor(request: Request, settings: SettingsDep) -> Executor:
     """The app's executor (built on first use: the API process only submits through it)."""
     executor: Executor | None = getattr(request.app.state, "job_executor", None)
     if executor is None:
@@ -47,7 +47,7 @@ def get_executor(request: Request, settings: SettingsDep) -> Executor:
     return executor
 
 
-def get_job_service(
+async def get_job_service(
     db: DatabaseDep,
     arrays: ArrayStoreDep,
     settings: SettingsDep,

@@ -47,7 +47,7 @@ def app_model_cache(app: FastAPI) -> ModelCache:
     return cache
 
 
-def evaluation_service(
+async def evaluation_service(
     request: Request, cache: ModelCacheDep, datasets: DatasetServiceDep
 ) -> EvaluationService:
     """Evaluation use cases bound to this app's cache and datasets."""
