@@ -21,6 +21,7 @@ from app.api.schemas.jobs import (
     JobStatus,
     TrainRequest,
 )
+from app.api.storage_calls import call_storage
 from app.jobs.executor import Executor, make_executor
 from app.jobs.params import EarlyStopping, TrainParams
 from app.services.job_images import CostCurves, Image
@@ -98,8 +99,9 @@ def train_model(
     return to_read(job)
 
 
+# The two reads clients poll are coroutines: see app.api.storage_calls.
 @router.get("/jobs", responses=PROBLEMS)
-def list_jobs(
+async def list_jobs(
     service: JobServiceDep,
     limit: Limit = 20,
     offset: Offset = 0,
@@ -107,14 +109,16 @@ def list_jobs(
     status: JobStatus | None = None,
 ) -> JobPage:
     """Jobs, newest first, optionally filtered by model and status."""
-    rows, total = service.list(limit=limit, offset=offset, status=status, model_id=model_id)
+    rows, total = await call_storage(
+        service.db, service.list, limit=limit, offset=offset, status=status, model_id=model_id
+    )
     return JobPage(items=[to_read(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
 @router.get("/jobs/{job_id}", responses=PROBLEMS)
-def get_job(job_id: str, service: JobServiceDep) -> JobRead:
+async def get_job(job_id: str, service: JobServiceDep) -> JobRead:
     """One job: status, timestamps, progress, result or error."""
-    return to_read(service.get(job_id))
+    return to_read(await call_storage(service.db, service.get, job_id))
 
 
 @router.post("/jobs/{job_id}/cancel", responses=PROBLEMS)

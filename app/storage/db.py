@@ -52,6 +52,8 @@ class Database:
         self.url = normalize_url(url)
         self.engine = create_db_engine(self.url)
         self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        self.embedded: bool = self.engine.dialect.name == "sqlite"
+        """True for the embedded SQLite database: a file on this machine, no network."""
 
     @contextmanager
     def session(self) -> Iterator[Session]:
