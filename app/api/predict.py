@@ -20,7 +20,8 @@ from app.api.schemas.predict import (
 )
 from app.services.errors import InvalidInput
 from app.services.evaluation import EvaluationService
-from app.services.model_cache import LoadedModel, ModelCache
+from app.services.loaded_model import LoadedModel
+from app.services.model_cache import ModelCache
 
 router = APIRouter(prefix="/v1/models", tags=["predictions"])
 

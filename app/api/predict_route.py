@@ -27,7 +27,7 @@ from app.api.predict import app_model_cache
 from app.api.schemas.common import Problem
 from app.api.schemas.predict import PredictRequest, PredictResponse
 from app.services.errors import FieldError, InvalidInput, ServiceError, UnsupportedMediaType
-from app.services.model_cache import LoadedModel
+from app.services.loaded_model import LoadedModel
 from app.services.predictions import (
     PlainPrediction,
     Prediction,

@@ -38,7 +38,8 @@ from app.api.schemas.v2 import (
 from app.services import inference_tensors as tensors
 from app.services.errors import InvalidInput, NotFound, ServiceError
 from app.services.ids import MODEL, is_valid_id
-from app.services.model_cache import LoadedModel, ModelCache
+from app.services.loaded_model import LoadedModel
+from app.services.model_cache import ModelCache
 from app.services.models import ModelService
 from app.services.predictions import predict
 from app.settings import Settings

@@ -18,7 +18,8 @@ from numpy.typing import NDArray
 from app.services.datasets import DatasetService
 from app.services.errors import InvalidInput
 from app.services.layout import rows_to_columns
-from app.services.model_cache import LoadedModel, ModelCache, ServedModel
+from app.services.loaded_model import LoadedModel, ServedModel
+from app.services.model_cache import ModelCache
 from app.services.predictions import check_features
 from app.settings import Settings
 from app.storage.tables import DatasetRow

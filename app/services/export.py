@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from app.services.model_cache import LoadedModel, ModelCache
+from app.services.loaded_model import LoadedModel
+from app.services.model_cache import ModelCache
 from app.services.onnx_export import to_onnx
 from core.network import ANN
 

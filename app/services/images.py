@@ -20,7 +20,8 @@ import numpy as np
 from app.services.datasets import DatasetService
 from app.services.errors import InvalidInput, NotFound
 from app.services.layout import rows_to_columns
-from app.services.model_cache import LoadedModel, ModelCache
+from app.services.loaded_model import LoadedModel
+from app.services.model_cache import ModelCache
 from app.storage.tables import DatasetRow
 from core import plots
 from core.activations import ACTIVATIONS

@@ -17,7 +17,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.services.errors import InvalidInput
-from app.services.model_cache import ServedModel
+from app.services.loaded_model import ServedModel
 from app.services.predictions import Prediction, check_features
 
 INPUT_DTYPES: dict[str, type[np.generic]] = {

@@ -24,7 +24,7 @@ from numpy.typing import NDArray
 
 from app.services.errors import InvalidInput, LimitExceeded, not_finite
 from app.services.layout import columns_to_rows, rows_to_columns
-from app.services.model_cache import LoadedModel, ServedModel
+from app.services.loaded_model import LoadedModel, ServedModel
 
 FloatArray = NDArray[np.floating[Any]]
 FloatRows = list[list[float]]

@@ -10,7 +10,7 @@ import pytest
 
 from app.services.errors import InvalidInput, LimitExceeded
 from app.services.layout import rows_to_columns
-from app.services.model_cache import LoadedModel, ServedModel, network_layers
+from app.services.loaded_model import LoadedModel, ServedModel, network_layers
 from app.services.predictions import (
     check_features,
     csv_table,
