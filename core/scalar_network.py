@@ -90,13 +90,6 @@ LAYER_ACTIVATIONS: dict[str, Callable[[Vector], Vector]] = {"linear": linear, "s
 
 ACTIVATION_NAMES: tuple[str, ...] = (*UNIT_ACTIVATIONS, *LAYER_ACTIVATIONS)
 
-# Per layer: the (row of W, b_j) pairs, and either g per unit or g on the layer's Z.
-Layer = tuple[
-    tuple[tuple[tuple[float, ...], float], ...],
-    Callable[[float], float] | None,
-    Callable[[Vector], Vector],
-]
-
 
 class ScalarNetwork:
     """A float64 network's parameters as Python floats, and its forward pass on single samples.
@@ -130,7 +123,6 @@ class ScalarNetwork:
     def __init__(self, layers: Sequence[tuple[NDArray[np.float64], NDArray[np.float64], str]]):
         if not layers:
             raise ValueError("a network needs at least one layer, got none.")
-        built: list[Layer] = []
         named: list[tuple[Sequence[tuple[Sequence[float], float]], str]] = []
         n_in = layers[0][0].shape[1]
         for W, b, name in layers:
@@ -141,12 +133,8 @@ class ScalarNetwork:
             if not (np.isfinite(W).all() and np.isfinite(b).all()):
                 raise ValueError("every parameter must be finite to be written as a literal.")
             pairs = tuple(zip(map(tuple, W.tolist()), b[:, 0].tolist(), strict=True))
-            built.append((pairs, UNIT_ACTIVATIONS.get(name), LAYER_ACTIVATIONS.get(name, linear)))
             named.append((pairs, name))
             n_in = W.shape[0]
-        self.layers: tuple[Layer, ...] = tuple(built)
-        """Per layer, the ``(row of W, b_j)`` pairs as Python floats and ``g`` per unit (or
-        None) and ``g`` on the layer's ``Z``: the parameters :attr:`source` writes out."""
         self.n_x: int = layers[0][0].shape[1]
         self.n_y: int = n_in
         self.n_parameters: int = sum(W.size + b.size for W, b, _ in layers)

@@ -103,14 +103,14 @@ class ModelCache:
             return None
         if self.clock() - entry.checked_at >= self.ttl_seconds:
             return None
-        if not self._files_unchanged(entry):
+        if not self._files_unchanged(entry, self._changes.token()):
             return None
         return entry.model
 
-    def _files_unchanged(self, entry: _RowEntry) -> bool:
-        """Whether the model's directory is as ``entry`` saw it: the marker says so without a
-        system call, unless some model's files changed since, when a ``stat`` tells."""
-        token = self._changes.token()  # before the stat: a change after it moves the marker
+    def _files_unchanged(self, entry: _RowEntry, token: bytes | None) -> bool:
+        """Whether the model's directory is as ``entry`` saw it: the change marker's ``token``
+        (read before this call: a change after it moves the marker) says so without a system
+        call, unless some model's files changed since, when a ``stat`` tells."""
         if token is not None and token == entry.changes:
             return True
         if self._mtime(entry.directory) != entry.dir_mtime_ns:
@@ -140,8 +140,7 @@ class ModelCache:
         if entry is None or not entry.settled:
             validate_id(model_id, MODEL)  # a cached id was validated when it was first read
             return None
-        token = self._changes.token()
-        if (token is None or token != entry.changes) and not self._files_unchanged(entry):
+        if not self._files_unchanged(entry, self._changes.token()):
             return None
         now = self.clock()
         if now - entry.checked_at >= self.ttl_seconds and self._claim_reread(model_id, now):
