@@ -23,13 +23,14 @@ import httpx
 import numpy as np
 
 from app.jobs.data import training_data
-from app.jobs.params import TrainParams
+from app.jobs.job_spec import JobSpec
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
 from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
 from bench.server import Server, running_server
 from core.serialization import model_from_bytes
+from core.training import train
 
 MODEL = {"name": "notes", "hidden_layers": [{"units": 4, "activation": "tanh"}], "init": "glorot"}
 
@@ -53,8 +54,8 @@ def train_via_api(client: httpx.Client, dataset_id: str, n_iter: int) -> tuple[f
 
 
 def train_with_core(server: Server, job_id: str) -> tuple[float, float, dict[str, Any]]:
-    """Wall and CPU seconds of ``ANN.fit`` on the job's arrays and options, and the parameters
-    it ends with."""
+    """Wall and CPU seconds of ``core.training.train`` on the job's arrays and options, and the
+    parameters it ends with."""
     db = Database(Settings(data_dir=server.data_dir).database_url)
     with db.session() as session:
         job = JobRepository(session).get(job_id)
@@ -63,14 +64,12 @@ def train_with_core(server: Server, job_id: str) -> tuple[float, float, dict[str
         model = ModelRepository(session).get(job.model_id)
     db.dispose()
     assert dataset is not None and model is not None
-    params = TrainParams.from_dict(job.params)
+    spec = JobSpec.from_dict(job.params)
     store = ArrayStore(server.data_dir)
-    data = training_data(store.load_dataset(dataset.id)[0], dataset, model, params)
+    data = training_data(store.load_dataset(dataset.id)[0], dataset, model, spec)
     ann = model_from_bytes(store.model_version_bytes(model.id, 0))
-    options = params.options().to_dict()
-    n_iter, lambd = options.pop("n_iter"), options.pop("learning_rate")
     start, cpu = time.perf_counter(), time.process_time()
-    ann.fit(data.X, data.Y, n_iter, lambd, **options)
+    train(ann, data.X, data.Y, spec.options)
     cpu_s = time.process_time() - cpu
     return time.perf_counter() - start, cpu_s, ann.parameters
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from core.decision import class_indices
 from core.errors import ConfigurationError, ShapeError
 from core.figure_canvas import (
     NEGATIVE,
@@ -120,7 +121,7 @@ def _class_map(
         fig.colorbar(shown, ax=ax, label=f"P(class {names[1]})")
     else:
         cmap = ListedColormap(class_colours(len(names)))
-        labels = out.argmax(axis=0).reshape(r, r)
+        labels = class_indices(out).reshape(r, r)
         top = len(names) - 0.5
         ax.imshow(labels, cmap=cmap, vmin=-0.5, vmax=top, alpha=0.35, **image, **pixels)
 

@@ -1,9 +1,9 @@
 r"""Weight initialization: Glorot and He, normal or uniform, with explicit randomness.
 
 The notes' table: Glorot (tanh, sigmoid, softmax) draws with variance :math:`1/fan_{avg}`,
-:math:`fan_{avg} = (fan_{in} + fan_{out})/2`; He (ReLU and variants) with variance
-:math:`2/fan_{in}`. ``uniform`` draws from :math:`U(-a, a)` with :math:`a = \sqrt{3\sigma^2}`, which
-has the same variance. Biases start at zero.
+:math:`fan_{avg} = (fan_{in} + fan_{out})/2`; He (ReLU and its variants: leaky ReLU, ELU) with
+variance :math:`2/fan_{in}`. ``uniform`` draws from :math:`U(-a, a)` with
+:math:`a = \sqrt{3\sigma^2}`, which has the same variance. Biases start at zero.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import DTypeLike, NDArray
 
+from core.activations import ACTIVATIONS
 from core.errors import ConfigurationError
 
 INITS: tuple[str, ...] = ("glorot", "he", "auto")
@@ -33,11 +34,12 @@ VARIANCES = {"glorot": glorot_variance, "he": he_variance}
 
 
 def resolve_init(init: str, activation: str) -> str:
-    """The concrete scheme for a layer: ``auto`` is He for ReLU layers and Glorot otherwise."""
+    """The concrete scheme for a layer: ``auto`` is the activation's own (He for the ReLU family,
+    Glorot otherwise)."""
     if init not in INITS:
         raise ConfigurationError(f"init must be one of {list(INITS)}, got {init!r}.")
     if init == "auto":
-        return "he" if activation == "relu" else "glorot"
+        return ACTIVATIONS[activation].auto_init
     return init
 
 

@@ -21,12 +21,13 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from core import validation
-from core.activations import ACTIVATIONS, softmax
+from core.activations import ACTIVATIONS
 from core.architecture import Architecture, ParameterLayout
+from core.decision import class_indices
 from core.errors import ConfigurationError, ShapeError
+from core.files import atomic_write_bytes
 from core.initializers import initialize_parameters
 from core.losses import LOSSES, l2_penalty, output_delta
-from core.serialization import atomic_write_bytes
 from core.training import Callback, train
 from core.training_options import TrainingOptions
 
@@ -35,12 +36,6 @@ if TYPE_CHECKING:
 
 Array = NDArray[Any]
 _PARAMETER_NAME = re.compile(r"^[Wb][1-9][0-9]*$")
-_OUTPUTS = {
-    "sigmoid": ACTIVATIONS["sigmoid"][0],
-    "softmax": softmax,
-    "linear": ACTIVATIONS["linear"][0],
-    "relu": ACTIVATIONS["relu"][0],
-}
 
 
 class ANN:
@@ -204,6 +199,11 @@ class ANN:
         return {name: view.copy() for name, view in self._views.items()}
 
     @property
+    def layout(self) -> ParameterLayout:
+        """Where each ``W`` and ``b`` lives inside :attr:`flat_parameters`."""
+        return self._layout
+
+    @property
     def flat_parameters(self) -> Array:
         """The flat parameter vector (shared, not a copy); training updates it in place."""
         return self._theta
@@ -257,10 +257,9 @@ class ANN:
         """The notes' forward pass: ``{"Z1", "A1", ..., "ZL", "AL"}``, each ``(n_l, m)``."""
         A = self.as_inputs(X)
         cache: dict[str, Array] = {}
-        last = self.n_layers
         for l, name in enumerate(self._arch.activations, start=1):
             Z = self._views[f"W{l}"] @ A + self._views[f"b{l}"]
-            A = _OUTPUTS[name](Z) if l == last else ACTIVATIONS[name][0](Z)
+            A = ACTIVATIONS[name].g(Z)
             cache[f"Z{l}"], cache[f"A{l}"] = Z, A
         return cache
 
@@ -274,14 +273,14 @@ class ANN:
         if A.shape != Y_.shape:
             raise ShapeError(f"A2 must have shape {Y_.shape} like Y, got {A.shape}.")
         J = LOSSES[self._arch.output_activation].from_output(Y_, A)
-        return J + l2_penalty(self._weights(), l2, Y_.shape[1])
+        return J + l2_penalty(self.weights(), l2, Y_.shape[1])
 
     def cost(self, X: ArrayLike, Y: ArrayLike, l2: float = 0.0) -> float:
         """The cost of the current parameters on ``(X, Y)``, computed exactly from ``Z^{[L]}``."""
         cache = self.forward_propagation(X)
         Y_ = self.as_targets(Y, cache["Z1"].shape[1])
         J = LOSSES[self._arch.output_activation].from_logits(Y_, cache[f"Z{self.n_layers}"])
-        return J + l2_penalty(self._weights(), l2, Y_.shape[1])
+        return J + l2_penalty(self.weights(), l2, Y_.shape[1])
 
     def gradients(
         self, X: ArrayLike, Y: ArrayLike, cache: Mapping[str, Array], l2: float = 0.0
@@ -304,7 +303,9 @@ class ANN:
             grads[f"dW{l}"] = dZ @ A_prev.T / m + (l2 / m) * W
             grads[f"db{l}"] = np.sum(dZ, axis=1, keepdims=True) / m
             if l > 1:
-                dZ = (W.T @ dZ) * ACTIVATIONS[acts[l - 2]][1](cache[f"Z{l - 1}"])
+                g_prime = ACTIVATIONS[acts[l - 2]].g_prime
+                assert g_prime is not None  # hidden activations all have one
+                dZ = (W.T @ dZ) * g_prime(cache[f"Z{l - 1}"])
         return {name: grads[name] for l in range(1, L + 1) for name in (f"dW{l}", f"db{l}")}
 
     def back_propagation(
@@ -328,8 +329,8 @@ class ANN:
         self,
         X: ArrayLike,
         Y: ArrayLike,
-        n_iter: int = 10000,
-        lambd: float = 0.1,
+        n_iter: int = TrainingOptions.n_iter,
+        lambd: float = TrainingOptions.learning_rate,
         *,
         X_val: ArrayLike | None = None,
         Y_val: ArrayLike | None = None,
@@ -394,9 +395,9 @@ class ANN:
         A = self.predict_proba(X)
         output = self._arch.output_activation
         if output == "sigmoid":
-            return A > 0.5
+            return class_indices(A)[np.newaxis, :].astype(bool)
         if output == "softmax":
-            return np.argmax(A, axis=0)
+            return class_indices(A)
         return A
 
     def accuracy(self, X: ArrayLike, Y: ArrayLike) -> float:
@@ -417,7 +418,8 @@ class ANN:
             return float(np.mean(pred == labels))
         return float(np.mean(pred == (self.as_targets(Y_arr, m) > 0.5)))
 
-    def _weights(self) -> list[Array]:
+    def weights(self) -> list[Array]:
+        """The weight matrices ``W1, ..., WL`` (views, not copies): what the L2 term sums."""
         return [self._views[f"W{l}"] for l in range(1, self.n_layers + 1)]
 
     def __repr__(self) -> str:

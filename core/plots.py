@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from core.activations import ACTIVATIONS
+from core.activations import ACTIVATIONS, HIDDEN_ACTIVATIONS
 from core.decision_plot import decision_boundary
 from core.errors import ConfigurationError, ShapeError
 from core.figure_canvas import (
@@ -129,9 +129,12 @@ def dataset_scatter(
 
 def activation_plot(name: str, *, format: str = "png") -> bytes:
     """The activation ``g(z)`` and its derivative ``g'(z)`` on ``[-5, 5]``, side by side."""
-    if name not in ACTIVATIONS:
-        raise ConfigurationError(f"activation must be one of {list(ACTIVATIONS)}, got {name!r}.")
-    g, g_prime = ACTIVATIONS[name]
+    if name not in HIDDEN_ACTIVATIONS:
+        raise ConfigurationError(
+            f"activation must be one of {list(HIDDEN_ACTIVATIONS)}, got {name!r}."
+        )
+    g, g_prime = ACTIVATIONS[name].g, ACTIVATIONS[name].g_prime
+    assert g_prime is not None  # every hidden activation has one
     Z = np.linspace(-5.0, 5.0, 501)
     with new_figure(format, 8.0, 3.5) as fig:
         left, right = fig.subplots(1, 2)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from core.decision import class_indices
 from core.errors import ConfigurationError, CoreError, ShapeError
 
 FloatArray = NDArray[np.float64]
@@ -229,7 +230,7 @@ class LabelCodec:
                     f"outputs must have {self.n_outputs} row(s) for {self.n_classes} classes, "
                     f"got shape {A.shape}."
                 )
-            idx = (A[0] > 0.5).astype(np.int64) if self.n_outputs == 1 else A.argmax(axis=0)
+            idx = class_indices(A)
         elif A.ndim == 1:
             idx = A.astype(np.int64)
             if idx.size and (not np.array_equal(idx, A) or idx.min() < 0):

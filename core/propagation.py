@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from core.activations import INPLACE, relu_backward, relu_into
+from core.activations import ACTIVATIONS, InplaceBackward, relu_backward
 from core.architecture import Architecture, ParameterLayout
 from core.losses import LOSSES
 
@@ -41,6 +41,13 @@ def _with_ones_row(rows: int, m: int, dtype: np.dtype[Any]) -> Array:
     buffer = np.empty((rows + 1, m), dtype)
     buffer[-1] = 1.0
     return buffer
+
+
+def _backward_of(name: str) -> InplaceBackward:
+    backward = ACTIVATIONS[name].backward
+    if backward is None:
+        raise ValueError(f"{name} has no element-wise derivative: it cannot be a hidden layer.")
+    return backward
 
 
 class Workspace:
@@ -98,7 +105,8 @@ class Workspace:
         self._cost_weights = np.ones((2, n_y, m), dtype)  # [1; 1 - Y]
         self._complement_valid = False
         self.column_max = np.empty((1, m), dtype)
-        self.hidden = [INPLACE[name] for name in architecture.hidden_activations]
+        self.hidden = [ACTIVATIONS[name] for name in architecture.hidden_activations]
+        self._backward = [_backward_of(name) for name in architecture.hidden_activations]
         self.linear_hidden = [name == "linear" for name in architecture.hidden_activations]
         self._cost = LOSSES[self.output_activation].from_logits
         self._layout = ParameterLayout(sizes)
@@ -119,7 +127,7 @@ class Workspace:
                 self._transposed_buffer(self.layer_inputs[l].shape[0], blocks[l].shape[0]),
                 blocks[l][:, :-1].T,
                 self.dZ[l - 1],
-                self.hidden[l - 1][1],
+                self._backward[l - 1],
                 self.Z[l - 1],
                 self.A_hidden[l - 1],
                 self.tmp[l - 1],
@@ -152,11 +160,13 @@ class Workspace:
             else:
                 np.dot(blocks[l], inputs[l], out=Z)
             if l < last and not self.linear_hidden[l]:
-                self.hidden[l][0](Z, self.A_hidden[l])
+                self.hidden[l].forward_into(Z, self.A_hidden[l])
         self._output(Zs[last], self.A_out)
         return self.A_out
 
     def _output(self, Z: Array, A: Array) -> None:
+        # Sigmoid keeps exp(-Z) for the cost, softmax its column buffers: both stay
+        # allocation-free here; any other output uses the table's in-place form.
         name = self.output_activation
         if name == "sigmoid":
             np.negative(Z, out=self.E)
@@ -169,9 +179,8 @@ class Workspace:
             np.exp(A, out=A)
             np.sum(A, axis=0, keepdims=True, out=self.column)
             np.divide(A, self.column, out=A)
-        elif name == "relu":
-            relu_into(Z, A)
-        # linear: A is Z already.
+        elif name != "linear":  # a linear output's A is its Z already
+            ACTIVATIONS[name].forward_into(Z, A)
 
     def load(self, X: Array, Y: Array) -> None:
         """Use inputs ``X`` (``(n_x, m)``) and targets ``Y`` (``(n_y, m)``) from now on.

@@ -2,53 +2,29 @@
 
 The metadata is UTF-8 JSON stored as a ``uint8`` array under the key ``__metadata__``; files are
 read with ``allow_pickle=False``, so loading never runs code. Writes to a path are atomic: a
-temporary file in the same directory is written, flushed, fsynced and renamed over the target, so
-a crash leaves the old file or the new one, never half of one.
+temporary file in the same directory is written, flushed, fsynced and renamed over the target
+(:mod:`core.files`), so a crash leaves the old file or the new one, never half of one.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from core.errors import ConfigurationError
+from core.files import atomic_write_bytes
+from core.network import ANN
 from core.training_state import TrainingState
-
-if TYPE_CHECKING:
-    from core.network import ANN
 
 Array = NDArray[Any]
 METADATA_KEY = "__metadata__"
 FORMAT_VERSION = 1
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` atomically (temp file in the same dir, fsync, ``os.replace``)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    # Make the rename itself durable.
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def npz_bytes(arrays: Mapping[str, Array], metadata: Mapping[str, Any]) -> bytes:
@@ -107,8 +83,6 @@ def model_to_bytes(ann: ANN) -> bytes:
 
 def model_from_bytes(data: bytes) -> ANN:
     """Rebuild the network written by :func:`model_to_bytes`."""
-    from core.network import ANN
-
     arrays, metadata = npz_from_bytes(data)
     if metadata.get("kind") != "model":
         raise ConfigurationError(f"not a model file (kind {metadata.get('kind')!r}).")

@@ -20,32 +20,51 @@ from __future__ import annotations
 import copy
 import math
 import time
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from core.architecture import Architecture, ParameterLayout
 from core.errors import ConfigurationError, DivergenceError, StopTraining
 from core.losses import l2_penalty
-from core.optimizers import make_optimizer
+from core.optimizers import OPTIMIZERS
 from core.propagation import Workspace
 from core.training_options import TrainingOptions
 from core.training_state import History, Progress, TrainingResult, TrainingState
 
-if TYPE_CHECKING:
-    from core.network import ANN
-
-__all__ = ["Callback", "TrainingOptions", "train"]
+__all__ = ["Callback", "Network", "TrainingOptions", "train"]
 
 Array = NDArray[Any]
+
+
+class Network(Protocol):
+    """What training needs of a network (:class:`core.network.ANN` is one)."""
+
+    @property
+    def spec(self) -> Architecture: ...
+    @property
+    def layout(self) -> ParameterLayout: ...
+    @property
+    def flat_parameters(self) -> Array: ...
+    @property
+    def parameters(self) -> dict[str, Array]: ...
+    def set_parameters(self, parameters: Mapping[str, ArrayLike]) -> None: ...
+    def weights(self) -> list[Array]: ...
+    def as_inputs(self, X: ArrayLike, name: str = "X") -> Array: ...
+    def as_targets(self, Y: ArrayLike, m: int, name: str = "Y") -> Array: ...
+    def check_target_values(self, Y: Array, name: str = "Y") -> None: ...
+    def cost(self, X: ArrayLike, Y: ArrayLike, l2: float = 0.0) -> float: ...
+
+
 Callback = Callable[[Progress], bool | None]
 # Options that may change between a checkpoint and its resumption without changing the maths.
 _RESUMABLE_CHANGES = frozenset({"n_iter", "max_seconds", "callback_every"})
 
 
 def train(
-    ann: ANN,
+    ann: Network,
     X: ArrayLike,
     Y: ArrayLike,
     options: TrainingOptions,
@@ -59,7 +78,7 @@ def train(
 
     Parameters
     ----------
-    ann : ANN
+    ann : Network
         The network; its parameters are updated in place.
     X, Y : array_like
         Training data in the notes' column convention.
@@ -77,15 +96,15 @@ def train(
     -------
     TrainingResult
     """
-    return _Run(ann, X, Y, options, X_val, Y_val, callback, resume).run()
+    return TrainingRun(ann, X, Y, options, X_val, Y_val, callback, resume).run()
 
 
-class _Run:
+class TrainingRun:
     """One training run: buffers, optimizer, bookkeeping and the loop."""
 
     def __init__(
         self,
-        ann: ANN,
+        ann: Network,
         X: ArrayLike,
         Y: ArrayLike,
         opts: TrainingOptions,
@@ -109,11 +128,14 @@ class _Run:
         self.theta = ann.flat_parameters
         self.grad = np.empty_like(self.theta)
         self.last_good = self.theta.copy()
-        self.l2_mask = ann._layout.weight_mask(self.theta.dtype)
+        self.l2_mask = ann.layout.weight_mask(self.theta.dtype)
         self.l2_tmp = np.empty_like(self.theta)
-        # make_optimizer keeps only the fields the chosen optimizer takes (momentum, beta1, ...).
-        self.optimizer = make_optimizer(
-            opts.optimizer, self.theta.size, self.theta.dtype, opts.learning_rate, opts.to_dict()
+        optimizer = OPTIMIZERS[opts.optimizer]
+        self.optimizer = optimizer(
+            self.theta.size,
+            self.theta.dtype,
+            opts.learning_rate,
+            **{name: getattr(opts, name) for name in optimizer.hyperparameters},
         )
         self.rng = np.random.default_rng(opts.seed)
         self.full_batch = opts.batch_size is None or opts.batch_size >= self.m
@@ -156,7 +178,7 @@ class _Run:
         self.n_bad_validations = state.n_bad_validations
         if state.best_parameters is not None:
             best = np.empty_like(self.theta)
-            views = self.ann._layout.views(best)
+            views = self.ann.layout.views(best)
             for name, value in state.best_parameters.items():
                 np.copyto(views[name], value)
             self.best_theta = best
@@ -168,7 +190,7 @@ class _Run:
 
     def snapshot(self, elapsed: float) -> TrainingState:
         """The resumable state at the end of the current iteration."""
-        layout = self.ann._layout
+        layout = self.ann.layout
         best = None
         if self.best_theta is not None:
             best = {k: v.copy() for k, v in layout.views(self.best_theta).items()}
@@ -207,7 +229,7 @@ class _Run:
             np.multiply(self.l2_tmp, scale * self.opts.l2 / ws.m, out=self.l2_tmp)
             np.add(self.grad, self.l2_tmp, out=self.grad)
             if record:
-                cost += l2_penalty(self.ann._weights(), self.opts.l2, ws.m)
+                cost += l2_penalty(self.ann.weights(), self.opts.l2, ws.m)
         self.optimizer.step_scaled(self.theta, self.grad)
         return cost
 
@@ -260,7 +282,7 @@ class _Run:
         assert self.X_val is not None and self.Y_val is not None
         ws = self._workspace_val()
         ws.forward()
-        val = ws.cost() + l2_penalty(self.ann._weights(), self.opts.l2, ws.m)
+        val = ws.cost() + l2_penalty(self.ann.weights(), self.opts.l2, ws.m)
         self._check_finite(val)
         self.history.val_iterations.append(self.iteration)
         self.history.val_costs.append(val)
@@ -336,7 +358,7 @@ class _Run:
         with np.errstate(over="ignore"):
             self.full_ws.forward()
             cost = self.full_ws.cost()
-        return cost + l2_penalty(self.ann._weights(), self.opts.l2, self.m)
+        return cost + l2_penalty(self.ann.weights(), self.opts.l2, self.m)
 
     def _result(self, reason: str, elapsed: float) -> TrainingResult:
         final_cost = self._final_cost()

@@ -204,7 +204,7 @@ class RecordingExecutor:
 
 def queue_job(settings: Settings, n_iter: int = 200) -> str:
     """A queued training job (circle dataset, one hidden layer) in ``settings``' database."""
-    from app.jobs.params import TrainParams
+    from app.jobs.job_spec import JobSpec
     from app.services.datasets import DatasetService
     from app.services.jobs import JobService
     from app.services.model_spec import HiddenLayerSpec, ModelSpec
@@ -221,7 +221,7 @@ def queue_job(settings: Settings, n_iter: int = 200) -> str:
             ModelSpec(name="m", dataset_id=dataset.id, hidden_layers=(HiddenLayerSpec(4, "tanh"),))
         )
         service = JobService(db, arrays, settings, RecordingExecutor())
-        job = service.submit(model.id, dataset.id, TrainParams(n_iter=n_iter, learning_rate=0.5))
+        job = service.submit(model.id, dataset.id, JobSpec.create(n_iter=n_iter, learning_rate=0.5))
     finally:
         db.dispose()
     return job.id

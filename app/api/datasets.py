@@ -21,8 +21,8 @@ from app.api.schemas.datasets import (
 )
 from app.services.datasets import SplitOptions
 from app.services.errors import InvalidInput, PayloadTooLarge
-from app.services.layout import rows_to_columns
 from app.storage.tables import DatasetRow
+from core.inference import rows_to_columns
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 

@@ -23,7 +23,7 @@ from app.api.schemas.jobs import (
 )
 from app.api.storage_calls import call_storage
 from app.jobs.executor import Executor, make_executor
-from app.jobs.params import EarlyStopping, TrainParams
+from app.jobs.job_spec import JobSpec
 from app.services.job_images import CostCurves, Image
 from app.services.jobs import JobService
 from app.storage.tables import JobRow
@@ -66,20 +66,21 @@ def to_read(row: JobRow) -> JobRead:
     return JobRead.model_validate(row, from_attributes=True)
 
 
-def _params(body: TrainRequest) -> TrainParams:
+def _spec(body: TrainRequest) -> JobSpec:
     stopping = body.early_stopping
-    return TrainParams(
+    return JobSpec.create(
         n_iter=body.n_iter,
         learning_rate=body.learning_rate,
         batch_size=body.batch_size,
         optimizer=body.optimizer,
         l2=body.l2,
-        validation=body.validation,
-        early_stopping=EarlyStopping(stopping.patience, stopping.min_delta) if stopping else None,
         tol=body.tol,
         max_seconds=body.max_seconds,
         record_every=body.record_every,
         seed=body.seed,
+        validation=body.validation,
+        patience=stopping.patience if stopping else None,
+        min_delta=stopping.min_delta if stopping else 0.0,
         warm_start=body.warm_start,
     )
 
@@ -94,7 +95,7 @@ def train_model(
     model_id: str, body: TrainRequest, service: JobServiceDep, response: Response
 ) -> JobRead:
     """Start training in the background: 202 with the queued job and its ``Location``."""
-    job = service.submit(model_id, body.dataset_id, _params(body))
+    job = service.submit(model_id, body.dataset_id, _spec(body))
     response.headers["Location"] = f"/v1/jobs/{job.id}"
     return to_read(job)
 

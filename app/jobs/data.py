@@ -1,8 +1,8 @@
 """The arrays a job trains on: the dataset's training rows, the validation rows, encoded targets.
 
-Rows from the dataset file become core's columns through :mod:`app.services.layout` (the one place
-that transposes). Classification labels are encoded with the *model's* classes, so a dataset whose
-classes are a subset of the model's trains the same output units.
+Rows from the dataset file become core's columns through :func:`core.inference.rows_to_columns`.
+Classification labels are encoded with the *model's* classes, so a dataset whose classes are a
+subset of the model's trains the same output units.
 """
 
 from __future__ import annotations
@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from app.jobs.params import TrainParams
-from app.services.layout import rows_to_columns
+from app.jobs.job_spec import JobSpec
 from app.storage.tables import DatasetRow, ModelRow
+from core.decision import class_indices
+from core.inference import Inference, rows_to_columns
 from core.metrics import accuracy, log_loss, regression_report
 from core.network import ANN
 from core.preprocessing import LabelCodec, train_test_split_indices
@@ -43,17 +44,17 @@ def _targets(targets: NDArray[Any], dataset: DatasetRow, codec: LabelCodec | Non
 
 
 def training_data(
-    arrays: dict[str, NDArray[Any]], dataset: DatasetRow, model: ModelRow, params: TrainParams
+    arrays: dict[str, NDArray[Any]], dataset: DatasetRow, model: ModelRow, spec: JobSpec
 ) -> TrainingData:
-    """Split and encode a stored dataset (``features`` ``(m, n)`` rows) for ``params``."""
+    """Split and encode a stored dataset (``features`` ``(m, n)`` rows) for ``spec``."""
     features, targets = arrays["features"], arrays["targets"]
     train_idx, test_idx = arrays["train_idx"], arrays["test_idx"]
-    if params.validation == "test":
+    if spec.validation == "test":
         val_idx: NDArray[np.int64] | None = test_idx
-    elif isinstance(params.validation, float):
+    elif isinstance(spec.validation, float):
         # Carved from the training rows with the job's seed, stratified by class.
         keep, held = train_test_split_indices(
-            targets[train_idx], params.validation, seed=params.seed
+            targets[train_idx], spec.validation, seed=spec.options.seed
         )
         train_idx, val_idx = train_idx[keep], train_idx[held]
     else:
@@ -67,14 +68,12 @@ def training_data(
     return TrainingData(X, Y, X_val, _targets(targets[val_idx], dataset, codec), codec)
 
 
-def _scores(ann: ANN, X: FloatArray, Y: FloatArray, codec: LabelCodec | None) -> dict[str, Any]:
-    P = ann.predict_proba(X).astype(np.float64)
-    if codec is None:
+def _scores(inference: Inference, X: FloatArray, Y: FloatArray) -> dict[str, Any]:
+    P = inference.outputs(X).astype(np.float64)
+    if inference.classes is None:
         return regression_report(Y, P)
-    if codec.n_outputs == 1:
-        predicted, actual = (P[0] > 0.5).astype(np.int64), Y[0].astype(np.int64)
-    else:
-        predicted, actual = P.argmax(axis=0), Y.argmax(axis=0)
+    # Y holds exact 0/1 targets (one-hot for several classes): the rule recovers their classes.
+    predicted, actual = class_indices(P), class_indices(Y)
     return {
         "n_samples": int(X.shape[1]),
         "accuracy": accuracy(actual, predicted),
@@ -84,8 +83,9 @@ def _scores(ann: ANN, X: FloatArray, Y: FloatArray, codec: LabelCodec | None) ->
 
 def evaluate(ann: ANN, data: TrainingData) -> dict[str, Any]:
     """Training and validation scores: accuracy and log loss, or MSE, RMSE, MAE and R2."""
-    scores: dict[str, Any] = {"train": _scores(ann, data.X, data.Y, data.codec)}
+    inference = Inference(ann, data.codec.classes if data.codec is not None else None)
+    scores: dict[str, Any] = {"train": _scores(inference, data.X, data.Y)}
     scores["validation"] = None
     if data.X_val is not None and data.Y_val is not None:
-        scores["validation"] = _scores(ann, data.X_val, data.Y_val, data.codec)
+        scores["validation"] = _scores(inference, data.X_val, data.Y_val)
     return scores

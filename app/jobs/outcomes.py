@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from app.jobs.data import TrainingData, evaluate
-from app.jobs.params import TrainParams
+from app.jobs.job_spec import JobSpec
 from app.jobs.reporter import JobLost, Reporter, progress_body
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
@@ -106,7 +106,7 @@ class Outcomes:
         result: TrainingResult,
         reporter: Reporter,
         model: ModelRow,
-        params: TrainParams,
+        spec: JobSpec,
         resumed: int | None,
         cpu_s: float,
     ) -> str:
@@ -146,7 +146,7 @@ class Outcomes:
                         version=version,
                         job_id=self.job_id,
                         metrics=metrics,
-                        note=f"trained from v{params.base_version} ({result.stop_reason})",
+                        note=f"trained from v{spec.base_version} ({result.stop_reason})",
                     )
                 )
                 row = models.get(model.id)

@@ -1,7 +1,8 @@
 """The body of a training job, the one function every executor calls: :func:`run_job`.
 
-A claimed (``running``) job is trained with core's ``ANN.fit`` from its checkpoint if one exists
-(so a resumed job ends bit-identical to an uninterrupted run), else from its base version. Endings:
+A claimed (``running``) job is trained with ``core.training.train`` from its checkpoint if one
+exists (so a resumed job ends bit-identical to an uninterrupted run), else from its base version.
+Endings:
 
 * success (``completed``, ``tol``, ``early_stopping``, ``max_seconds``): a new immutable version
   becomes current in one transaction (:mod:`app.jobs.outcomes`);
@@ -19,8 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.jobs.data import training_data
+from app.jobs.job_spec import JobSpec
 from app.jobs.outcomes import Outcomes
-from app.jobs.params import TrainParams
 from app.jobs.reporter import JobLost, Reporter
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
@@ -30,6 +31,7 @@ from app.storage.repositories import DatasetRepository, JobRepository, ModelRepo
 from app.storage.tables import DatasetRow, JobRow, ModelRow
 from core.errors import ConfigurationError, CoreError, DivergenceError
 from core.serialization import load_state, model_from_bytes
+from core.training import train
 from core.training_state import History, TrainingState
 
 logger = logging.getLogger("annserve.jobs")
@@ -59,7 +61,7 @@ class _Loaded:
     job: JobRow
     model: ModelRow
     dataset: DatasetRow
-    params: TrainParams
+    spec: JobSpec
 
 
 def _load(db: Database, job_id: str) -> _Loaded:
@@ -71,10 +73,10 @@ def _load(db: Database, job_id: str) -> _Loaded:
         dataset = DatasetRepository(session).get(job.dataset_id)
     if model is None or dataset is None:
         raise ConfigurationError("the job's model or dataset no longer exists")
-    return _Loaded(job, model, dataset, TrainParams.from_dict(job.params))
+    return _Loaded(job, model, dataset, JobSpec.from_dict(job.params))
 
 
-class _Run:
+class JobRun:
     def __init__(
         self, settings: Settings, db: Database, job_id: str, worker_id: str, signals: Signals
     ) -> None:
@@ -112,16 +114,15 @@ class _Run:
     # The run -------------------------------------------------------------------------------
     def run(self) -> str:
         loaded = _load(self.db, self.job_id)
-        params, model = loaded.params, loaded.model
+        spec, model = loaded.spec, loaded.model
         arrays, _ = self.store.load_dataset(loaded.dataset.id)
-        data = training_data(arrays, loaded.dataset, model, params)
-        ann = model_from_bytes(self.store.model_version_bytes(model.id, params.base_version))
+        data = training_data(arrays, loaded.dataset, model, spec)
+        ann = model_from_bytes(self.store.model_version_bytes(model.id, spec.base_version))
         state = self._resume_state()
         history = state.history if state is not None else History()
         self._reset_history(history)
         every = callback_every(ann.n_parameters, data.X.shape[1])
-        options = params.options(every).to_dict()
-        n_iter, lambd = options.pop("n_iter"), options.pop("learning_rate")
+        options = spec.with_options(callback_every=every).options
         if state is not None:
             logger.info("resuming", extra={"job": self.job_id, "iteration": state.iteration})
         reporter = Reporter(
@@ -138,16 +139,15 @@ class _Run:
         cpu_start = time.process_time()
         try:
             try:
-                result = ann.fit(
+                result = train(
+                    ann,
                     data.X,
                     data.Y,
-                    n_iter,
-                    lambd,
+                    options,
                     X_val=data.X_val,
                     Y_val=data.Y_val,
                     callback=reporter,
                     resume=state,
-                    **options,
                 )
             finally:
                 # No checkpoint may land after the job's files are removed below.
@@ -155,7 +155,7 @@ class _Run:
         except DivergenceError as error:
             message = (
                 f"training diverged at iteration {error.iteration}: the cost became non-finite; "
-                f"lower the learning rate (it was {params.learning_rate})"
+                f"lower the learning rate (it was {options.learning_rate})"
             )
             code = {"code": "diverged", "message": message, "iteration": error.iteration}
             return self.outcomes.end("failed", reporter, error=code)
@@ -165,7 +165,7 @@ class _Run:
         if reporter.cancelled:
             return self.outcomes.end("cancelled", reporter, history=result.history)
         resumed = state.iteration if state is not None else None
-        return self.outcomes.succeed(ann, data, result, reporter, model, params, resumed, cpu_s)
+        return self.outcomes.succeed(ann, data, result, reporter, model, spec, resumed, cpu_s)
 
 
 def run_job(
@@ -183,7 +183,7 @@ def run_job(
     """
     own_db = db is None
     database = db if db is not None else Database(settings.database_url)
-    run = _Run(settings, database, job_id, worker_id, signals or Signals())
+    run = JobRun(settings, database, job_id, worker_id, signals or Signals())
     try:
         return run.run()
     except JobLost:

@@ -28,9 +28,9 @@ from app.services.errors import (
     LimitExceeded,
     not_finite,
 )
-from app.services.layout import rows_to_columns
 from app.settings import Settings
 from core.errors import CoreError
+from core.inference import rows_to_columns
 from core.preprocessing import LabelCodec, feature_stats, train_test_split_indices
 
 Label = int | float | str

@@ -17,7 +17,6 @@ from app.services.csv_table import parse_csv
 from app.services.dataset_input import Label, PreparedDataset, features_matrix, prepare_dataset
 from app.services.errors import Conflict, InvalidInput, LimitExceeded, dataset_not_found
 from app.services.ids import DATASET, new_id, validate_id
-from app.services.layout import columns_to_rows
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
@@ -25,6 +24,7 @@ from app.storage.repositories import DatasetRepository, JobRepository
 from app.storage.tables import DatasetRow
 from core.datasets import make_dataset
 from core.errors import CoreError
+from core.inference import columns_to_rows
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,13 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from app.services.compatibility import check_compatible
 from app.services.datasets import DatasetService
 from app.services.errors import InvalidInput
-from app.services.layout import rows_to_columns
 from app.services.loaded_model import LoadedModel, ServedModel
 from app.services.model_cache import ModelCache
 from app.services.predictions import check_features
 from app.settings import Settings
-from app.storage.tables import DatasetRow
 from core.errors import CoreError
 from core.metrics import classification_report, regression_report
 
@@ -60,7 +59,7 @@ class EvaluationService:
                 "the model has no dataset of its own: give dataset_id", code="dataset_required"
             )
         row = self.datasets.get(dataset_id)
-        _check_compatible(model, row)
+        check_compatible(model, row, training=False)
         arrays = self.datasets.load_arrays(row)
         index = {"train": arrays.train_idx, "test": arrays.test_idx}.get(split)
         features = arrays.features if index is None else arrays.features[index]
@@ -124,23 +123,9 @@ class EvaluationService:
             classes = list(loaded.model.classes or ())
             report = classification_report(samples.targets, predicted, classes, probabilities=A)
         else:
-            A = loaded.ann.predict_proba(rows_to_columns(samples.features))
-            report = regression_report(samples.targets.T, A)
+            outputs = loaded.inference.predict(samples.features).outputs
+            report = regression_report(samples.targets.T, np.asarray(outputs).T)
         return {"task": loaded.model.task, **report, **_provenance(loaded, samples)}
-
-
-def _check_compatible(model: ServedModel, dataset: DatasetRow) -> None:
-    if dataset.n_features != model.n_inputs:
-        raise InvalidInput(
-            f"the model takes {model.n_inputs} feature(s), dataset {dataset.id} has "
-            f"{dataset.n_features}",
-            code="feature_count_mismatch",
-        )
-    if (dataset.task == "regression") != (model.task == "regression"):
-        raise InvalidInput(
-            f"a {model.task} model cannot be scored on a {dataset.task} dataset",
-            code="task_mismatch",
-        )
 
 
 def _class_indices(model: ServedModel, labels: list[Any]) -> NDArray[np.int64]:
@@ -155,9 +140,9 @@ def _class_predictions(
     loaded: LoadedModel, features: NDArray[np.float64]
 ) -> tuple[NDArray[np.intp], NDArray[Any]]:
     """Predicted class indices ``(m,)`` and the network output ``A^{[L]}`` ``(n_y, m)``."""
-    A = loaded.ann.predict_proba(rows_to_columns(features))
-    predicted = (A[0] > 0.5).astype(np.intp) if A.shape[0] == 1 else A.argmax(axis=0)
-    return predicted, A
+    result = loaded.inference.predict(features)
+    assert isinstance(result.indices, np.ndarray) and isinstance(result.outputs, np.ndarray)
+    return result.indices, result.outputs.T
 
 
 def _provenance(loaded: LoadedModel, samples: Samples) -> dict[str, Any]:

@@ -19,12 +19,12 @@ import numpy as np
 
 from app.services.datasets import DatasetService
 from app.services.errors import InvalidInput, NotFound
-from app.services.layout import rows_to_columns
 from app.services.loaded_model import LoadedModel
 from app.services.model_cache import ModelCache
 from app.storage.tables import DatasetRow
 from core import plots
-from core.activations import ACTIVATIONS
+from core.activations import HIDDEN_ACTIVATIONS
+from core.inference import rows_to_columns
 
 ImageFormat = Literal["png", "svg"]
 MEDIA_TYPES: dict[str, str] = {"png": "image/png", "svg": "image/svg+xml"}
@@ -127,9 +127,10 @@ class ImageService:
 
 def activation(name: str, fmt: ImageFormat) -> ImagePlan:
     """An activation ``g(z)`` next to its derivative ``g'(z)`` (the notes' exercise)."""
-    if name not in ACTIVATIONS:
+    if name not in HIDDEN_ACTIVATIONS:
         raise NotFound(
-            f"no activation {name!r}; there are {', '.join(sorted(ACTIVATIONS))}",
+            f"no activation {name!r} with a derivative to plot; there are "
+            f"{', '.join(sorted(HIDDEN_ACTIVATIONS))}",
             code="unknown_activation",
         )
     return ImagePlan(
@@ -162,7 +163,7 @@ def _draw_boundary(
     test = arrays.test_idx[known[arrays.test_idx]]
     has_test = test.size > 0
     return plots.decision_boundary(
-        loaded.ann.predict_proba,
+        loaded.inference.outputs,
         rows_to_columns(arrays.features[train]),
         y[train],
         X_test=rows_to_columns(arrays.features[test]) if has_test else None,

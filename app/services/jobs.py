@@ -10,7 +10,8 @@ import logging
 from dataclasses import replace
 
 from app.jobs.executor import Executor
-from app.jobs.params import TrainParams
+from app.jobs.job_spec import JobSpec
+from app.services.compatibility import check_compatible
 from app.services.errors import (
     Conflict,
     InvalidInput,
@@ -25,7 +26,7 @@ from app.storage.arrays import ArrayStore
 from app.storage.db import Database
 from app.storage.job_queue import JobQueue
 from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
-from app.storage.tables import DatasetRow, JobRow, ModelRow
+from app.storage.tables import DatasetRow, JobRow
 
 logger = logging.getLogger("annserve.jobs")
 
@@ -35,34 +36,6 @@ CostHistory = tuple[list[int], list[float], list[int], list[float]]
 def job_not_found(job_id: str) -> NotFound:
     """The error for an unknown job id."""
     return NotFound(f"no job with id {job_id}", code="job_not_found")
-
-
-def check_compatible(model: ModelRow, dataset: DatasetRow) -> None:
-    """``InvalidInput`` unless the dataset's features and labels fit the model."""
-    if dataset.n_features != model.n_inputs:
-        raise InvalidInput(
-            f"the dataset has {dataset.n_features} features but the model takes "
-            f"{model.n_inputs} inputs",
-            code="feature_count_mismatch",
-        )
-    if (model.task == "regression") != (dataset.task == "regression"):
-        raise InvalidInput(
-            f"a {model.task} model cannot train on a {dataset.task} dataset", code="task_mismatch"
-        )
-    if model.task == "regression":
-        if model.n_outputs != 1:
-            raise InvalidInput(
-                f"the model has {model.n_outputs} outputs but the dataset has one target",
-                code="n_outputs_mismatch",
-            )
-        return
-    unknown = [c for c in dataset.classes or [] if c not in (model.classes or [])]
-    if unknown:
-        raise InvalidInput(
-            f"the dataset's labels {unknown[:10]} are not among the model's classes "
-            f"{model.classes}",
-            code="labels_mismatch",
-        )
 
 
 class JobService:
@@ -77,40 +50,43 @@ class JobService:
         self.executor = executor
 
     # Submission ----------------------------------------------------------------------------
-    def _check_params(self, params: TrainParams, dataset: DatasetRow) -> TrainParams:
-        limits = self.settings
-        if params.n_iter > limits.max_train_iterations:
+    def _check_spec(self, spec: JobSpec, dataset: DatasetRow, base_version: int) -> JobSpec:
+        """``spec`` within the limits and fitting the dataset, its time budget and base version
+        filled in."""
+        limits, options = self.settings, spec.options
+        if options.n_iter > limits.max_train_iterations:
             raise LimitExceeded(
-                f"n_iter={params.n_iter} exceeds max_train_iterations="
+                f"n_iter={options.n_iter} exceeds max_train_iterations="
                 f"{limits.max_train_iterations}",
                 code="too_many_iterations",
             )
-        if params.max_seconds is not None and params.max_seconds > limits.max_job_seconds:
+        if options.max_seconds is not None and options.max_seconds > limits.max_job_seconds:
             raise LimitExceeded(
-                f"max_seconds={params.max_seconds} exceeds max_job_seconds="
+                f"max_seconds={options.max_seconds} exceeds max_job_seconds="
                 f"{limits.max_job_seconds}",
                 code="too_many_seconds",
             )
         n_test = round(dataset.n_samples * dataset.test_fraction)
         n_train = dataset.n_samples - n_test
-        if params.validation == "test" and n_test == 0:
+        if spec.validation == "test" and n_test == 0:
             raise InvalidInput(
                 "the dataset has no test split to validate on", code="no_validation_rows"
             )
-        if isinstance(params.validation, float) and not (
-            1 <= round(n_train * params.validation) < n_train
+        if isinstance(spec.validation, float) and not (
+            1 <= round(n_train * spec.validation) < n_train
         ):
             raise InvalidInput(
-                f"validation={params.validation} of {n_train} training rows leaves no "
+                f"validation={spec.validation} of {n_train} training rows leaves no "
                 "validation or no training rows",
                 code="no_validation_rows",
             )
-        if params.early_stopping is not None and params.validation is None:
+        if spec.early_stopping and spec.validation is None:
             raise InvalidInput(
                 "early_stopping needs validation ('test' or a fraction)",
                 code="validation_required",
             )
-        return replace(params, max_seconds=params.max_seconds or limits.max_job_seconds)
+        budget = options.max_seconds or limits.max_job_seconds
+        return replace(spec.with_options(max_seconds=budget), base_version=base_version)
 
     def _dataset(self, dataset_id: str) -> DatasetRow:
         if not is_valid_id(dataset_id, DATASET):
@@ -121,7 +97,7 @@ class JobService:
             raise InvalidInput(f"no dataset with id {dataset_id}", code="unknown_dataset")
         return row
 
-    def submit(self, model_id: str, dataset_id: str, params: TrainParams) -> JobRow:
+    def submit(self, model_id: str, dataset_id: str, spec: JobSpec) -> JobRow:
         """Check everything, queue the job and hand it to the executor (202 for the client)."""
         validate_id(model_id, MODEL)
         with self.db.session() as session:
@@ -129,15 +105,15 @@ class JobService:
         if model is None:
             raise model_not_found(model_id)
         dataset = self._dataset(dataset_id)
-        check_compatible(model, dataset)
-        base = model.current_version if params.warm_start else 0
-        params = replace(self._check_params(params, dataset), base_version=base)
+        check_compatible(model, dataset, training=True)
+        base = model.current_version if spec.warm_start else 0
+        spec = self._check_spec(spec, dataset, base)
         job = JobRow(
             id=new_id(JOB),
             model_id=model_id,
             dataset_id=dataset_id,
             status="queued",
-            params=params.to_dict(),
+            params=spec.to_dict(),
             attempts=0,
             cancel_requested=False,
         )

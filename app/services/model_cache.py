@@ -29,11 +29,10 @@ from dataclasses import dataclass, replace
 
 from app.services.errors import InvalidInput, NotFound, model_not_found, version_not_found
 from app.services.ids import MODEL, is_valid_id, validate_id
-from app.services.loaded_model import LoadedModel, ServedModel, network_layers
+from app.services.loaded_model import LoadedModel, ServedModel
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
 from app.storage.repositories import ModelRepository
-from core.scalar_network import ScalarNetwork
 from core.serialization import model_from_bytes
 
 _VERSION_FILE = re.compile(r"v(\d+)\.npz")
@@ -188,7 +187,7 @@ class ModelCache:
         except FileNotFoundError as error:
             raise version_not_found(model_id, number) from error
         ann = model_from_bytes(data)
-        loaded = LoadedModel(model, number, ann, network_layers(ann), ScalarNetwork.from_ann(ann))
+        loaded = LoadedModel.of(model, number, ann)
         with self._lock:
             self.loads += 1
             self._networks[key] = loaded
@@ -260,8 +259,3 @@ class ModelCache:
             self._rows.pop(model_id, None)
             self._rereads.pop(model_id, None)
             self._drop_versions(model_id, keep=None)
-
-    def cached_versions(self, model_id: str) -> list[int]:
-        """Versions of the model currently held in memory (for tests and diagnostics)."""
-        with self._lock:
-            return sorted(v for m, v in self._networks if m == model_id)

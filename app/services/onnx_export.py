@@ -20,11 +20,11 @@ from typing import Any
 import numpy as np
 
 from app.services.errors import NotAcceptable
+from core.activations import ACTIVATIONS
 from core.network import ANN
 
 OPSET = 17
 IR_VERSION = 8  # the lowest IR for opset 17, so older onnxruntime releases load the file too
-_ACTIVATION_OPS = {"tanh": "Tanh", "sigmoid": "Sigmoid", "relu": "Relu", "linear": "Identity"}
 
 
 def _onnx() -> Any:
@@ -59,10 +59,8 @@ def to_onnx(
         initializers.append(numpy_helper.from_array(np.asarray(W, dtype), f"W{l}"))
         initializers.append(numpy_helper.from_array(np.asarray(b, dtype).ravel(), f"b{l}"))
         nodes.append(helper.make_node("Gemm", [previous, f"W{l}", f"b{l}"], [f"Z{l}"], transB=1))
-        if activation == "softmax":
-            nodes.append(helper.make_node("Softmax", [f"Z{l}"], [f"A{l}"], axis=1))
-        else:
-            nodes.append(helper.make_node(_ACTIVATION_OPS[activation], [f"Z{l}"], [f"A{l}"]))
+        op = ACTIVATIONS[activation]
+        nodes.append(helper.make_node(op.onnx_op, [f"Z{l}"], [f"A{l}"], **dict(op.onnx_attributes)))
         previous = f"A{l}"
     batch = "batch"
     if classes is None:

@@ -1,13 +1,9 @@
-"""Predictions: client rows checked, run through a cached network, labelled.
+"""Predictions for client rows: the rows checked, run through the model's inference entry point
+(:class:`core.inference.Inference`, which picks its numpy or plain-Python backend), labelled and
+written out as JSON numbers or CSV.
 
-Rows arrive as parsed JSON (lists) or CSV text. Two paths give the same answers (to rounding, a
-relative 1e-12): a few rows of a small float64 network go through :func:`predict_plain`, which
-checks plain JSON numbers and runs the network's plain-Python form
-(:class:`core.scalar_network.ScalarNetwork`), because a numpy call costs more than such a row's
-whole arithmetic; everything else, and every row it does not plainly accept, is validated in one
-pass by numpy (shape, type, finiteness, the row limit; :func:`check_features`, which names what is
-wrong) and predicted by :func:`predict`. Rows become core's columns through
-:mod:`app.services.layout`, the one place that transposes.
+Rows arrive as parsed JSON (lists) or CSV text. :func:`check_features` validates rows in one numpy
+pass (shape, type, finiteness, the row limit) and names what is wrong, field by field.
 """
 
 from __future__ import annotations
@@ -15,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass
 from itertools import chain
 from typing import Any, NamedTuple
 
@@ -23,12 +18,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.services.errors import InvalidInput, LimitExceeded, not_finite
-from app.services.layout import columns_to_rows, rows_to_columns
 from app.services.loaded_model import LoadedModel, ServedModel
+from core.inference import OutputNotFiniteError
+from core.inference import Prediction as InferenceResult
 
 FloatArray = NDArray[np.floating[Any]]
 FloatRows = list[list[float]]
-_EXACT_INT = 2**53  # integers up to this convert to float64 exactly
 
 
 def check_features(
@@ -94,9 +89,9 @@ def rows_from_csv(data: bytes, max_rows: int) -> list[list[float]]:
     return rows
 
 
-@dataclass(frozen=True)
-class Prediction:
-    """The outcome of one predict call, in rows.
+class Prediction(NamedTuple):
+    """The outcome of one predict call, in rows: the version that answered, and
+    :class:`core.inference.Prediction`'s fields as numpy arrays.
 
     ``outputs`` is the network's ``A^{[L]}`` as rows ``(m, n_y)``. For a classifier,
     ``probabilities`` is ``(m, k)`` in the order of ``model.classes`` (a binary model's two
@@ -116,96 +111,9 @@ class Prediction:
         return self.version > 0
 
 
-def forward(loaded: LoadedModel, X: NDArray[np.float64]) -> FloatArray:
-    """``A^{[L]}`` ``(n_y, m)`` of checked, finite inputs ``X`` ``(n_x, m)``.
-
-    The notes' forward pass with the engine's in-place activation forms (those of its training
-    fast path), so it agrees with :meth:`core.network.ANN.forward_propagation` to rounding; it
-    skips the input checks done already and keeps no per-layer cache, because on a single row
-    every numpy call counts. Callers hold ``np.errstate(over="ignore")``.
-    """
-    A: FloatArray = X.astype(loaded.ann.dtype, copy=False)
-    for W, b, g in loaded.layers:
-        Z = W @ A
-        np.add(Z, b, out=Z)
-        A = g(Z)
-    return A
-
-
-def predict(loaded: LoadedModel, features: NDArray[np.float64]) -> Prediction:
-    """Run ``features`` ``(m, n_inputs)`` (checked and finite) through ``loaded``'s network."""
-    # Huge inputs can overflow a linear output; that is answered below, not warned about.
-    with np.errstate(over="ignore", invalid="ignore"):
-        A = forward(loaded, rows_to_columns(features))
-    if not np.isfinite(A).all():
-        raise InvalidInput(
-            "the model's output overflowed for these inputs", code="output_not_finite"
-        )
-    model = loaded.model
-    outputs = columns_to_rows(A)
-    if model.classes is None:
-        return Prediction(model, loaded.version, outputs, None, None)
-    classes = model.classes
-    if A.shape[0] == 1:
-        # 1 - p in the model's dtype, as the ONNX export computes it.
-        probabilities = np.concatenate([1 - A, A]).T
-        index = (A[0] > 0.5).tolist()
-    else:
-        probabilities = outputs
-        index = A.argmax(axis=0).tolist()
-    labels = [classes[i] for i in index]
-    return Prediction(model, loaded.version, outputs, probabilities, labels)
-
-
-def _float_row(row: list[Any]) -> list[float] | None:
-    # Integers convert as numpy converts them; bools, strings, nulls and huge integers go to numpy.
-    out: list[float] = []
-    for value in row:
-        kind = type(value)
-        if kind is float:
-            out.append(value)
-        elif kind is int and -_EXACT_INT <= value <= _EXACT_INT:
-            out.append(float(value))
-        else:
-            return None
-    return out
-
-
-def plain_rows(rows: object, n_inputs: int, max_rows: int) -> FloatRows | None:
-    """``rows`` as lists of ``n_inputs`` finite floats when they plainly are, else None.
-
-    Plainly: a non-empty list of at most ``max_rows`` lists of JSON numbers (floats, integers up
-    to 2**53). None is no verdict: :func:`check_features` then checks the rows and names what is
-    wrong (or accepts what this quick check leaves to it, such as a row whose sum overflows).
-    """
-    if type(rows) is not list or not 0 < len(rows) <= max_rows:
-        return None
-    plain: FloatRows = rows
-    for i, row in enumerate(rows):
-        if type(row) is not list or len(row) != n_inputs:
-            return None
-        all_floats = True
-        for value in row:
-            if type(value) is not float:
-                all_floats = False
-                break
-        if not all_floats:  # ints are converted, anything else is left to numpy's checks
-            converted = _float_row(row)
-            if converted is None:
-                return None
-            if plain is rows:
-                plain = list(rows)  # the caller's rows stay as they were
-            plain[i] = row = converted
-        total = sum(row)
-        if total - total != 0.0:  # NaN or infinite
-            return None
-    return plain
-
-
 class PlainPrediction(NamedTuple):
-    """A :class:`Prediction` of the plain-Python path: the same fields, as lists of floats
-    (``outputs`` ``(m, n_y)``, ``probabilities`` ``(m, k)``). A named tuple: it is made per
-    request, and costs a third of a frozen dataclass to make."""
+    """A :class:`Prediction` of the plain-Python backend: the same fields, as lists of floats
+    (``outputs`` ``(m, n_y)``, ``probabilities`` ``(m, k)``)."""
 
     model: ServedModel
     version: int
@@ -219,33 +127,49 @@ class PlainPrediction(NamedTuple):
         return self.version > 0
 
 
+def _served(loaded: LoadedModel, result: InferenceResult) -> Prediction | PlainPrediction:
+    outputs, probabilities, _, labels = result
+    if isinstance(outputs, list):
+        plain_probabilities = probabilities if isinstance(probabilities, list) else None
+        return PlainPrediction(loaded.model, loaded.version, outputs, plain_probabilities, labels)
+    array_probabilities = probabilities if isinstance(probabilities, np.ndarray) else None
+    return Prediction(loaded.model, loaded.version, outputs, array_probabilities, labels)
+
+
+def predict_rows(loaded: LoadedModel, rows: object, max_rows: int) -> Prediction | PlainPrediction:
+    """The prediction of client ``rows`` (parsed JSON or an array), checked as
+    :func:`check_features` checks them; either backend may answer."""
+    n_inputs = loaded.model.n_inputs
+
+    def check(candidate: object) -> NDArray[np.float64]:
+        return check_features(candidate, n_inputs, max_rows)
+
+    try:
+        result = loaded.inference.predict(rows, max_rows=max_rows, check=check)
+    except OutputNotFiniteError as error:
+        raise InvalidInput(str(error), code="output_not_finite") from error
+    return _served(loaded, result)
+
+
 def predict_plain(loaded: LoadedModel, rows: object, max_rows: int) -> PlainPrediction | None:
-    """The prediction of ``rows`` through ``loaded``'s plain-Python network, or None when that
-    is not the faster path (no such form, too much work) or the rows or outputs are not plainly
-    fine: then :func:`check_features` and :func:`predict` answer, errors included."""
-    network = loaded.scalar
-    if network is None or type(rows) is not list or len(rows) > network.max_samples:
+    """The plain-Python backend's prediction of ``rows``, or None where it does not apply."""
+    result = loaded.inference._predict_plain(rows, max_rows)
+    if result is None:
         return None
-    features = plain_rows(rows, network.n_x, max_rows)
-    if features is None:
-        return None
-    forward = network.forward
-    outputs = [forward(x) for x in features]
-    total = sum(map(sum, outputs))
-    if total - total != 0.0:  # an output overflowed (or their sum did): numpy's path says which
-        return None
-    model = loaded.model
-    classes = model.classes
-    if classes is None:
-        return PlainPrediction(model, loaded.version, outputs, None, None)
-    if network.n_y == 1:
-        probabilities = [[1.0 - p, p] for (p,) in outputs]
-        labels = [classes[p > 0.5] for (p,) in outputs]
-    else:
-        probabilities = outputs
-        # max keeps the first of equal maxima, as argmax does.
-        labels = [classes[max(range(len(A)), key=A.__getitem__)] for A in outputs]
-    return PlainPrediction(model, loaded.version, outputs, probabilities, labels)
+    served = _served(loaded, result)
+    assert isinstance(served, PlainPrediction)
+    return served
+
+
+def predict(loaded: LoadedModel, features: NDArray[np.float64]) -> Prediction:
+    """The prediction of checked, finite rows ``features`` ``(m, n_inputs)``, as numpy arrays."""
+    try:
+        result = loaded.inference.predict(features)
+    except OutputNotFiniteError as error:
+        raise InvalidInput(str(error), code="output_not_finite") from error
+    served = _served(loaded, result)
+    assert isinstance(served, Prediction)  # an array never takes the plain backend
+    return served
 
 
 def number_rows(values: FloatArray | FloatRows) -> list[str]:

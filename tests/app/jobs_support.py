@@ -11,12 +11,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.jobs.data import training_data
-from app.jobs.params import TrainParams
+from app.jobs.job_spec import JobSpec
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
 from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
 from core.serialization import model_from_bytes
+from core.training import train
 
 CIRCLE_400 = {"kind": "circle", "n_samples": 400, "noise": 0.1, "seed": 0}
 NOTES_MODEL = {
@@ -89,14 +90,12 @@ def reference_parameters(settings: Settings, job_id: str) -> dict[str, NDArray[A
     finally:
         db.dispose()
     assert dataset is not None and model is not None
-    params = TrainParams.from_dict(job.params)
+    spec = JobSpec.from_dict(job.params)
     store = ArrayStore(settings.data_dir)
     arrays, _ = store.load_dataset(dataset.id)
-    data = training_data(arrays, dataset, model, params)
-    ann = model_from_bytes(store.model_version_bytes(model.id, params.base_version))
-    options = params.options().to_dict()
-    n_iter, lambd = options.pop("n_iter"), options.pop("learning_rate")
-    ann.fit(data.X, data.Y, n_iter, lambd, X_val=data.X_val, Y_val=data.Y_val, **options)
+    data = training_data(arrays, dataset, model, spec)
+    ann = model_from_bytes(store.model_version_bytes(model.id, spec.base_version))
+    train(ann, data.X, data.Y, spec.options, X_val=data.X_val, Y_val=data.Y_val)
     return ann.parameters
 
 

@@ -1,28 +1,23 @@
-"""The serving forward pass agrees with the engine's for every activation, output and dtype."""
+"""Serving predictions: rows checked field by field, labels, CSV, and either backend answering."""
 
 from __future__ import annotations
-
-import itertools
-from dataclasses import replace
 
 import numpy as np
 import pytest
 
 from app.services.errors import InvalidInput, LimitExceeded
-from app.services.layout import rows_to_columns
-from app.services.loaded_model import LoadedModel, ServedModel, network_layers
+from app.services.loaded_model import LoadedModel, ServedModel
 from app.services.predictions import (
+    PlainPrediction,
+    Prediction,
     check_features,
     csv_table,
-    forward,
     number_rows,
     predict,
-    predict_plain,
+    predict_rows,
 )
-from core.activations import HIDDEN_ACTIVATIONS
 from core.network import ANN
 from core.preprocessing import LabelCodec
-from core.scalar_network import ScalarNetwork
 
 OUTPUTS = {"sigmoid": 1, "softmax": 3, "linear": 2, "relu": 2}
 
@@ -42,28 +37,7 @@ def _loaded(ann: ANN, classes: tuple[int | str, ...] | None) -> LoadedModel:
         distribution="normal",
         codec=LabelCodec(classes) if classes is not None else None,
     )
-    return LoadedModel(model, 1, ann, network_layers(ann))
-
-
-@pytest.mark.parametrize("dtype", ["float64", "float32"])
-@pytest.mark.parametrize(("hidden", "output"), list(itertools.product(HIDDEN_ACTIVATIONS, OUTPUTS)))
-def test_forward_matches_the_engine(hidden: str, output: str, dtype: str) -> None:
-    ann = ANN(
-        3,
-        [5, 4],
-        OUTPUTS[output],
-        hidden_activation=hidden,
-        output_activation=output,
-        seed=7,
-        dtype=dtype,
-    )
-    rows = np.random.default_rng(0).normal(scale=3.0, size=(50, 3))
-    with np.errstate(over="ignore"):
-        served = forward(_loaded(ann, None), rows_to_columns(rows))
-    reference = ann.forward_propagation(rows.T)[f"A{ann.n_layers}"]
-    assert served.dtype == reference.dtype and served.shape == reference.shape
-    tolerance = 1e-12 if dtype == "float64" else 1e-5
-    np.testing.assert_allclose(served, reference, rtol=tolerance, atol=tolerance * 1e-2)
+    return LoadedModel.of(model, 1, ann)
 
 
 def test_predict_labels_and_probabilities() -> None:
@@ -106,11 +80,6 @@ def test_number_rows_and_csv_round_trip() -> None:
     assert len(lines) == 8
 
 
-def _plain_loaded(ann: ANN, classes: tuple[int | str, ...] | None) -> LoadedModel:
-    loaded = _loaded(ann, classes)
-    return replace(loaded, scalar=ScalarNetwork.from_ann(ann))
-
-
 @pytest.mark.parametrize(
     ("output", "classes"),
     [
@@ -120,62 +89,37 @@ def _plain_loaded(ann: ANN, classes: tuple[int | str, ...] | None) -> LoadedMode
         ("relu", None),
     ],
 )
-def test_the_plain_path_answers_as_the_numpy_path(
-    output: str, classes: tuple[str, ...] | None
-) -> None:
+def test_either_backend_answers_the_same_body(output: str, classes: tuple[str, ...] | None) -> None:
     n_y = len(classes) if output == "softmax" and classes else OUTPUTS[output]
-    ann = ANN(3, [4, 3], n_y, output_activation=output, seed=4)
-    loaded = _plain_loaded(ann, classes)
+    loaded = _loaded(ANN(3, [4, 3], n_y, output_activation=output, seed=4), classes)
     rows = np.random.default_rng(5).normal(scale=2.0, size=(3, 3))
-    plain = predict_plain(loaded, rows.tolist(), 100)
-    assert plain is not None
+    plain = predict_rows(loaded, rows.tolist(), 100)
     reference = predict(loaded, rows)
+    assert isinstance(plain, PlainPrediction) and isinstance(reference, Prediction)
     np.testing.assert_allclose(plain.outputs, reference.outputs, rtol=1e-12, atol=0)
     assert plain.labels == reference.labels
-    if reference.probabilities is None:
-        assert plain.probabilities is None
-    else:
-        got = np.array(plain.probabilities, dtype=np.float64)
-        np.testing.assert_allclose(got, reference.probabilities, rtol=1e-12, atol=0)
     assert csv_table(plain).splitlines()[0] == csv_table(reference).splitlines()[0]
 
 
-def test_the_plain_path_leaves_anything_unusual_to_the_numpy_checks() -> None:
-    loaded = _plain_loaded(ANN(2, 3, 1, seed=1), ("no", "yes"))
-    assert predict_plain(loaded, [[1, 2]], 5) is not None  # JSON integers are numbers
-    ints = predict_plain(loaded, [[1, -2]], 5)
-    floats = predict_plain(loaded, [[1.0, -2.0]], 5)
-    assert ints is not None and floats is not None and ints.outputs == floats.outputs
-    for rows in (
-        [[True, 1.0]],
-        [["1", 2.0]],
-        [[None, 1.0]],
-        [[float("nan"), 1.0]],
-        [[float("inf"), 1.0]],
-        [[2**60, 1.0]],
-        [[1.0, 2.0, 3.0]],
-        [[1.0]],
-        [1.0, 2.0],
-        [],
-        [[1.0, 2.0]] * 6,  # over max_rows
-        {"inputs": [[1.0, 2.0]]},
-        "rows",
-    ):
-        assert predict_plain(loaded, rows, 5) is None, rows
-    network = loaded.scalar
-    assert network is not None
-    too_many = [[0.5, 0.5]] * (network.max_samples + 1)
-    assert predict_plain(loaded, too_many, 10**6) is None
-    assert (
-        predict_plain(_loaded(ANN(2, 3, 1, seed=1, dtype="float32"), None), [[1.0, 2.0]], 5) is None
-    )
+def test_rows_the_plain_backend_leaves_are_checked_field_by_field() -> None:
+    loaded = _loaded(ANN(2, 3, 1, seed=1), ("no", "yes"))
+    for rows, code in [
+        ([["1", 2.0]], "invalid_inputs"),
+        ([[float("nan"), 1.0]], "not_finite"),
+        ([[1.0, 2.0, 3.0]], "feature_count_mismatch"),
+    ]:
+        with pytest.raises(InvalidInput) as caught:
+            predict_rows(loaded, rows, 5)
+        assert caught.value.code == code
+    with pytest.raises(LimitExceeded):
+        predict_rows(loaded, [[1.0, 2.0]] * 6, 5)
 
 
-def test_an_overflowing_output_is_left_to_the_numpy_path() -> None:
+def test_an_overflowing_output_is_422() -> None:
     ann = ANN(2, [], 1, output_activation="linear", seed=1)
     ann.W1 = np.array([[10.0, 10.0]])
-    loaded = _plain_loaded(ann, None)
-    assert predict_plain(loaded, [[1e308, 1e308]], 5) is None
-    with pytest.raises(InvalidInput) as caught:
-        predict(loaded, np.array([[1e308, 1e308]]))
-    assert caught.value.code == "output_not_finite"
+    loaded = _loaded(ann, None)
+    for rows in ([[1e308, 1e308]], np.array([[1e308, 1e308]])):
+        with pytest.raises(InvalidInput) as caught:
+            predict_rows(loaded, rows, 5)
+        assert caught.value.code == "output_not_finite"

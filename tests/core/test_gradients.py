@@ -105,5 +105,5 @@ def test_workspace_matches_reference(
     np.testing.assert_allclose(A, cache[f"A{ann.n_layers}"], rtol=0, atol=1e-12)
     assert ws.cost() == pytest.approx(ann.cost(X, Y), rel=1e-12)
     reference = ann.gradients(X, Y, cache)
-    for name, value in ann._layout.views(grad).items():
+    for name, value in ann.layout.views(grad).items():
         np.testing.assert_allclose(value, reference[f"d{name}"], rtol=0, atol=1e-12)

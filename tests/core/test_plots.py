@@ -13,7 +13,7 @@ import matplotlib.image
 import numpy as np
 import pytest
 
-from core.activations import ACTIVATIONS, sigmoid
+from core.activations import HIDDEN_ACTIVATIONS, sigmoid
 from core.datasets import make_dataset
 from core.errors import ConfigurationError, ShapeError
 from core.initializers import initialize_parameters
@@ -198,7 +198,7 @@ def test_cost_curve_errors_and_log_scale():
     assert linear != log
 
 
-@pytest.mark.parametrize("name", list(ACTIVATIONS))
+@pytest.mark.parametrize("name", HIDDEN_ACTIVATIONS)
 def test_activation_plot_for_every_activation(name):
     assert activation_plot(name).startswith(PNG_MAGIC)
 

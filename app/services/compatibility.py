@@ -1,0 +1,58 @@
+"""Whether a dataset fits a model: the one check that training and scoring both make."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from app.services.errors import InvalidInput
+from app.storage.tables import DatasetRow
+
+
+class ModelShape(Protocol):
+    """What the check reads of a model (a model row or its serving snapshot)."""
+
+    @property
+    def task(self) -> str: ...
+    @property
+    def n_inputs(self) -> int: ...
+    @property
+    def n_outputs(self) -> int: ...
+    @property
+    def classes(self) -> Sequence[int | str] | None: ...
+
+
+def check_compatible(model: ModelShape, dataset: DatasetRow, *, training: bool) -> None:
+    """``InvalidInput`` unless ``dataset``'s features (and, for ``training``, its targets) fit
+    ``model``.
+
+    Scoring tolerates labels outside the model's classes until it meets them (they are named
+    then); training refuses them up front, since the output units could not learn them.
+    """
+    use = "train on" if training else "be scored on"
+    if dataset.n_features != model.n_inputs:
+        raise InvalidInput(
+            f"the dataset has {dataset.n_features} features but the model takes "
+            f"{model.n_inputs} inputs",
+            code="feature_count_mismatch",
+        )
+    if (model.task == "regression") != (dataset.task == "regression"):
+        raise InvalidInput(
+            f"a {model.task} model cannot {use} a {dataset.task} dataset", code="task_mismatch"
+        )
+    if not training:
+        return
+    if model.task == "regression":
+        if model.n_outputs != 1:
+            raise InvalidInput(
+                f"the model has {model.n_outputs} outputs but the dataset has one target",
+                code="n_outputs_mismatch",
+            )
+        return
+    unknown = [c for c in dataset.classes or [] if c not in (model.classes or [])]
+    if unknown:
+        raise InvalidInput(
+            f"the dataset's labels {unknown[:10]} are not among the model's classes "
+            f"{list(model.classes or [])}",
+            code="labels_mismatch",
+        )
