@@ -61,6 +61,9 @@ class Activation:
     scalar: str | None
     onnx_op: str
     onnx_attributes: Mapping[str, float] = field(default_factory=dict)
+    onnx_float64: bool = True
+    """False where onnxruntime has no float64 kernel for the op: a float64 export then computes
+    that node in float32 (within the export's documented 1e-6 of the service)."""
     scalar_helpers: Mapping[str, Callable[..., float]] = field(default_factory=dict)
     scalar_saturated: str | None = None
     hidden: bool = True
@@ -305,6 +308,7 @@ ACTIVATIONS: dict[str, Activation] = {
         scalar_helpers={"expm1": math.expm1},
         onnx_op="Elu",
         onnx_attributes={"alpha": ELU_ALPHA},
+        onnx_float64=False,
         auto_init="he",
     ),
     "linear": Activation(

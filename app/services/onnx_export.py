@@ -60,7 +60,14 @@ def to_onnx(
         initializers.append(numpy_helper.from_array(np.asarray(b, dtype).ravel(), f"b{l}"))
         nodes.append(helper.make_node("Gemm", [previous, f"W{l}", f"b{l}"], [f"Z{l}"], transB=1))
         op = ACTIVATIONS[activation]
-        nodes.append(helper.make_node(op.onnx_op, [f"Z{l}"], [f"A{l}"], **dict(op.onnx_attributes)))
+        attributes = dict(op.onnx_attributes)
+        if op.onnx_float64 or elem == onnx.TensorProto.FLOAT:
+            nodes.append(helper.make_node(op.onnx_op, [f"Z{l}"], [f"A{l}"], **attributes))
+        else:
+            single = onnx.TensorProto.FLOAT
+            nodes.append(helper.make_node("Cast", [f"Z{l}"], [f"Z{l}_f32"], to=single))
+            nodes.append(helper.make_node(op.onnx_op, [f"Z{l}_f32"], [f"A{l}_f32"], **attributes))
+            nodes.append(helper.make_node("Cast", [f"A{l}_f32"], [f"A{l}"], to=elem))
         previous = f"A{l}"
     batch = "batch"
     if classes is None:
