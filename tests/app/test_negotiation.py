@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from app.api.negotiation import choose
+from app.api.http.negotiation import choose
 from app.services.errors import NotAcceptable
 
 OFFERS = ("application/json", "text/csv")

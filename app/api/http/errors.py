@@ -158,7 +158,7 @@ async def handle_http_exception(request: Request, error: Exception) -> JSONRespo
     headers = dict(error.headers or {})
     if status == 405:
         # Starlette lists the methods of the first matching route only; list them all.
-        from app.api.openapi import allowed_methods
+        from app.api.http.openapi import allowed_methods
 
         methods = allowed_methods(request.app, request.url.path)
         if methods:
