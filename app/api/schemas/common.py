@@ -1,4 +1,4 @@
-"""Shapes shared by every resource: problem details, pages, and the names core accepts."""
+"""Shapes shared by every resource: problem details, ids, names and the values core accepts."""
 
 from __future__ import annotations
 
