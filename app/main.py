@@ -8,11 +8,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
-from app.api.errors import install_error_handlers
-from app.api.metrics import HttpMetrics
-from app.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from app.api.openapi import install_openapi
-from app.api.playground import install_playground
+from app.api.http.errors import install_error_handlers
+from app.api.http.metrics import HttpMetrics
+from app.api.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.api.http.openapi import install_openapi
+from app.api.routers.playground import install_playground
 from app.api.routes import include_routers
 from app.services.datasets import DatasetService
 from app.services.images import ImageService

@@ -4,7 +4,7 @@ One uvicorn worker serves the annserve app (its middleware, settings and auth) w
 routes mounted only here: ``POST /bench/bare``, which reads the same JSON body, parses it with the
 parser predict uses (``orjson``) and answers a small JSON document: the cost of HTTP, middleware
 and JSON alone. ``POST /bench/bare-direct`` is the same endpoint on predict's route class
-(:class:`app.api.direct_route.DirectRoute`, which skips FastAPI's parameter resolution), so the
+(:class:`app.api.http.direct_route.DirectRoute`, which skips FastAPI's parameter resolution), so the
 cost of predict's own work shows apart from the route class. ``POST /bench/bare-model`` is the
 same endpoint written the usual FastAPI way (a pydantic body model
 ``{inputs: list[list[float]]}``), for reference.
@@ -43,7 +43,7 @@ import numpy as np  # noqa: E402
 import orjson  # noqa: E402
 from fastapi import FastAPI, Request, Response  # noqa: E402
 
-from app.api.direct_route import DirectRoute  # noqa: E402
+from app.api.http.direct_route import DirectRoute  # noqa: E402
 from app.api.schemas.predict import PredictRequest  # noqa: E402
 
 ROW_BODY = '{"inputs":[[0.5,-0.25]]}'

@@ -1,8 +1,8 @@
-"""Typed dependencies for the routers: settings, services, auth and content-type checks.
+"""Every dependency of the routers: the app's state, services, auth and content-type checks.
 
-Every dependency here only reads app state or request headers, so each is a coroutine: FastAPI
-runs a plain ``def`` dependency in its thread pool, and a route with a service dependency would
-otherwise make a dozen thread hand-offs per request (about 3 ms, more than the work itself).
+This module and ``app.main`` are the only readers of ``app.state``. The providers are coroutines
+because they only read state or headers: FastAPI would run a plain ``def`` dependency in its
+thread pool, and those hand-offs cost more than the work they wrap.
 """
 
 from __future__ import annotations
@@ -10,21 +10,52 @@ from __future__ import annotations
 from email.message import Message
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, FastAPI, Request
+from starlette.concurrency import run_in_threadpool
 
-from app.api.auth import require_api_key
+from app.api.http.auth import check_api_key
+from app.api.http.metrics import HttpMetrics
+from app.errors import UnsupportedMediaType
+from app.jobs.executor import Executor, make_executor
 from app.services.datasets import DatasetService
-from app.services.errors import UnsupportedMediaType
+from app.services.evaluation import EvaluationService
+from app.services.export import ExportService
+from app.services.images import ImageService
+from app.services.jobs import JobService
+from app.services.loaded_model import LoadedModel
+from app.services.model_cache import ModelCache
 from app.services.models import ModelService
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
 
+# --- the app's state (set by app.main.create_app) ------------------------------------------
+
+
+def app_settings(app: FastAPI) -> Settings:
+    """``app``'s settings."""
+    settings: Settings = app.state.settings
+    return settings
+
+
+def app_api_keys(app: FastAPI) -> tuple[bytes, ...]:
+    """The API keys ``app`` accepts (empty: the API is open)."""
+    keys: tuple[bytes, ...] = app.state.api_keys
+    return keys
+
+
+def app_model_cache(app: FastAPI) -> ModelCache:
+    """``app``'s cache of loaded networks."""
+    cache: ModelCache = app.state.model_cache
+    return cache
+
+
+# --- storage and settings -------------------------------------------------------------------
+
 
 async def get_settings(request: Request) -> Settings:
     """The app's settings."""
-    settings: Settings = request.app.state.settings
-    return settings
+    return app_settings(request.app)
 
 
 async def get_database(request: Request) -> Database:
@@ -39,9 +70,33 @@ async def get_array_store(request: Request) -> ArrayStore:
     return arrays
 
 
+async def get_model_cache(request: Request) -> ModelCache:
+    """The app's cache of loaded networks, shared by every serving route."""
+    return app_model_cache(request.app)
+
+
+async def get_http_metrics(request: Request) -> HttpMetrics:
+    """The app's request metrics."""
+    metrics: HttpMetrics = request.app.state.metrics
+    return metrics
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 ArrayStoreDep = Annotated[ArrayStore, Depends(get_array_store)]
+ModelCacheDep = Annotated[ModelCache, Depends(get_model_cache)]
+HttpMetricsDep = Annotated[HttpMetrics, Depends(get_http_metrics)]
+
+
+async def cached_network(cache: ModelCache, model_id: str, version: int | None) -> LoadedModel:
+    """The network, from memory when nothing changed, else read in a worker thread."""
+    loaded = cache.peek(model_id, version)
+    if loaded is None:
+        loaded = await run_in_threadpool(cache.get, model_id, version)
+    return loaded
+
+
+# --- services -------------------------------------------------------------------------------
 
 
 async def get_dataset_service(
@@ -60,6 +115,56 @@ async def get_model_service(
 
 DatasetServiceDep = Annotated[DatasetService, Depends(get_dataset_service)]
 ModelServiceDep = Annotated[ModelService, Depends(get_model_service)]
+
+
+async def get_evaluation_service(
+    cache: ModelCacheDep, datasets: DatasetServiceDep, settings: SettingsDep
+) -> EvaluationService:
+    """Evaluation use cases bound to this app's cache and datasets."""
+    return EvaluationService(cache, datasets, settings)
+
+
+async def get_export_service(cache: ModelCacheDep) -> ExportService:
+    """Export use cases on this app's model cache."""
+    return ExportService(cache)
+
+
+async def get_image_service(request: Request) -> ImageService:
+    """The app's image service (one per app, so its recent images are shared)."""
+    service: ImageService = request.app.state.image_service
+    return service
+
+
+async def get_executor(request: Request, settings: SettingsDep) -> Executor:
+    """The app's executor (built on first use: the API process only submits through it)."""
+    executor: Executor | None = getattr(request.app.state, "job_executor", None)
+    if executor is None:
+        executor = make_executor(settings)
+        request.app.state.job_executor = executor
+    return executor
+
+
+ExecutorDep = Annotated[Executor, Depends(get_executor)]
+
+
+async def get_job_service(
+    db: DatabaseDep, arrays: ArrayStoreDep, settings: SettingsDep, executor: ExecutorDep
+) -> JobService:
+    """Job use cases bound to this app's storage and executor."""
+    return JobService(db, arrays, settings, executor)
+
+
+EvaluationServiceDep = Annotated[EvaluationService, Depends(get_evaluation_service)]
+ExportServiceDep = Annotated[ExportService, Depends(get_export_service)]
+ImageServiceDep = Annotated[ImageService, Depends(get_image_service)]
+JobServiceDep = Annotated[JobService, Depends(get_job_service)]
+
+# --- request checks -------------------------------------------------------------------------
+
+
+async def require_api_key(request: Request) -> None:
+    """Refuse the request with 401 unless it carries a configured key (no keys: open)."""
+    check_api_key(request, app_api_keys(request.app))
 
 
 def _media_type(request: Request) -> tuple[str, str]:

@@ -8,15 +8,27 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from app.api import datasets, export, health, images, jobs, models, predict, predict_route, v2
 from app.api.deps import Authenticated
+from app.api.routers import (
+    activations,
+    datasets,
+    evaluation,
+    export,
+    health,
+    images,
+    jobs,
+    models,
+    predict,
+    v2,
+)
 
 API_ROUTERS: tuple[APIRouter, ...] = (
     datasets.router,
     models.router,
-    predict.router,
+    evaluation.router,
     jobs.router,
     v2.router,
+    activations.router,
     images.router,
     export.router,
 )
@@ -27,4 +39,4 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(health.router)
     for router in API_ROUTERS:
         app.include_router(router, dependencies=[Authenticated])
-    predict_route.install_predict_route(app)  # first route, checks the API key itself (see there)
+    predict.install_predict_route(app)  # first route, checks the API key itself (see there)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
-from app.services.errors import InvalidInput
+from app.errors import InvalidInput
 from app.storage.tables import DatasetRow
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from app.services.errors import MAX_REPORTED_ERRORS, FieldError, InvalidInput, LimitExceeded
+from app.errors import MAX_REPORTED_ERRORS, FieldError, InvalidInput, LimitExceeded
 from app.settings import Settings
 
 MAX_NAME_LENGTH = 200  # the same limit as names sent as JSON

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from app.services.errors import (
+from app.errors import (
     MAX_REPORTED_ERRORS,
     FieldError,
     InvalidInput,

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from app.errors import Conflict, InvalidInput, LimitExceeded, dataset_not_found
+from app.ids import DATASET, new_id, validate_id
 from app.services.csv_table import parse_csv
 from app.services.dataset_input import Label, PreparedDataset, features_matrix, prepare_dataset
-from app.services.errors import Conflict, InvalidInput, LimitExceeded, dataset_not_found
-from app.services.ids import DATASET, new_id, validate_id
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database

@@ -15,9 +15,9 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from app.errors import InvalidInput
 from app.services.compatibility import check_compatible
 from app.services.datasets import DatasetService
-from app.services.errors import InvalidInput
 from app.services.loaded_model import LoadedModel, ServedModel
 from app.services.model_cache import ModelCache
 from app.services.predictions import check_features

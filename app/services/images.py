@@ -17,8 +17,8 @@ from typing import Literal
 
 import numpy as np
 
+from app.errors import InvalidInput, NotFound
 from app.services.datasets import DatasetService
-from app.services.errors import InvalidInput, NotFound
 from app.services.loaded_model import LoadedModel
 from app.services.model_cache import ModelCache
 from app.storage.tables import DatasetRow

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from app.services.errors import InvalidInput
+from app.errors import InvalidInput
 from app.services.loaded_model import ServedModel
 from app.services.predictions import Prediction, check_features
 

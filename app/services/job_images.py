@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.services.errors import InvalidInput, NotFound, model_not_found
-from app.services.ids import MODEL, validate_id
+from app.errors import InvalidInput, NotFound, model_not_found
+from app.ids import MODEL, validate_id
 from app.services.jobs import JobService
 from app.storage.job_queue import JobQueue
 from app.storage.repositories import ModelRepository

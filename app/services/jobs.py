@@ -9,10 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from app.jobs.executor import Executor
-from app.jobs.job_spec import JobSpec
-from app.services.compatibility import check_compatible
-from app.services.errors import (
+from app.errors import (
     Conflict,
     InvalidInput,
     LimitExceeded,
@@ -20,7 +17,10 @@ from app.services.errors import (
     ServiceUnavailable,
     model_not_found,
 )
-from app.services.ids import DATASET, JOB, MODEL, is_valid_id, new_id, validate_id
+from app.ids import DATASET, JOB, MODEL, is_valid_id, new_id, validate_id
+from app.jobs.executor import Executor
+from app.jobs.job_spec import JobSpec
+from app.services.compatibility import check_compatible
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database

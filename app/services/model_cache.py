@@ -27,8 +27,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from app.services.errors import InvalidInput, NotFound, model_not_found, version_not_found
-from app.services.ids import MODEL, is_valid_id, validate_id
+from app.errors import InvalidInput, NotFound, model_not_found, version_not_found
+from app.ids import MODEL, is_valid_id, validate_id
 from app.services.loaded_model import LoadedModel, ServedModel
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database

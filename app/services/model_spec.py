@@ -11,7 +11,7 @@ import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from app.services.errors import InvalidInput, LimitExceeded
+from app.errors import InvalidInput, LimitExceeded
 from app.settings import Settings
 from app.storage.tables import DatasetRow
 

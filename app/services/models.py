@@ -9,13 +9,13 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from app.services.errors import (
+from app.errors import (
     Conflict,
     InvalidInput,
     model_not_found,
     version_not_found,
 )
-from app.services.ids import DATASET, MODEL, is_valid_id, new_id, validate_id
+from app.ids import DATASET, MODEL, is_valid_id, new_id, validate_id
 from app.services.model_spec import ModelSpec, ResolvedModel, resolve_model
 from app.settings import Settings
 from app.storage.arrays import ArrayStore

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from app.services.errors import NotAcceptable
+from app.errors import NotAcceptable
 from core.activations import ACTIVATIONS
 from core.network import ANN
 

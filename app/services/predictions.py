@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from app.services.errors import InvalidInput, LimitExceeded, not_finite
+from app.errors import InvalidInput, LimitExceeded, not_finite
 from app.services.loaded_model import LoadedModel, ServedModel
 from core.inference import OutputNotFiniteError
 from core.inference import Prediction as InferenceResult
@@ -149,16 +149,6 @@ def predict_rows(loaded: LoadedModel, rows: object, max_rows: int) -> Prediction
     except OutputNotFiniteError as error:
         raise InvalidInput(str(error), code="output_not_finite") from error
     return _served(loaded, result)
-
-
-def predict_plain(loaded: LoadedModel, rows: object, max_rows: int) -> PlainPrediction | None:
-    """The plain-Python backend's prediction of ``rows``, or None where it does not apply."""
-    result = loaded.inference._predict_plain(rows, max_rows)
-    if result is None:
-        return None
-    served = _served(loaded, result)
-    assert isinstance(served, PlainPrediction)
-    return served
 
 
 def predict(loaded: LoadedModel, features: NDArray[np.float64]) -> Prediction:

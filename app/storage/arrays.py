@@ -7,7 +7,7 @@ Layout under the data dir::
     models/.changes                       (touched after every change under models/)
     jobs/<job_id>/checkpoint.npz
 
-Paths are only ever built from ids that pass :func:`app.services.ids.validate_id`. A write goes to
+Paths are only ever built from ids that pass :func:`app.ids.validate_id`. A write goes to
 a temporary file in the same directory, is flushed and fsynced, then renamed over (or, for
 immutable versions, hard-linked to) its final name, and the directory is fsynced: a crash leaves
 the old file or the new one, never half of one. The format is core's (``core.serialization``):
@@ -26,7 +26,7 @@ from typing import Any
 
 from numpy.typing import NDArray
 
-from app.services.ids import DATASET, JOB, MODEL, validate_id
+from app.ids import DATASET, JOB, MODEL, validate_id
 from app.storage.change_marker import ChangeMarker
 from core.serialization import npz_bytes, npz_from_bytes
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.api.auth import key_matches
+from app.api.http.auth import key_matches
 from app.main import create_app
 from app.settings import Settings
 from tests.app.helpers import assert_problem

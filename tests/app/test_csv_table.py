@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from app.errors import InvalidInput, LimitExceeded
 from app.services.csv_table import parse_csv
-from app.services.errors import InvalidInput, LimitExceeded
 from app.settings import Settings
 
 

@@ -7,7 +7,7 @@ import pytest
 from fastapi import FastAPI, Request, Response
 from fastapi.testclient import TestClient
 
-from app.api.direct_route import DirectRoute
+from app.api.http.direct_route import DirectRoute
 
 
 async def echo(request: Request) -> Response:

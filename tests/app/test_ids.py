@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.services.errors import InvalidId, NotFound
-from app.services.ids import is_valid_id, new_id, validate_id
+from app.errors import InvalidId, NotFound
+from app.ids import is_valid_id, new_id, validate_id
 
 
 def test_new_ids_are_valid_and_distinct() -> None:

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from app.errors import NotFound
 from app.main import create_app
-from app.services.errors import NotFound
 from app.services.model_cache import ModelCache
 from app.settings import Settings
 from app.storage.arrays import ArrayStore

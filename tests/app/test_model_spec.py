@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from app.services.errors import InvalidInput, LimitExceeded, ServiceError
+from app.errors import InvalidInput, LimitExceeded, ServiceError
 from app.services.model_spec import HiddenLayerSpec, ModelSpec, resolve_model
 from app.settings import Settings
 

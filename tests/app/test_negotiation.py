@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from app.api.negotiation import choose
-from app.services.errors import NotAcceptable
+from app.api.http.negotiation import choose
+from app.errors import NotAcceptable
 
 OFFERS = ("application/json", "text/csv")
 

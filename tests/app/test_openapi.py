@@ -62,6 +62,15 @@ def test_api_names_mirror_core_tables() -> None:
     assert set(get_args(common.Task)) == set(TASKS)
 
 
+def test_activation_enums_are_core_tables(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    layers = schemas["ModelCreate"]["properties"]["hidden_layers"]["items"]
+    layer = _resolve({"components": {"schemas": schemas}}, layers)
+    assert tuple(layer["properties"]["activation"]["enum"]) == HIDDEN_ACTIVATIONS
+    output = schemas["ModelCreate"]["properties"]["output_activation"]["anyOf"]
+    assert [tuple(s["enum"]) for s in output if "enum" in s] == [OUTPUT_ACTIVATIONS]
+
+
 def test_docs_page(client: TestClient) -> None:
     response = client.get("/docs")
     assert response.status_code == 200

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from app.api.playground import STATIC_DIR
+from app.api.routers.playground import STATIC_DIR
 from app.main import create_app
 from app.settings import Settings
 

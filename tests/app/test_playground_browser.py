@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Browser, FilePayload, Page, expect, sync_playwright
 
+from core.activations import HIDDEN_ACTIVATIONS
 from tests.conftest import REPO_ROOT, StartServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -84,6 +85,8 @@ def test_notes_network_trains_on_circle_and_its_link_reproduces_the_setup(
     enter_key(page)
     expect(page.locator("#dataset-summary")).to_contain_text("400 samples")
     expect(page.locator("#param-count")).to_have_text("45")  # (2+1)*8 + (8+1)*2 + (2+1)*1
+    # The activation choices are the service's (GET /v1/activations), in core's order.
+    expect(page.locator("#layer-0-activation option")).to_have_text(list(HIDDEN_ACTIVATIONS))
 
     # Build 2-4-1: tanh hidden layer, sigmoid output, Glorot, seed 2, on the circle set.
     page.select_option("#kind", "circle")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.services.errors import InvalidInput, LimitExceeded
+from app.errors import InvalidInput, LimitExceeded
 from app.services.loaded_model import LoadedModel, ServedModel
 from app.services.predictions import (
     PlainPrediction,

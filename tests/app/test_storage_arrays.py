@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from app.services.errors import InvalidId
-from app.services.ids import new_id
+from app.errors import InvalidId
+from app.ids import new_id
 from app.storage.arrays import ArrayStore, read_npz, write_npz_atomic
 from core.serialization import npz_bytes
 

@@ -7,7 +7,7 @@ import asyncio
 import threading
 from pathlib import Path
 
-from app.api.storage_calls import call_storage
+from app.api.http.storage_calls import call_storage
 from app.storage.db import Database
 
 

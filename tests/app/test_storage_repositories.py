@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from app.services.ids import new_id
+from app.ids import new_id
 from app.storage.db import Database
 from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
 from app.storage.tables import DatasetRow, JobRow, ModelRow, ModelVersionRow

@@ -1,16 +1,25 @@
-"""Shapes shared by every resource: problem details, pages, and the names core accepts."""
+"""Shapes shared by every resource: problem details, ids, names and the values core accepts."""
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, StrictInt
+
+from core.activations import HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS
+
+# The activations are core's tables themselves, so a name core adds is accepted (and listed in
+# OpenAPI) at once; type checkers see them as plain strings.
+if TYPE_CHECKING:
+    HiddenActivation = str
+    OutputActivation = str
+else:
+    HiddenActivation = Literal[HIDDEN_ACTIVATIONS]
+    OutputActivation = Literal[OUTPUT_ACTIVATIONS]
 
 # These mirror core's lookup tables (tests check they stay equal): the API accepts exactly the
 # names core knows, and OpenAPI lists them.
 Task = Literal["binary", "multiclass", "regression"]
-HiddenActivation = Literal["sigmoid", "tanh", "relu", "linear"]
-OutputActivation = Literal["sigmoid", "softmax", "linear", "relu"]
 Init = Literal["glorot", "he", "auto"]
 Distribution = Literal["normal", "uniform"]
 Dtype = Literal["float64", "float32"]
@@ -45,11 +54,3 @@ class Problem(BaseModel):
     code: str
     errors: list[FieldErrorRead] | None = None
     request_id: str | None = None
-
-
-class PageMeta(BaseModel):
-    """Paging information of a list response."""
-
-    total: int
-    limit: int
-    offset: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
+from pydantic import AliasPath, BaseModel, ConfigDict, Field, FiniteFloat
 
 from app.api.schemas.common import GeneratorKind, Name, Seed, TargetValue, Task
 
@@ -78,8 +78,8 @@ class DatasetRead(BaseModel):
     classes: list[int | str] | None
     test_fraction: float
     split_seed: int
-    n_train: int
-    n_test: int
+    n_train: int = Field(validation_alias=AliasPath("stats", "split", "n_train"))
+    n_test: int = Field(validation_alias=AliasPath("stats", "split", "n_test"))
     source: dict[str, Any]
     stats: dict[str, Any]
     created_at: datetime

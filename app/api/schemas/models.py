@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasPath, BaseModel, ConfigDict, Field
 
 from app.api.schemas.common import (
     ClassLabel,
@@ -94,8 +94,12 @@ class ModelRead(BaseModel):
     n_inputs: int
     n_outputs: int
     classes: list[int | str] | None
-    hidden_layers: list[HiddenLayer]
-    output_activation: OutputActivation
+    hidden_layers: list[HiddenLayer] = Field(
+        validation_alias=AliasPath("architecture", "hidden_layers")
+    )
+    output_activation: OutputActivation = Field(
+        validation_alias=AliasPath("architecture", "output_activation")
+    )
     init: Init
     distribution: Distribution
     seed: int

@@ -4,10 +4,13 @@ import { ApiError, api, hasApiKey, plainWords, setApiKey } from "./api.js";
 import { createDatasetPanel } from "./dataset.js";
 import { createNetworkPanel } from "./network.js";
 import { createResultsPanel } from "./results.js";
-import { fromQuery, saveToUrl } from "./state.js";
+import { fromQuery, parseLayers, saveToUrl, useActivations } from "./state.js";
 import { createTrainingPanel } from "./training.js";
 
 const config = fromQuery(window.location.search);
+// Layers of the link that the built-in activation list refused: they may be known to the service.
+const linkLayers = new URLSearchParams(window.location.search).get("layers");
+let linkLayersPending = linkLayers !== null && parseLayers(linkLayers) === null;
 const statusBox = document.getElementById("status");
 const errorBox = document.getElementById("error");
 const keyPanel = document.getElementById("key-panel");
@@ -77,6 +80,20 @@ document.getElementById("key-form").addEventListener("submit", (event) => {
   start();
 });
 
+/** The service's activation lists in the form (the built-in ones stay if it cannot tell). */
+async function loadActivations() {
+  try {
+    if (!useActivations(await api("GET", "/v1/activations"))) return;
+  } catch {
+    return;
+  }
+  const layers = linkLayersPending ? parseLayers(linkLayers) : null;
+  if (layers !== null) config.layers = layers;
+  linkLayersPending = false;
+  network.refreshActivations();
+  configChanged();
+}
+
 /** Check access (the key panel shows only when the service asks for a key), then load. */
 async function start() {
   try {
@@ -85,6 +102,7 @@ async function start() {
     report.error(error);
     return;
   }
+  await loadActivations();
   report.clearError();
   keyPanel.hidden = !hasApiKey();
   report.status("Connected to annserve.");

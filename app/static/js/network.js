@@ -150,6 +150,12 @@ export function createNetworkPanel({ config, onChange }) {
   return {
     setDataset,
     expectGenerator,
+    /** Show the activation lists again (after they came from the service). */
+    refreshActivations() {
+      renderLayers();
+      renderOutputs();
+      renderSummary();
+    },
     /** The body of POST /v1/models for the shown dataset. */
     modelBody(datasetRow) {
       const layers = config.layers.map((l) => `${l.units}${l.activation}`).join("-") || "linear";

@@ -7,8 +7,9 @@
 export const GENERATORS = ["circle", "xor", "gauss", "spiral", "moons", "reg-plane", "reg-gauss"];
 export const MULTICLASS_GENERATORS = ["gauss", "spiral"];
 export const REGRESSION_GENERATORS = ["reg-plane", "reg-gauss"];
-export const HIDDEN_ACTIVATIONS = ["tanh", "sigmoid", "relu", "linear"];
-export const OUTPUT_ACTIVATIONS = {
+// The activations the service accepts: these until GET /v1/activations answers (useActivations).
+export let HIDDEN_ACTIVATIONS = ["tanh", "sigmoid", "relu", "linear"];
+export let OUTPUT_ACTIVATIONS = {
   binary: ["sigmoid"],
   multiclass: ["softmax"],
   regression: ["linear", "relu"],
@@ -128,6 +129,24 @@ export function saveToUrl(config) {
   const url = new URL(window.location.href);
   url.search = toQuery(config).toString();
   window.history.replaceState(null, "", url);
+}
+
+/**
+ * Take the activation lists from an answer of GET /v1/activations; false (and the lists kept)
+ * when it holds nothing usable or nothing new.
+ */
+export function useActivations(answer) {
+  const names = (list) => Array.isArray(list) && list.length > 0
+    && list.every((name) => typeof name === "string");
+  const hidden = (answer?.activations ?? []).filter((a) => a?.hidden).map((a) => a.name);
+  const byTask = answer?.outputs_by_task ?? {};
+  const outputs = Object.fromEntries(Object.entries(byTask).filter(([, list]) => names(list)));
+  if (!names(hidden) || !names(outputs.binary)) return false;
+  const changed = JSON.stringify([hidden, outputs])
+    !== JSON.stringify([HIDDEN_ACTIVATIONS, OUTPUT_ACTIVATIONS]);
+  HIDDEN_ACTIVATIONS = hidden;
+  OUTPUT_ACTIVATIONS = outputs;
+  return changed;
 }
 
 /** The output activations a task allows, and the one "auto" stands for (the first). */

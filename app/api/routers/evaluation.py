@@ -1,67 +1,31 @@
-"""``/v1/models/{id}/accuracy`` and ``/evaluate``, and the model cache the serving routes share.
+"""``/v1/models/{id}/accuracy`` and ``/evaluate``: scores of a model version.
 
-``/predict``, the hot path, is mounted by :mod:`app.api.predict_route`.
+``/predict``, the hot path, is mounted by :mod:`app.api.routers.predict`.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, FastAPI, Query, Request
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Query
 
-from app.api.deps import DatasetServiceDep, JsonBody
-from app.api.params import PROBLEMS, Version
+from app.api.deps import EvaluationServiceDep, JsonBody
+from app.api.http.parameters import PROBLEMS, Version
 from app.api.schemas.predict import (
     AccuracyRead,
     EvaluateRequest,
     EvaluationRead,
     Split,
 )
-from app.services.errors import InvalidInput
-from app.services.evaluation import EvaluationService
-from app.services.loaded_model import LoadedModel
-from app.services.model_cache import ModelCache
+from app.errors import InvalidInput
 
 router = APIRouter(prefix="/v1/models", tags=["predictions"])
-
-
-async def _cache_dependency(request: Request) -> ModelCache:
-    # async, so FastAPI does not hop to a worker thread just to read app state.
-    return app_model_cache(request.app)
-
-
-ModelCacheDep = Annotated[ModelCache, Depends(_cache_dependency)]
-
-
-async def load_model(cache: ModelCache, model_id: str, version: int | None) -> LoadedModel:
-    """The network, from memory when nothing changed, else read in a worker thread."""
-    loaded = cache.peek(model_id, version)
-    if loaded is None:
-        loaded = await run_in_threadpool(cache.get, model_id, version)
-    return loaded
-
-
-def app_model_cache(app: FastAPI) -> ModelCache:
-    """``app``'s cache of loaded networks (made by ``app.main.create_app``)."""
-    cache: ModelCache = app.state.model_cache
-    return cache
-
-
-async def evaluation_service(
-    request: Request, cache: ModelCacheDep, datasets: DatasetServiceDep
-) -> EvaluationService:
-    """Evaluation use cases bound to this app's cache and datasets."""
-    return EvaluationService(cache, datasets, request.app.state.settings)
-
-
-EvaluationDep = Annotated[EvaluationService, Depends(evaluation_service)]
 
 
 @router.get("/{model_id}/accuracy", responses=PROBLEMS)
 def get_accuracy(
     model_id: str,
-    service: EvaluationDep,
+    service: EvaluationServiceDep,
     dataset_id: Annotated[
         str | None, Query(description="Default: the dataset the model was created with.")
     ] = None,
@@ -78,7 +42,7 @@ def get_accuracy(
     responses=PROBLEMS,
     response_model_exclude_none=True,
 )
-def evaluate(model_id: str, body: EvaluateRequest, service: EvaluationDep) -> EvaluationRead:
+def evaluate(model_id: str, body: EvaluateRequest, service: EvaluationServiceDep) -> EvaluationRead:
     """Score a version on a dataset split or on inline rows and targets.
 
     Classifiers: accuracy, log loss, confusion matrix with class labels, per-class precision,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from app.services.errors import NotAcceptable
+from app.errors import NotAcceptable
 
 
 def _parse(accept: str) -> list[tuple[str, float]]:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Response, status
 
 from app.api.deps import JsonBody, ModelServiceDep
-from app.api.negotiation import choose
-from app.api.params import PROBLEMS, Limit, Offset, Version
+from app.api.http.negotiation import choose
+from app.api.http.parameters import PROBLEMS, Limit, Offset, Version
 from app.api.schemas.common import DatasetId, Name, Problem, Task
 from app.api.schemas.models import (
-    HiddenLayer,
     ModelCreate,
     ModelPage,
     ModelRead,
@@ -31,30 +30,7 @@ NPZ_TYPES = ("application/x-npz", "application/octet-stream")
 
 def to_read(row: ModelRow) -> ModelRead:
     """The response body of a model row."""
-    arch: dict[str, Any] = row.architecture
-    return ModelRead(
-        id=row.id,
-        name=row.name,
-        description=row.description,
-        task=row.task,
-        n_inputs=row.n_inputs,
-        n_outputs=row.n_outputs,
-        classes=row.classes,
-        hidden_layers=[HiddenLayer(**layer) for layer in arch.get("hidden_layers", [])],
-        output_activation=arch["output_activation"],
-        init=row.init,
-        distribution=row.distribution,
-        seed=row.seed,
-        dtype=row.dtype,
-        architecture=arch,
-        n_parameters=row.n_parameters,
-        current_version=row.current_version,
-        status=row.status,
-        latest_metrics=row.latest_metrics,
-        dataset_id=row.dataset_id,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-    )
+    return ModelRead.model_validate(row, from_attributes=True)
 
 
 @router.post("", status_code=status.HTTP_201_CREATED, dependencies=[JsonBody], responses=PROBLEMS)

@@ -4,19 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 
-from app.api.params import PROBLEMS, Version
-from app.api.predict import ModelCacheDep
+from app.api.deps import ExportServiceDep
+from app.api.http.parameters import PROBLEMS, Version
 from app.api.schemas.common import Problem
-from app.services.export import MEDIA_TYPES, ExportFormat, ExportService
+from app.services.export import MEDIA_TYPES, ExportFormat
 
 router = APIRouter(prefix="/v1/models", tags=["export"])
-
-
-async def export_service(cache: ModelCacheDep) -> ExportService:
-    """Export use cases on this app's model cache."""
-    return ExportService(cache)
 
 
 @router.get(
@@ -32,7 +27,7 @@ async def export_service(cache: ModelCacheDep) -> ExportService:
 )
 def export_model(
     model_id: str,
-    service: Annotated[ExportService, Depends(export_service)],
+    service: ExportServiceDep,
     format: Annotated[
         ExportFormat,
         Query(description="npz (core's file), json (architecture + parameters) or onnx."),

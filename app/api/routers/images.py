@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Header, Query, Response
 
-from app.api.negotiation import choose
-from app.api.params import PROBLEMS, Version
+from app.api.deps import ImageServiceDep
+from app.api.http.negotiation import choose
+from app.api.http.parameters import PROBLEMS, Version
 from app.services.images import MEDIA_TYPES, ImageFormat, ImagePlan, ImageService, activation
 
 router = APIRouter(prefix="/v1", tags=["images"])
@@ -26,15 +27,6 @@ IMAGE_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {"image/png": {}, "image/svg+xml": {}}, "description": "The image"},
     304: {"description": "The client's copy (If-None-Match) is current"},
 }
-
-
-async def image_service(request: Request) -> ImageService:
-    """The app's image service (one per app, so its recent images are shared)."""
-    service: ImageService = request.app.state.image_service
-    return service
-
-
-ImageServiceDep = Annotated[ImageService, Depends(image_service)]
 
 
 def image_format(fmt: str | None, accept: str | None) -> ImageFormat:

@@ -11,7 +11,7 @@ import re
 import secrets
 from typing import Final, Literal
 
-from app.services.errors import InvalidId
+from app.errors import InvalidId
 
 Prefix = Literal["ds", "mdl", "job"]
 

@@ -15,7 +15,7 @@ from starlette.responses import Response
 from starlette.staticfiles import PathLike, StaticFiles
 from starlette.types import Scope
 
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+STATIC_DIR = Path(__file__).resolve().parents[2] / "static"
 
 # Browsers refuse module scripts not served as JavaScript, and the system's MIME table (read by
 # ``mimetypes``) is not always present or right, so the types the page relies on are fixed here.

@@ -1,8 +1,8 @@
 """Domain errors of the service.
 
 Each class carries a stable machine-readable ``code`` (clients branch on it) and a human ``detail``.
-No HTTP status codes live here: ``app.api.errors`` holds the one table that maps these classes to
-responses.
+No HTTP status codes live here: ``app.api.http.errors`` holds the one table that maps these classes
+to responses.
 """
 
 from __future__ import annotations

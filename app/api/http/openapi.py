@@ -40,16 +40,12 @@ def install_openapi(app: FastAPI) -> None:
 
 
 def _path_patterns(app: FastAPI) -> list[tuple[re.Pattern[str], list[str]]]:
-    patterns: list[tuple[re.Pattern[str], list[str]]] | None = getattr(
-        app.state, "path_patterns", None
-    )
-    if patterns is None:
-        patterns = []
-        for template, operations in app.openapi().get("paths", {}).items():
-            regex = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
-            methods = sorted(m.upper() for m in operations)
-            patterns.append((re.compile(regex), methods))
-        app.state.path_patterns = patterns
+    # Built per call: only 405 answers need it, and the document itself is cached.
+    patterns: list[tuple[re.Pattern[str], list[str]]] = []
+    for template, operations in app.openapi().get("paths", {}).items():
+        regex = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        methods = sorted(m.upper() for m in operations)
+        patterns.append((re.compile(regex), methods))
     return patterns
 
 

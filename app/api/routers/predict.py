@@ -19,25 +19,24 @@ from numpy.typing import NDArray
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
-from app.api.auth import check_api_key
-from app.api.direct_route import DirectRoute
-from app.api.negotiation import choose
-from app.api.params import MAX_VERSION, PROBLEMS
-from app.api.predict import app_model_cache
+from app.api.deps import app_api_keys, app_model_cache, app_settings
+from app.api.http.auth import check_api_key
+from app.api.http.direct_route import DirectRoute
+from app.api.http.negotiation import choose
+from app.api.http.parameters import MAX_VERSION, PROBLEMS
 from app.api.schemas.common import Problem
 from app.api.schemas.predict import PredictRequest, PredictResponse
-from app.services.errors import FieldError, InvalidInput, ServiceError, UnsupportedMediaType
+from app.errors import FieldError, InvalidInput, ServiceError, UnsupportedMediaType
 from app.services.loaded_model import LoadedModel
 from app.services.predictions import (
     PlainPrediction,
     Prediction,
-    check_features,
     csv_table,
-    predict,
-    predict_plain,
     rows_from_csv,
 )
-from app.settings import Settings
+from app.services.predictions import (
+    predict_rows as serve_rows,
+)
 
 CSV = "text/csv"
 JSON = "application/json"
@@ -172,15 +171,15 @@ def _query_version(request: Request) -> int | None:
 def predict_endpoint(app: FastAPI) -> Callable[[Request], Awaitable[Response]]:
     """The predict endpoint bound to ``app``'s cache, settings and API keys.
 
-    Bound once, because on a one-row request even reading those from ``app.state`` shows: the
-    hot path takes no FastAPI parameters or dependencies either (resolving them would cost more
-    than the prediction) and reads path, query and headers itself. Keys are still checked by
-    the same rule as on every /v1 route.
+    Bound once, so a request reads nothing from the app's state: on a one-row request that
+    work would show. The hot path takes no FastAPI parameters or dependencies either (resolving
+    them would cost more than the prediction) and reads path, query and headers itself. Keys
+    are still checked by the same rule as on every /v1 route.
     """
     cache = app_model_cache(app)
-    settings: Settings = app.state.settings
+    settings = app_settings(app)
     max_rows, inline_rows = settings.max_predict_rows, settings.predict_inline_rows
-    open_access = not app.state.api_keys
+    api_keys = app_api_keys(app)
 
     async def predict_rows(request: Request) -> Response:
         """Predict rows sent as JSON ``{"inputs": [[...], ...]}`` or as a CSV table.
@@ -189,8 +188,8 @@ def predict_endpoint(app: FastAPI) -> Callable[[Request], Awaitable[Response]]:
         ``version`` (query or body) pins a parameter version; version 0 answers with
         ``trained: false``. Send ``Accept: text/csv`` for a CSV answer.
         """
-        if not open_access:
-            check_api_key(request)
+        if api_keys:
+            check_api_key(request, api_keys)
         scope = request.scope
         model_id: str = scope["path_params"]["model_id"]
         version = _query_version(request) if scope["query_string"] else None
@@ -213,12 +212,11 @@ def predict_endpoint(app: FastAPI) -> Callable[[Request], Awaitable[Response]]:
         loaded = cache.peek(model_id, number)
         if loaded is None:
             loaded = await run_in_threadpool(cache.get, model_id, number)
-        prediction: Prediction | PlainPrediction | None = predict_plain(loaded, rows, max_rows)
-        if prediction is None:
-            if isinstance(rows, list) and len(rows) > inline_rows:
-                result = await run_in_threadpool(_predict_big, loaded, rows, max_rows, media)
-                return Response(result, media_type=media)
-            prediction = predict(loaded, check_features(rows, loaded.model.n_inputs, max_rows))
+        if isinstance(rows, list) and len(rows) > inline_rows:
+            # Big batches leave the event loop: other requests go on meanwhile.
+            result = await run_in_threadpool(_predict_big, loaded, rows, max_rows, media)
+            return Response(result, media_type=media)
+        prediction = serve_rows(loaded, rows, max_rows)
         if media == CSV:
             return Response(csv_table(prediction), media_type=CSV)
         return Response(_prediction_body(prediction), media_type=JSON)
@@ -232,7 +230,7 @@ def install_predict_route(app: FastAPI) -> None:
     FastAPI tries routes in order, and reaching a route of an included router also costs a scan
     of that router's routes; the hot path therefore sits first and directly on the app. It takes
     no dependencies (:func:`predict_endpoint` checks the API key itself, like every /v1 route),
-    so it is a :class:`~app.api.direct_route.DirectRoute`: FastAPI's parameter resolution,
+    so it is a :class:`~app.api.http.direct_route.DirectRoute`: FastAPI's parameter resolution,
     which would find nothing to do, is skipped too.
     """
     app.router.add_api_route(
@@ -254,6 +252,5 @@ def install_predict_route(app: FastAPI) -> None:
 
 
 def _predict_big(loaded: LoadedModel, rows: object, max_rows: int, media: str) -> bytes:
-    features = check_features(rows, loaded.model.n_inputs, max_rows)
-    prediction = predict(loaded, features)
+    prediction = serve_rows(loaded, rows, max_rows)
     return csv_table(prediction).encode() if media == CSV else _prediction_body(prediction)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.api.deps import ArrayStoreDep, DatabaseDep
+from app.api.deps import ArrayStoreDep, DatabaseDep, HttpMetricsDep
 
 router = APIRouter(tags=["operations"])
 
@@ -27,9 +27,8 @@ class Readiness(BaseModel):
     data_dir_writable: bool
 
 
-# Endpoints that do no I/O are ``async def``: FastAPI runs a plain ``def`` in its thread pool,
-# and the hand-off to a thread and back costs more than they do (and two more wake-ups to wait
-# for when training processes keep the cores busy).
+# Endpoints that do no I/O are ``async def``, so FastAPI answers them on the event loop instead
+# of handing them to its thread pool, which would cost more than they do.
 @router.get("/healthz")
 async def healthz() -> Health:
     """The process is alive and serving."""
@@ -52,7 +51,6 @@ def readyz(db: DatabaseDep, arrays: ArrayStoreDep) -> JSONResponse:
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
-async def metrics(request: Request) -> Response:
+async def metrics(registry: HttpMetricsDep) -> Response:
     """Request counts and latencies by route and status, in Prometheus' text format."""
-    registry = request.app.state.metrics
     return Response(registry.render(), media_type=registry.content_type)

@@ -17,8 +17,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.logs import request_id_var
-from app.services.errors import (
+from app.errors import (
     Conflict,
     FieldError,
     InvalidInput,
@@ -29,6 +28,7 @@ from app.services.errors import (
     ServiceUnavailable,
     UnsupportedMediaType,
 )
+from app.logs import request_id_var
 from core.errors import ConfigurationError, CoreError, DivergenceError, ShapeError
 
 logger = logging.getLogger("annserve.errors")
@@ -158,7 +158,7 @@ async def handle_http_exception(request: Request, error: Exception) -> JSONRespo
     headers = dict(error.headers or {})
     if status == 405:
         # Starlette lists the methods of the first matching route only; list them all.
-        from app.api.openapi import allowed_methods
+        from app.api.http.openapi import allowed_methods
 
         methods = allowed_methods(request.app, request.url.path)
         if methods:

@@ -20,9 +20,14 @@ from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from app.api.deps import ModelServiceDep
-from app.api.errors import Unauthenticated, status_for
-from app.api.predict import ModelCacheDep, load_model
+from app.api.deps import (
+    DatabaseDep,
+    ModelCacheDep,
+    ModelServiceDep,
+    SettingsDep,
+    cached_network,
+)
+from app.api.http.errors import Unauthenticated, status_for
 from app.api.schemas.v2 import (
     ErrorResponse,
     InferenceRequest,
@@ -35,9 +40,9 @@ from app.api.schemas.v2 import (
     ServerMetadata,
     TensorMetadata,
 )
+from app.errors import InvalidInput, NotFound, ServiceError
+from app.ids import MODEL, is_valid_id
 from app.services import inference_tensors as tensors
-from app.services.errors import InvalidInput, NotFound, ServiceError
-from app.services.ids import MODEL, is_valid_id
 from app.services.loaded_model import LoadedModel
 from app.services.model_cache import ModelCache
 from app.services.models import ModelService
@@ -118,9 +123,9 @@ async def server_live() -> LiveResponse:
 
 
 @router.get("/health/ready", responses={503: {"model": ReadyResponse}})
-def server_ready(request: Request) -> JSONResponse:
+def server_ready(db: DatabaseDep) -> JSONResponse:
     """The server can answer inference requests (its database answers)."""
-    ready = bool(request.app.state.db.ping())
+    ready = bool(db.ping())
     return JSONResponse({"ready": ready}, status_code=200 if ready else 503)
 
 
@@ -176,14 +181,13 @@ def model_version_ready(name: ModelRef, version: str, cache: ModelCacheDep) -> M
 
 # --- inference ------------------------------------------------------------------------------
 async def _infer(
-    request: Request, cache: ModelCache, ref: str, version: int | None, body: InferenceRequest
+    settings: Settings, cache: ModelCache, ref: str, version: int | None, body: InferenceRequest
 ) -> InferenceResponse:
     if len(body.inputs) != 1:
         raise InvalidInput(f"the model takes exactly one input tensor, got {len(body.inputs)}")
     # An id needs no database read; a name does, off the event loop.
     model_id = ref if is_valid_id(ref, MODEL) else await run_in_threadpool(cache.resolve, ref)
-    loaded: LoadedModel = await load_model(cache, model_id, version)
-    settings: Settings = request.app.state.settings
+    loaded: LoadedModel = await cached_network(cache, model_id, version)
     tensor = body.inputs[0]
     rows = tensors.input_rows(
         tensor.name,
@@ -213,15 +217,19 @@ async def _infer(
 
 @router.post("/models/{name}/infer", response_model_exclude_none=True)
 async def infer(
-    name: ModelRef, body: InferenceRequest, request: Request, cache: ModelCacheDep
+    name: ModelRef, body: InferenceRequest, settings: SettingsDep, cache: ModelCacheDep
 ) -> InferenceResponse:
     """Run the model's current version on the input tensor."""
-    return await _infer(request, cache, name, None, body)
+    return await _infer(settings, cache, name, None, body)
 
 
 @router.post("/models/{name}/versions/{version}/infer", response_model_exclude_none=True)
 async def infer_version(
-    name: ModelRef, version: str, body: InferenceRequest, request: Request, cache: ModelCacheDep
+    name: ModelRef,
+    version: str,
+    body: InferenceRequest,
+    settings: SettingsDep,
+    cache: ModelCacheDep,
 ) -> InferenceResponse:
     """Run one version of the model on the input tensor."""
-    return await _infer(request, cache, name, _version(version), body)
+    return await _infer(settings, cache, name, _version(version), body)

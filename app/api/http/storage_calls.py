@@ -1,11 +1,8 @@
 """Short storage calls from coroutine endpoints, without a thread hand-off where none pays.
 
-FastAPI runs a plain ``def`` endpoint in its thread pool, so that blocking I/O does not stall the
-event loop. For a read of one row from the embedded SQLite database (a local file, a few hundred
-microseconds of mostly Python work under the GIL) the hand-off to a pool thread and back costs
-more than the read, and while training processes keep the cores busy each of its two wake-ups
-may wait for a core: it was most of the tail of ``GET /v1/jobs/{id}`` under load. A database
-across the network keeps the thread pool, where waiting for it does not hold up other requests.
+A one-row read of the embedded SQLite database is cheaper than a round trip through the thread
+pool, so it runs inline; a database across the network keeps the pool, where waiting for it does
+not hold up other requests.
 """
 
 from __future__ import annotations

@@ -18,8 +18,8 @@ from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.errors import problem
-from app.api.metrics import HttpMetrics
+from app.api.http.errors import problem
+from app.api.http.metrics import HttpMetrics
 from app.logs import request_id_var
 
 access_logger = logging.getLogger("annserve.access")

@@ -6,11 +6,11 @@ import csv
 import io
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Header, Response, UploadFile, status
 
-from app.api.deps import DatasetServiceDep, JsonBody, MultipartBody
-from app.api.negotiation import choose
-from app.api.params import PROBLEMS, Limit, Offset
+from app.api.deps import DatasetServiceDep, JsonBody, MultipartBody, SettingsDep
+from app.api.http.negotiation import choose
+from app.api.http.parameters import PROBLEMS, Limit, Offset
 from app.api.schemas.common import Problem, Seed, Task
 from app.api.schemas.datasets import (
     DatasetCreate,
@@ -19,8 +19,8 @@ from app.api.schemas.datasets import (
     DatasetPage,
     DatasetRead,
 )
+from app.errors import InvalidInput, PayloadTooLarge
 from app.services.datasets import SplitOptions
-from app.services.errors import InvalidInput, PayloadTooLarge
 from app.storage.tables import DatasetRow
 from core.inference import rows_to_columns
 
@@ -29,24 +29,7 @@ router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
 def to_read(row: DatasetRow) -> DatasetRead:
     """The response body of a dataset row."""
-    split = row.stats.get("split", {})
-    return DatasetRead(
-        id=row.id,
-        name=row.name,
-        task=row.task,
-        n_samples=row.n_samples,
-        n_features=row.n_features,
-        feature_names=row.feature_names,
-        target_name=row.target_name,
-        classes=row.classes,
-        test_fraction=row.test_fraction,
-        split_seed=row.split_seed,
-        n_train=split.get("n_train", 0),
-        n_test=split.get("n_test", 0),
-        source=row.source,
-        stats=row.stats,
-        created_at=row.created_at,
-    )
+    return DatasetRead.model_validate(row, from_attributes=True)
 
 
 def _created(response: Response, row: DatasetRow) -> DatasetRead:
@@ -83,8 +66,8 @@ def create_dataset(
     responses=PROBLEMS,
 )
 def upload_dataset(
-    request: Request,
     service: DatasetServiceDep,
+    settings: SettingsDep,
     response: Response,
     file: Annotated[UploadFile, File(description="CSV with a header row.")],
     target: Annotated[
@@ -109,7 +92,7 @@ def upload_dataset(
 ) -> DatasetRead:
     """Create a dataset from a CSV file: numeric features, one target column (labels may be
     strings, kept as the class names)."""
-    limit = request.app.state.settings.max_upload_bytes
+    limit = settings.max_upload_bytes
     data = file.file.read(limit + 1)
     if len(data) > limit:
         raise PayloadTooLarge(f"the file is over the limit of {limit} bytes")

@@ -7,13 +7,14 @@ import csv
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 from sse_starlette import EventSourceResponse
 
-from app.api.deps import ArrayStoreDep, DatabaseDep, JsonBody, SettingsDep
-from app.api.job_events import event_stream
-from app.api.negotiation import choose
-from app.api.params import PROBLEMS, Limit, Offset
+from app.api.deps import JobServiceDep, JsonBody
+from app.api.http.job_events import event_stream
+from app.api.http.negotiation import choose
+from app.api.http.parameters import PROBLEMS, Limit, Offset
+from app.api.http.storage_calls import call_storage
 from app.api.schemas.jobs import (
     JobHistoryRead,
     JobPage,
@@ -21,11 +22,8 @@ from app.api.schemas.jobs import (
     JobStatus,
     TrainRequest,
 )
-from app.api.storage_calls import call_storage
-from app.jobs.executor import Executor, make_executor
 from app.jobs.job_spec import JobSpec
 from app.services.job_images import CostCurves, Image
-from app.services.jobs import JobService
 from app.storage.tables import JobRow
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
@@ -37,28 +35,6 @@ IMAGE_RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {"image/png": {}, "image/svg+xml": {}}, "description": "The cost curve"},
     304: {"description": "Not modified (ETag matches)"},
 }
-
-
-async def get_executor(request: Request, settings: SettingsDep) -> Executor:
-    """The app's executor (built on first use: the API process only submits through it)."""
-    executor: Executor | None = getattr(request.app.state, "job_executor", None)
-    if executor is None:
-        executor = make_executor(settings)
-        request.app.state.job_executor = executor
-    return executor
-
-
-async def get_job_service(
-    db: DatabaseDep,
-    arrays: ArrayStoreDep,
-    settings: SettingsDep,
-    executor: Annotated[Executor, Depends(get_executor)],
-) -> JobService:
-    """Job use cases bound to this app's storage and executor."""
-    return JobService(db, arrays, settings, executor)
-
-
-JobServiceDep = Annotated[JobService, Depends(get_job_service)]
 
 
 def to_read(row: JobRow) -> JobRead:
@@ -100,7 +76,7 @@ def train_model(
     return to_read(job)
 
 
-# The two reads clients poll are coroutines: see app.api.storage_calls.
+# The two reads clients poll are coroutines: see app.api.http.storage_calls.
 @router.get("/jobs", responses=PROBLEMS)
 async def list_jobs(
     service: JobServiceDep,

@@ -6,7 +6,7 @@ import hmac
 
 from fastapi import Request
 
-from app.api.errors import Unauthenticated
+from app.api.http.errors import Unauthenticated
 
 
 def key_matches(presented: str, keys: tuple[bytes, ...]) -> bool:
@@ -19,17 +19,8 @@ def key_matches(presented: str, keys: tuple[bytes, ...]) -> bool:
     return found
 
 
-async def require_api_key(request: Request) -> None:
-    """Refuse the request with 401 unless it carries a configured key (no keys: open).
-
-    A coroutine, so FastAPI runs it on the event loop instead of a worker thread.
-    """
-    check_api_key(request)
-
-
-def check_api_key(request: Request) -> None:
-    """:func:`require_api_key` as a plain call, for routes that take no dependencies."""
-    keys: tuple[bytes, ...] = request.app.state.api_keys
+def check_api_key(request: Request, keys: tuple[bytes, ...]) -> None:
+    """Refuse ``request`` with 401 unless it carries one of ``keys`` (no keys: open)."""
     if not keys:
         return
     scheme, _, token = request.headers.get("authorization", "").partition(" ")

@@ -1,0 +1,1 @@
+"""HTTP plumbing the routers share: errors, auth, middleware, metrics, negotiation, OpenAPI."""

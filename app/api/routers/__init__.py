@@ -1,0 +1,1 @@
+"""The API's endpoints, one module per resource: each only parses, calls a service and answers."""
