@@ -140,9 +140,8 @@ class Workspace:
     def _transposed_buffer(self, n_in: int, n_out: int) -> Array | None:
         """A ``(n_in, n_out)`` buffer for ``dW^T`` when the layer's input is large, else None.
 
-        At P2's sizes on a busy 2-core machine, ``A @ dZ.T`` (the transposed gradient) measured
-        2-4x faster than ``dZ @ A.T`` with two OpenBLAS threads, and within about 10% of it with
-        one; small layers skip the extra copy.
+        For large inputs ``A @ dZ.T`` (the transposed gradient, then copied) is the faster
+        product with OpenBLAS (docs/performance.md, "P2"); small layers skip the extra copy.
         """
         if n_in * self.m <= AUGMENT_LIMIT:
             return None

@@ -7,10 +7,10 @@ Layout under the data dir::
     models/.changes                       (touched after every change under models/)
     jobs/<job_id>/checkpoint.npz
 
-Paths are only ever built from ids that pass :func:`app.ids.validate_id`. A write goes to
-a temporary file in the same directory, is flushed and fsynced, then renamed over (or, for
-immutable versions, hard-linked to) its final name, and the directory is fsynced: a crash leaves
-the old file or the new one, never half of one. The format is core's (``core.serialization``):
+Paths are only ever built from ids that pass :func:`app.ids.validate_id`. Every write is
+core's atomic one (:func:`core.files.atomic_write_bytes`; immutable versions are hard-linked into
+place, so two writers cannot both create one): a crash leaves the old file or the new one, never
+half of one. The format is core's (``core.serialization``):
 JSON metadata travels inside the archive as a uint8 array named ``__metadata__``, so a model
 version file loads with ``core.serialization.load_model``.
 """
@@ -28,36 +28,8 @@ from numpy.typing import NDArray
 
 from app.ids import DATASET, JOB, MODEL, validate_id
 from app.storage.change_marker import ChangeMarker
+from core.files import atomic_write_bytes
 from core.serialization import npz_bytes, npz_from_bytes
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def write_bytes_atomic(path: Path, data: bytes, *, overwrite: bool = True) -> None:
-    """Write ``data`` to ``path`` atomically; with ``overwrite=False`` an existing file is kept
-    and ``FileExistsError`` raised."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if overwrite:
-            os.replace(tmp, path)
-        else:
-            # link() fails if the target exists, so two writers cannot both claim a version.
-            os.link(tmp, path)
-        _fsync_dir(path.parent)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_npz_atomic(
@@ -66,7 +38,7 @@ def write_npz_atomic(
     metadata: Mapping[str, Any] | None = None,
 ) -> None:
     """Write ``arrays`` and JSON ``metadata`` to ``path`` atomically (core's ``.npz`` format)."""
-    write_bytes_atomic(path, npz_bytes(arrays, metadata or {}))
+    atomic_write_bytes(path, npz_bytes(arrays, metadata or {}))
 
 
 def read_npz(path: Path) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
@@ -138,7 +110,7 @@ class ArrayStore:
     def save_model_version_bytes(self, model_id: str, version: int, data: bytes) -> Path:
         """Write an immutable version from ready-made ``.npz`` bytes (e.g. ``model_to_bytes``)."""
         path = self.model_version_path(model_id, version)
-        write_bytes_atomic(path, data, overwrite=False)
+        atomic_write_bytes(path, data, overwrite=False)
         self.model_changes.touch()
         return path
 

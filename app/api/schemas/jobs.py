@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, FiniteFloat
 
 from app.api.schemas.common import DatasetId, Seed
+from core.optimizers import OPTIMIZERS
+from core.training_options import TrainingOptions
 
-Optimizer = Literal["gd", "momentum", "adam"]
+# Core's optimizer table itself (as the activations in common.py); type checkers see strings.
+if TYPE_CHECKING:
+    Optimizer = str
+else:
+    Optimizer = Literal[tuple(OPTIMIZERS)]
+DEFAULT = TrainingOptions()
 JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
 Fraction = Annotated[float, Field(gt=0.0, lt=1.0)]
 
@@ -36,9 +43,9 @@ class TrainRequest(BaseModel):
     )
 
     dataset_id: DatasetId
-    n_iter: int = Field(default=10000, ge=1, description="Passes over the training data.")
+    n_iter: int = Field(default=DEFAULT.n_iter, ge=1, description="Passes over the training data.")
     learning_rate: FiniteFloat = Field(
-        default=0.1,
+        default=DEFAULT.learning_rate,
         gt=0.0,
         validation_alias=AliasChoices("learning_rate", "lambd"),
         description="The notes' lambd (also accepted under that name).",
@@ -46,8 +53,8 @@ class TrainRequest(BaseModel):
     batch_size: int | None = Field(
         default=None, ge=1, description="null: full batch, as in the notes."
     )
-    optimizer: Optimizer = "gd"
-    l2: FiniteFloat = Field(default=0.0, ge=0.0)
+    optimizer: Optimizer = DEFAULT.optimizer
+    l2: FiniteFloat = Field(default=DEFAULT.l2, ge=0.0)
     validation: Literal["test"] | Fraction | None = Field(
         default=None,
         description="'test': the dataset's stored test split; a number: that fraction of the "
@@ -56,8 +63,10 @@ class TrainRequest(BaseModel):
     early_stopping: EarlyStoppingIn | None = None
     tol: FiniteFloat | None = Field(default=None, ge=0.0)
     max_seconds: FiniteFloat | None = Field(default=None, gt=0.0)
-    record_every: int = Field(default=1, ge=1, description="Record the cost every k passes.")
-    seed: Seed = Field(default=0, description="Shuffling and validation carving.")
+    record_every: int = Field(
+        default=DEFAULT.record_every, ge=1, description="Record the cost every k passes."
+    )
+    seed: Seed = Field(default=DEFAULT.seed, description="Shuffling and validation carving.")
     warm_start: bool = Field(
         default=False, description="Continue from the current version instead of version 0."
     )
