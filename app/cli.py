@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import signal
 import sys
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 
 from pydantic import ValidationError
 
 from app.logs import configure_logging, logging_config
 from app.settings import Settings, get_settings
+
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def _load_settings() -> Settings:
@@ -44,8 +49,29 @@ def migrate(_: argparse.Namespace) -> int:
     return 0
 
 
+@contextmanager
+def _shared_metrics() -> Iterator[None]:
+    """A multiprocess metrics directory for this server's processes (uvicorn workers, training
+    workers), unless the environment names one; set before anything imports prometheus_client,
+    which reads it then."""
+    if os.environ.get(METRICS_DIR_VARIABLE):
+        yield
+        return
+    directory = tempfile.mkdtemp(prefix="annserve-metrics-")
+    os.environ[METRICS_DIR_VARIABLE] = directory
+    try:
+        yield
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 def serve(args: argparse.Namespace) -> int:
     """Migrate, then serve with uvicorn (SIGTERM and SIGINT shut down gracefully)."""
+    with _shared_metrics():
+        return _serve(args)
+
+
+def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.jobs.executor import make_executor

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from app.api.http.errors import install_error_handlers
-from app.api.http.metrics import HttpMetrics
+from app.api.http.metrics import ServiceMetrics
 from app.api.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.api.http.openapi import install_openapi
 from app.api.routers.playground import install_playground
@@ -48,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.model_cache, DatasetService(app.state.db, app.state.arrays, settings)
     )
     app.state.api_keys = tuple(key.encode() for key in settings.api_keys)
-    app.state.metrics = HttpMetrics()
+    app.state.metrics = ServiceMetrics(app.state.db)
     install_error_handlers(app)
     include_routers(app)
     install_openapi(app)

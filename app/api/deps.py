@@ -14,7 +14,7 @@ from fastapi import Depends, FastAPI, Request
 from starlette.concurrency import run_in_threadpool
 
 from app.api.http.auth import check_api_key
-from app.api.http.metrics import HttpMetrics
+from app.api.http.metrics import ServiceMetrics
 from app.errors import UnsupportedMediaType
 from app.jobs.executor import Executor, make_executor
 from app.services.datasets import DatasetService
@@ -75,9 +75,9 @@ async def get_model_cache(request: Request) -> ModelCache:
     return app_model_cache(request.app)
 
 
-async def get_http_metrics(request: Request) -> HttpMetrics:
+async def get_http_metrics(request: Request) -> ServiceMetrics:
     """The app's request metrics."""
-    metrics: HttpMetrics = request.app.state.metrics
+    metrics: ServiceMetrics = request.app.state.metrics
     return metrics
 
 
@@ -85,7 +85,7 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 ArrayStoreDep = Annotated[ArrayStore, Depends(get_array_store)]
 ModelCacheDep = Annotated[ModelCache, Depends(get_model_cache)]
-HttpMetricsDep = Annotated[HttpMetrics, Depends(get_http_metrics)]
+ServiceMetricsDep = Annotated[ServiceMetrics, Depends(get_http_metrics)]
 
 
 async def cached_network(cache: ModelCache, model_id: str, version: int | None) -> LoadedModel:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.jobs import job_metrics
 from app.jobs.data import TrainingData, evaluate
 from app.jobs.job_spec import JobSpec
 from app.jobs.reporter import JobLost, Reporter, progress_body
@@ -73,6 +74,7 @@ class Outcomes:
             if job is not None:
                 queue.mark_model_ready(job.model_id)
         self.checkpoint_path.unlink(missing_ok=True)
+        job_metrics.job_ended(status)
         logger.info("job ended", extra={"job": self.job_id, "status": status})
         return status
 
@@ -159,6 +161,7 @@ class Outcomes:
             self.store.model_version_path(model.id, version).unlink(missing_ok=True)
             raise JobLost(self.job_id)
         self.checkpoint_path.unlink(missing_ok=True)
+        job_metrics.job_ended("succeeded", result.elapsed, result.n_iter - (resumed or 0))
         logger.info("job succeeded", extra={"job": self.job_id, "version": version})
         return "succeeded"
 
@@ -171,4 +174,5 @@ class Outcomes:
             if queue.finish(self.job_id, self.worker_id, "failed", error=error) and job:
                 queue.mark_model_ready(job.model_id)
         self.checkpoint_path.unlink(missing_ok=True)
+        job_metrics.job_ended("failed")
         return "failed"

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from app.jobs import job_metrics
 from app.settings import Settings
 from app.storage.db import Database
 from app.storage.job_queue import JobQueue
@@ -67,6 +68,7 @@ def write_checkpoint(path: Path, state: TrainingState) -> None:
     """Write ``state`` to ``path`` atomically (temp file, fsync, rename), creating its folder."""
     path.parent.mkdir(parents=True, exist_ok=True)
     save_state(state, path)
+    job_metrics.checkpoint_written()
 
 
 class Reporter:

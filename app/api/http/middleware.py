@@ -16,20 +16,50 @@ from collections.abc import Callable
 
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.http.errors import problem
-from app.api.http.metrics import HttpMetrics
+from app.api.http.metrics import ServiceMetrics
 from app.logs import request_id_var
 
 access_logger = logging.getLogger("annserve.access")
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+UNMATCHED = "<unmatched>"
+
+
+_TEMPLATES: dict[int, str] = {}
+
+
+def _template_of(app: object, endpoint: object) -> str:
+    """The path template of the route (or mount) of ``app`` whose endpoint is ``endpoint``."""
+    for route in getattr(getattr(app, "router", None), "routes", ()):
+        if isinstance(route, Mount) and route.app is endpoint:
+            return f"{route.path}/{{path}}"
+        if getattr(route, "endpoint", None) is endpoint:
+            return str(getattr(route, "path", UNMATCHED))
+    return UNMATCHED
+
+
+def route_template(scope: Scope) -> str:
+    """The template of the route that answered (``/v1/models/{model_id}``), for metric labels;
+    ``<unmatched>`` when no route did (a 404 for an unknown path)."""
+    path = getattr(scope.get("route"), "path", None)
+    if path:
+        return str(path)
+    endpoint = scope.get("endpoint")
+    if endpoint is None:
+        return UNMATCHED
+    template = _TEMPLATES.get(id(endpoint))
+    if template is None:
+        template = _TEMPLATES[id(endpoint)] = _template_of(scope.get("app"), endpoint)
+    return template
 
 
 class RequestContextMiddleware:
     """Request id, metrics and the access log."""
 
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: ServiceMetrics) -> None:
         self.app = app
         self.metrics = metrics
 
@@ -55,8 +85,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             elapsed = time.perf_counter() - started
-            route = scope.get("route")
-            template = getattr(route, "path", None) or "<unmatched>"
+            template = route_template(scope)
             self.metrics.observe(scope["method"], template, status, elapsed)
             if access_logger.isEnabledFor(logging.INFO):
                 access_logger.info(

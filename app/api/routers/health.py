@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from app.api.deps import ArrayStoreDep, DatabaseDep, HttpMetricsDep
+from app.api.deps import ArrayStoreDep, DatabaseDep, ServiceMetricsDep
 
 router = APIRouter(tags=["operations"])
 
@@ -51,6 +51,6 @@ def readyz(db: DatabaseDep, arrays: ArrayStoreDep) -> JSONResponse:
     response_class=Response,
     responses={200: {"content": {"text/plain": {}}, "description": "Prometheus text format"}},
 )
-async def metrics(registry: HttpMetricsDep) -> Response:
+async def metrics(registry: ServiceMetricsDep) -> Response:
     """Request counts and latencies by route and status, in Prometheus' text format."""
     return Response(registry.render(), media_type=registry.content_type)
