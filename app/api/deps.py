@@ -44,6 +44,12 @@ def app_api_keys(app: FastAPI) -> tuple[bytes, ...]:
     return keys
 
 
+def app_metrics(app: FastAPI) -> ServiceMetrics:
+    """``app``'s metrics (made by ``app.main.create_app``)."""
+    metrics: ServiceMetrics = app.state.metrics
+    return metrics
+
+
 def app_model_cache(app: FastAPI) -> ModelCache:
     """``app``'s cache of loaded networks."""
     cache: ModelCache = app.state.model_cache
@@ -75,17 +81,16 @@ async def get_model_cache(request: Request) -> ModelCache:
     return app_model_cache(request.app)
 
 
-async def get_http_metrics(request: Request) -> ServiceMetrics:
-    """The app's request metrics."""
-    metrics: ServiceMetrics = request.app.state.metrics
-    return metrics
+async def get_service_metrics(request: Request) -> ServiceMetrics:
+    """The app's metrics."""
+    return app_metrics(request.app)
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 DatabaseDep = Annotated[Database, Depends(get_database)]
 ArrayStoreDep = Annotated[ArrayStore, Depends(get_array_store)]
 ModelCacheDep = Annotated[ModelCache, Depends(get_model_cache)]
-ServiceMetricsDep = Annotated[ServiceMetrics, Depends(get_http_metrics)]
+ServiceMetricsDep = Annotated[ServiceMetrics, Depends(get_service_metrics)]
 
 
 async def cached_network(cache: ModelCache, model_id: str, version: int | None) -> LoadedModel:

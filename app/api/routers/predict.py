@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
-from app.api.deps import app_api_keys, app_model_cache, app_settings
+from app.api.deps import app_api_keys, app_metrics, app_model_cache, app_settings
 from app.api.http.auth import check_api_key
 from app.api.http.direct_route import DirectRoute
 from app.api.http.negotiation import choose
@@ -180,6 +180,7 @@ def predict_endpoint(app: FastAPI) -> Callable[[Request], Awaitable[Response]]:
     settings = app_settings(app)
     max_rows, inline_rows = settings.max_predict_rows, settings.predict_inline_rows
     api_keys = app_api_keys(app)
+    metrics = app_metrics(app)
 
     async def predict_rows(request: Request) -> Response:
         """Predict rows sent as JSON ``{"inputs": [[...], ...]}`` or as a CSV table.
@@ -215,8 +216,10 @@ def predict_endpoint(app: FastAPI) -> Callable[[Request], Awaitable[Response]]:
         if isinstance(rows, list) and len(rows) > inline_rows:
             # Big batches leave the event loop: other requests go on meanwhile.
             result = await run_in_threadpool(_predict_big, loaded, rows, max_rows, media)
+            metrics.predicted(model_id, "v1", len(rows))
             return Response(result, media_type=media)
         prediction = serve_rows(loaded, rows, max_rows)
+        metrics.predicted(model_id, "v1", len(prediction.outputs))
         if media == CSV:
             return Response(csv_table(prediction), media_type=CSV)
         return Response(_prediction_body(prediction), media_type=JSON)

@@ -1,0 +1,109 @@
+"""The operators' metrics: job queue gauges, training counters, predictions, process metrics,
+route labels for every route, and one sum over the processes of a real server."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import httpx
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from app.jobs import job_metrics
+from tests.app.jobs_support import make_dataset, make_model, start_job
+from tests.conftest import StartServer
+
+CIRCLE = {"kind": "circle", "n_samples": 80, "noise": 0.1, "seed": 1}
+
+
+def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of an exposition: (name, sorted labels) -> value."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+def _value(text: str, name: str, **labels: str) -> float | None:
+    return _samples(text).get((name, tuple(sorted(labels.items()))))
+
+
+def test_job_gauges_predictions_process_metrics_and_route_labels(client: TestClient) -> None:
+    dataset = make_dataset(client)
+    model = make_model(client, dataset["id"])
+    start_job(client, model["id"], dataset["id"], n_iter=10)  # queued: no worker in process
+    client.post(f"/v1/models/{model['id']}/predict", json={"inputs": [[0.0, 0.0], [1.0, 1.0]]})
+    client.post(f"/v1/models/{model['id']}/predict", json={"inputs": [[0.5, 0.5]]})
+    client.get("/docs")
+    client.get("/static/js/main.js")
+    text = client.get("/metrics").text
+    assert _value(text, "annserve_jobs", status="queued") == 1.0
+    assert _value(text, "annserve_jobs", status="succeeded") == 0.0
+    assert _value(text, "annserve_job_queue_depth") == 1.0
+    assert _value(text, "annserve_jobs_running") == 0.0
+    assert _value(text, "annserve_database_up") == 1.0
+    assert _value(text, "annserve_predictions_total", model=model["id"], protocol="v1") == 2.0
+    assert _value(text, "annserve_predicted_rows_total", model=model["id"]) == 3.0
+    assert (_value(text, "process_resident_memory_bytes") or 0) > 0
+    assert _value(text, "python_info", **_python_info(text)) == 1.0
+    routes = {labels.get("route") for (name, pairs), _ in _samples(text).items()
+              for labels in [dict(pairs)] if name == "annserve_http_requests_total"}  # fmt: skip
+    assert {"/docs", "/static/{path}", "/v1/models/{model_id}/predict"} <= routes
+
+
+def _python_info(text: str) -> dict[str, str]:
+    for (name, pairs), _ in _samples(text).items():
+        if name == "python_info":
+            return dict(pairs)
+    raise AssertionError("no python_info")
+
+
+def test_a_real_server_sums_every_process(live_server: StartServer) -> None:
+    server = live_server(args=("--workers", "2"))
+    base = server.base_url
+    with httpx.Client(base_url=base, timeout=30.0) as http:
+        for _ in range(20):
+            assert http.get("/healthz").status_code == 200
+        dataset = make_dataset(http, **CIRCLE)
+        model = make_model(http, dataset["id"])
+        job = start_job(http, model["id"], dataset["id"], n_iter=300)
+        deadline = time.monotonic() + 60
+        while http.get(f"/v1/jobs/{job['id']}").json()["status"] != "succeeded":
+            assert time.monotonic() < deadline, "the job did not finish"
+            time.sleep(0.1)
+        # Several scrapes land on either worker: each sees every process' counters.
+        for _ in range(4):
+            text = http.get("/metrics").text
+            healthz = _value(
+                text, "annserve_http_requests_total", method="GET", route="/healthz", status="200"
+            )
+            assert healthz is not None and healthz >= 20.0
+            assert _value(text, "annserve_jobs_ended_total", outcome="succeeded") == 1.0
+            assert _value(text, "annserve_jobs", status="succeeded") == 1.0
+            assert _value(text, "annserve_training_iterations_total") == 300.0
+            assert re.search(r"^annserve_job_duration_seconds_count\{", text, re.M)
+
+
+def test_the_grafana_dashboard_uses_only_metrics_the_service_exports(client: TestClient) -> None:
+    dashboard = json.loads((Path(__file__).parents[2] / "docs/grafana/annserve.json").read_text())
+    used = {
+        re.sub(r"_(bucket|count|sum)$", "", name)
+        for panel in dashboard["panels"]
+        for target in panel["targets"]
+        for name in re.findall(r"\bannserve_[a-z_]+", target["expr"])
+    }
+    dataset = make_dataset(client)
+    model = make_model(client, dataset["id"])
+    client.post(f"/v1/models/{model['id']}/predict", json={"inputs": [[0.0, 0.0]]})
+    job_metrics.job_ended("succeeded", 1.0, 10)  # training counters appear once a job ended
+    job_metrics.checkpoint_written()
+    exported = {
+        family.name for family in text_string_to_metric_families(client.get("/metrics").text)
+    }
+    exported |= {f"{name}_total" for name in exported}
+    assert used - exported - {"annserve_job_heartbeat_age_seconds"} == set()
+    assert len(dashboard["panels"]) >= 10
