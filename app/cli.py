@@ -114,6 +114,17 @@ def worker(args: argparse.Namespace) -> int:
     return make_executor(settings).run_worker(args.processes)
 
 
+def hash_key_command(args: argparse.Namespace) -> int:
+    """Print a new key (or the given one) and the ``sha256:`` form to configure instead of it."""
+    from app.keys import hash_key, new_key
+
+    key = args.key or new_key()
+    if args.key is None:
+        print(f"key:    {key}")
+    print(f"config: {args.tenant}:{args.role}:{hash_key(key)}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The command-line parser."""
     parser = argparse.ArgumentParser(prog="annserve", description=__doc__)
@@ -130,6 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--processes", type=int, default=None, help="worker processes (default: the executor's)"
     )
     worker_parser.set_defaults(handler=worker)
+    hash_parser = commands.add_parser(
+        "hash-key", help="make an API key and the hashed entry that configures it"
+    )
+    hash_parser.add_argument("--tenant", default="default")
+    hash_parser.add_argument("--role", choices=("admin", "write", "read"), default="write")
+    hash_parser.add_argument("--key", default=None, help="hash this key instead of a new one")
+    hash_parser.set_defaults(handler=hash_key_command)
     return parser
 
 

@@ -14,6 +14,7 @@ from app.api.http.middleware import BodyLimitMiddleware, RequestContextMiddlewar
 from app.api.http.openapi import install_openapi
 from app.api.routers.playground import install_playground
 from app.api.routes import include_routers
+from app.keys import KeyRing
 from app.services.datasets import DatasetService
 from app.services.images import ImageService
 from app.services.model_cache import ModelCache
@@ -47,7 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.image_service = ImageService(
         app.state.model_cache, DatasetService(app.state.db, app.state.arrays, settings)
     )
-    app.state.api_keys = tuple(key.encode() for key in settings.api_keys)
+    app.state.api_keys = KeyRing.parse(settings.api_keys)
     app.state.metrics = ServiceMetrics(app.state.db)
     install_error_handlers(app)
     include_routers(app)

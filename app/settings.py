@@ -9,6 +9,8 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from app.keys import parse_entry
+
 LogLevel = Literal["debug", "info", "warning", "error", "critical"]
 ExecutorName = Literal["local", "celery"]
 WorkerPool = Literal["prefork", "solo", "threads"]
@@ -34,6 +36,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("data")
     database_url: str = ""
     api_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    api_keys_file: Path | None = None
     cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     log_level: LogLevel = "info"
     migrate_on_start: bool = True
@@ -89,12 +92,28 @@ class Settings(BaseSettings):
 
     @field_validator("api_keys")
     @classmethod
-    def _keys_long_enough(cls, keys: list[str]) -> list[str]:
-        # A short key is guessable; refuse it rather than run an open-looking secured service.
+    def _keys_parse(cls, keys: list[str]) -> list[str]:
+        # A short or malformed key is refused rather than run an open-looking secured service.
         for key in keys:
-            if len(key) < 16:
-                raise ValueError("every API key must be at least 16 characters long")
+            parse_entry(key)
         return keys
+
+    @model_validator(mode="after")
+    def _keys_from_file(self) -> Settings:
+        if self.api_keys_file is None:
+            return self
+        try:
+            lines = self.api_keys_file.read_text().splitlines()
+        except OSError as error:
+            raise ValueError(f"api_keys_file cannot be read: {error.strerror}") from error
+        entries = [line.strip() for line in lines if line.strip() and not line.startswith("#")]
+        for number, entry in enumerate(entries, start=1):
+            try:
+                parse_entry(entry)
+            except ValueError as error:
+                raise ValueError(f"api_keys_file entry {number}: {error}") from error
+        object.__setattr__(self, "api_keys", [*self.api_keys, *entries])
+        return self
 
     @field_validator("broker_url")
     @classmethod

@@ -17,6 +17,7 @@ from app.api.http.auth import check_api_key
 from app.api.http.metrics import ServiceMetrics
 from app.errors import UnsupportedMediaType
 from app.jobs.executor import Executor, make_executor
+from app.keys import KeyRing
 from app.services.datasets import DatasetService
 from app.services.evaluation import EvaluationService
 from app.services.export import ExportService
@@ -38,9 +39,9 @@ def app_settings(app: FastAPI) -> Settings:
     return settings
 
 
-def app_api_keys(app: FastAPI) -> tuple[bytes, ...]:
+def app_api_keys(app: FastAPI) -> KeyRing:
     """The API keys ``app`` accepts (empty: the API is open)."""
-    keys: tuple[bytes, ...] = app.state.api_keys
+    keys: KeyRing = app.state.api_keys
     return keys
 
 

@@ -27,6 +27,7 @@ class ServedModel:
     init: str
     distribution: str
     codec: LabelCodec | None
+    tenant: str
 
     @classmethod
     def from_row(cls, row: ModelRow) -> ServedModel:
@@ -45,6 +46,7 @@ class ServedModel:
             init=row.init,
             distribution=row.distribution,
             codec=LabelCodec(classes) if classes is not None else None,
+            tenant=row.tenant,
         )
 
 

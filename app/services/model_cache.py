@@ -33,6 +33,7 @@ from app.services.loaded_model import LoadedModel, ServedModel
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
 from app.storage.repositories import ModelRepository
+from app.storage.tenancy import current_tenant, visible
 from core.serialization import model_from_bytes
 
 _VERSION_FILE = re.compile(r"v(\d+)\.npz")
@@ -145,6 +146,8 @@ class ModelCache:
         if now - entry.checked_at >= self.ttl_seconds and self._claim_reread(model_id, now):
             return None
         model = entry.model
+        if not visible(model.tenant):
+            return None  # get() answers: not found, as for an unknown id
         key = (model_id, model.current_version if version is None else version)
         # Single OrderedDict operations are atomic under the GIL: no lock on the hot path.
         networks = self._networks
@@ -161,7 +164,10 @@ class ModelCache:
     def model(self, model_id: str) -> ServedModel:
         """The model's snapshot, re-read from the database when it may be stale."""
         validate_id(model_id, MODEL)
-        return self._fresh_row(model_id) or self._refresh(model_id)
+        model = self._fresh_row(model_id) or self._refresh(model_id)
+        if not visible(model.tenant):
+            raise model_not_found(model_id)
+        return model
 
     def get(self, model_id: str, version: int | None = None) -> LoadedModel:
         """The network of ``version`` (the current one by default), loaded at most once.
@@ -209,6 +215,8 @@ class ModelCache:
         directory = str(self.arrays.model_dir(model_id))
         token = self._changes.token()
         mtime = self._mtime(directory)
+        # The cache serves every tenant: it reads the row whoever asks, and model() checks it.
+        acting = current_tenant.set(None)
         try:
             with self.db.session() as session:
                 row = ModelRepository(session).get(model_id)
@@ -217,6 +225,8 @@ class ModelCache:
             with self._lock:
                 self._rereads.pop(model_id, None)  # failed: the next request tries again
             raise
+        finally:
+            current_tenant.reset(acting)
         with self._lock:
             self.row_reads += 1
         if model is None:

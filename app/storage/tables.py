@@ -21,6 +21,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from app.storage.tenancy import TenantOwned
+
 JOB_ACTIVE_STATUSES: tuple[str, ...] = ("queued", "running")
 
 
@@ -54,7 +56,7 @@ class Base(DeclarativeBase):
     """Declarative base of the service's tables."""
 
 
-class DatasetRow(Base):
+class DatasetRow(TenantOwned, Base):
     """A dataset's metadata; its arrays live in ``datasets/<id>.npz``."""
 
     __tablename__ = "datasets"
@@ -74,7 +76,7 @@ class DatasetRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
-class ModelRow(Base):
+class ModelRow(TenantOwned, Base):
     """A model's architecture and bookkeeping; ``current_version`` points at its parameters."""
 
     __tablename__ = "models"
@@ -115,7 +117,7 @@ class ModelVersionRow(Base):
     note: Mapped[str] = mapped_column(Text, default="")
 
 
-class JobRow(Base):
+class JobRow(TenantOwned, Base):
     """One training run of a model on a dataset; its state always lives here."""
 
     __tablename__ = "jobs"

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
+from app.keys import Principal
 from app.main import create_app
 from app.settings import Settings
 from tests.conftest import REPO_ROOT
@@ -19,7 +20,7 @@ def test_factory_wires_state(tmp_path: Path) -> None:
     app = create_app(settings)
     assert isinstance(app, FastAPI)
     assert app.state.settings is settings
-    assert app.state.api_keys == (b"k" * 16,)
+    assert app.state.api_keys.match("k" * 16) == Principal("default", "admin")
     assert app.state.arrays.root == tmp_path.resolve()
 
 

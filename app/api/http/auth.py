@@ -1,30 +1,47 @@
-"""API-key authentication: ``Authorization: Bearer <key>``, compared in constant time."""
+"""API-key authentication: ``Authorization: Bearer <key>``, its tenant and its role.
+
+The key is matched against the configured digests in constant time (:class:`app.keys.KeyRing`);
+its tenant becomes the request's (:data:`app.storage.tenancy.current_tenant`), so the request sees
+that tenant's rows only, and a ``read`` key may only read and score.
+"""
 
 from __future__ import annotations
 
-import hmac
-
 from fastapi import Request
 
-from app.api.http.errors import Unauthenticated
+from app.api.http.errors import Forbidden, Unauthenticated
+from app.keys import KeyRing, Principal
+from app.storage.tenancy import current_tenant
+
+# Scoring answers are computed, not stored: a read key may ask for them.
+_READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_SCORING_SUFFIXES = ("/predict", "/infer", "/evaluate")
 
 
-def key_matches(presented: str, keys: tuple[bytes, ...]) -> bool:
-    """Whether ``presented`` equals one of ``keys``; every key is compared, whatever matches, so
-    the time taken does not reveal which key (or how much of one) was right."""
-    candidate = presented.encode()
-    found = False
-    for key in keys:
-        found |= hmac.compare_digest(candidate, key)
-    return found
-
-
-def check_api_key(request: Request, keys: tuple[bytes, ...]) -> None:
-    """Refuse ``request`` with 401 unless it carries one of ``keys`` (no keys: open)."""
+def authenticate(request: Request, keys: KeyRing) -> Principal | None:
+    """The principal of the request's key (None when the deployment is open), its tenant made
+    the request's; 401 for a missing or unknown key, 403 for a write with a read key."""
     if not keys:
-        return
+        return None
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("send 'Authorization: Bearer <api key>'", code="missing_api_key")
-    if not key_matches(token.strip(), keys):
+    principal = keys.match(token.strip())
+    if principal is None:
         raise Unauthenticated("the API key is not valid", code="invalid_api_key")
+    current_tenant.set(principal.tenant)
+    if not principal.may_write and not _reads(request):
+        raise Forbidden("this API key may only read and score", code="read_only_key")
+    return principal
+
+
+def _reads(request: Request) -> bool:
+    method = request.scope["method"]
+    if method in _READ_ONLY_METHODS:
+        return True
+    return method == "POST" and request.scope["path"].endswith(_SCORING_SUFFIXES)
+
+
+def check_api_key(request: Request, keys: KeyRing) -> None:
+    """:func:`authenticate`, for callers that need only its verdict."""
+    authenticate(request, keys)

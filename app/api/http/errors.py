@@ -43,9 +43,17 @@ class Unauthenticated(ServiceError):  # noqa: N818 (HTTP-style name)
     title = "Unauthorized"
 
 
+class Forbidden(ServiceError):  # noqa: N818 (HTTP-style name)
+    """The key is valid but its role does not allow the request."""
+
+    code = "forbidden"
+    title = "Forbidden"
+
+
 # THE table: an error class maps to its status; subclasses inherit it unless listed themselves.
 STATUS_BY_ERROR: Mapping[type[Exception], int] = {
     Unauthenticated: 401,
+    Forbidden: 403,
     NotFound: 404,
     NotAcceptable: 406,
     Conflict: 409,

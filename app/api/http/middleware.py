@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.api.http.errors import problem
 from app.api.http.metrics import ServiceMetrics
 from app.logs import request_id_var
+from app.storage.tenancy import current_tenant
 
 access_logger = logging.getLogger("annserve.access")
 _SANE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -70,6 +71,7 @@ class RequestContextMiddleware:
         incoming = Headers(scope=scope).get("x-request-id")
         request_id = incoming if incoming and _SANE_ID.fullmatch(incoming) else uuid.uuid4().hex
         token = request_id_var.set(request_id)
+        acting = current_tenant.set(None)  # the API key, once checked, names the tenant
         started = time.perf_counter()
         status = 500
         header = (b"x-request-id", request_id.encode())
@@ -97,6 +99,7 @@ class RequestContextMiddleware:
                         "duration_ms": round(elapsed * 1000, 3),
                     },
                 )
+            current_tenant.reset(acting)
             request_id_var.reset(token)
 
 
