@@ -62,6 +62,7 @@ def _shared_metrics() -> Iterator[None]:
     try:
         yield
     finally:
+        os.environ.pop(METRICS_DIR_VARIABLE, None)
         shutil.rmtree(directory, ignore_errors=True)
 
 

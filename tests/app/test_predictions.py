@@ -36,6 +36,7 @@ def _loaded(ann: ANN, classes: tuple[int | str, ...] | None) -> LoadedModel:
         init="auto",
         distribution="normal",
         codec=LabelCodec(classes) if classes is not None else None,
+        tenant="default",
     )
     return LoadedModel.of(model, 1, ann)
 
