@@ -11,7 +11,7 @@ from starlette.middleware.cors import CORSMiddleware
 from app.api.http.errors import install_error_handlers
 from app.api.http.metrics import HttpMetrics
 from app.api.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from app.api.http.openapi import install_openapi
+from app.api.http.openapi import install_openapi, operation_id
 from app.api.routers.playground import install_playground
 from app.api.routes import include_routers
 from app.services.datasets import DatasetService
@@ -34,7 +34,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         app.state.db.dispose()
 
-    app = FastAPI(title="annserve", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="annserve",
+        version="0.1.0",
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
     app.state.settings = settings
     app.state.db = Database(settings.database_url)
     app.state.arrays = ArrayStore(settings.data_dir)
@@ -65,7 +70,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["Location", "X-Request-ID"],
+            expose_headers=["ETag", "Content-Disposition", "Location", "X-Request-ID", "Link"],
         )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

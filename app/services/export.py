@@ -24,7 +24,7 @@ JSON_FORMAT_VERSION = 1
 MEDIA_TYPES: dict[str, str] = {
     "npz": "application/x-npz",
     "json": "application/json",
-    "onnx": "application/octet-stream",
+    "onnx": "application/onnx",
 }
 
 

@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, Header, Response, UploadFile, status
 
 from app.api.deps import DatasetServiceDep, JsonBody, MultipartBody, SettingsDep
 from app.api.http.negotiation import choose
-from app.api.http.parameters import PROBLEMS, Limit, Offset
+from app.api.http.parameters import CONFLICT, PROBLEMS, Limit, Offset
 from app.api.schemas.common import Problem, Seed, Task
 from app.api.schemas.datasets import (
     DatasetCreate,
@@ -157,7 +157,7 @@ def _csv(names: list[str], features: list[list[float]], targets: list[object]) -
     "/{dataset_id}/data",
     responses={
         **PROBLEMS,
-        200: {"content": {"application/json": {}, "text/csv": {}}},
+        200: {"model": DatasetData, "content": {"application/json": {}, "text/csv": {}}},
         406: {"description": "Neither JSON nor CSV accepted", "model": Problem},
     },
 )
@@ -195,6 +195,7 @@ def get_dataset_data(
 
 @router.get(
     "/{dataset_id}/plot.png",
+    response_class=Response,
     responses={
         **PROBLEMS,
         200: {"content": {"image/png": {}, "image/svg+xml": {}}},
@@ -235,7 +236,7 @@ def plot_dataset(
 @router.delete(
     "/{dataset_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=PROBLEMS,
+    responses={**PROBLEMS, **CONFLICT},
 )
 def delete_dataset(dataset_id: str, service: DatasetServiceDep) -> Response:
     """Delete the dataset and its file (409 while a queued or running job uses it)."""

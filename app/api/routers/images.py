@@ -53,7 +53,12 @@ def serve_image(plan: ImagePlan, service: ImageService, if_none_match: str | Non
     return Response(service.render(plan), media_type=plan.media_type, headers=headers)
 
 
-@router.get("/models/{model_id}/decision-boundary.png", responses=IMAGE_RESPONSES)
+@router.get(
+    "/models/{model_id}/decision-boundary.png",
+    operation_id="getDecisionBoundary",
+    response_class=Response,
+    responses=IMAGE_RESPONSES,
+)
 def decision_boundary(
     model_id: str,
     service: ImageServiceDep,
@@ -73,7 +78,12 @@ def decision_boundary(
     return serve_image(plan, service, if_none_match)
 
 
-@router.get("/models/{model_id}/weights.png", responses=IMAGE_RESPONSES)
+@router.get(
+    "/models/{model_id}/weights.png",
+    operation_id="getWeightsImage",
+    response_class=Response,
+    responses=IMAGE_RESPONSES,
+)
 def weights(
     model_id: str,
     service: ImageServiceDep,
@@ -88,7 +98,12 @@ def weights(
     return serve_image(plan, service, if_none_match)
 
 
-@router.get("/activations/{name}.png", responses=IMAGE_RESPONSES)
+@router.get(
+    "/activations/{name}.png",
+    operation_id="getActivationImage",
+    response_class=Response,
+    responses=IMAGE_RESPONSES,
+)
 def activation_image(
     name: str,
     service: ImageServiceDep,

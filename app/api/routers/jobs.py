@@ -13,8 +13,9 @@ from sse_starlette import EventSourceResponse
 from app.api.deps import JobServiceDep, JsonBody
 from app.api.http.job_events import event_stream
 from app.api.http.negotiation import choose
-from app.api.http.parameters import PROBLEMS, Limit, Offset
+from app.api.http.parameters import CONFLICT, PROBLEMS, Limit, Offset
 from app.api.http.storage_calls import call_storage
+from app.api.schemas.common import Problem
 from app.api.schemas.jobs import (
     JobHistoryRead,
     JobPage,
@@ -65,7 +66,11 @@ def _spec(body: TrainRequest) -> JobSpec:
     "/models/{model_id}/train",
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[JsonBody],
-    responses=PROBLEMS,
+    responses={
+        **PROBLEMS,
+        **CONFLICT,
+        503: {"description": "The job queue is unreachable", "model": Problem},
+    },
 )
 def train_model(
     model_id: str, body: TrainRequest, service: JobServiceDep, response: Response
@@ -106,6 +111,7 @@ def cancel_job(job_id: str, service: JobServiceDep) -> JobRead:
 
 @router.get(
     "/jobs/{job_id}/history",
+    operation_id="getJobHistory",
     responses={
         **PROBLEMS,
         200: {"model": JobHistoryRead, "content": {"application/json": {}, "text/csv": {}}},
@@ -140,6 +146,7 @@ def job_history(
 
 @router.get(
     "/jobs/{job_id}/events",
+    operation_id="streamJobEvents",
     response_class=EventSourceResponse,
     responses={**PROBLEMS, 200: {"content": {"text/event-stream": {}}}},
 )
@@ -160,7 +167,12 @@ def _image(image: Image) -> Response:
     return Response(image.data, media_type=image.media_type, headers=headers)
 
 
-@router.get("/jobs/{job_id}/cost-curve.png", response_class=Response, responses=IMAGE_RESPONSES)
+@router.get(
+    "/jobs/{job_id}/cost-curve.png",
+    operation_id="getJobCostCurve",
+    response_class=Response,
+    responses=IMAGE_RESPONSES,
+)
 def job_cost_curve(
     job_id: str,
     service: JobServiceDep,
@@ -172,7 +184,12 @@ def job_cost_curve(
     return _image(CostCurves(service).for_job(job_id, fmt, log_y, if_none_match))
 
 
-@router.get("/models/{model_id}/cost-curve.png", response_class=Response, responses=IMAGE_RESPONSES)
+@router.get(
+    "/models/{model_id}/cost-curve.png",
+    operation_id="getModelCostCurve",
+    response_class=Response,
+    responses=IMAGE_RESPONSES,
+)
 def model_cost_curve(
     model_id: str,
     service: JobServiceDep,

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 
 from app.api.deps import JsonBody, ModelServiceDep
 from app.api.http.negotiation import choose
-from app.api.http.parameters import PROBLEMS, Limit, Offset, Version
+from app.api.http.parameters import CONFLICT, PROBLEMS, Limit, Offset, Version
 from app.api.schemas.common import DatasetId, Name, Problem, Task
 from app.api.schemas.models import (
     ModelCreate,
@@ -85,7 +85,9 @@ def update_model(model_id: str, body: ModelUpdate, service: ModelServiceDep) -> 
     return to_read(service.update(model_id, name=body.name, description=body.description))
 
 
-@router.delete("/{model_id}", status_code=status.HTTP_204_NO_CONTENT, responses=PROBLEMS)
+@router.delete(
+    "/{model_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**PROBLEMS, **CONFLICT}
+)
 def delete_model(model_id: str, service: ModelServiceDep) -> Response:
     """Delete the model and all its files (409 while it is training)."""
     service.delete(model_id)
@@ -94,6 +96,7 @@ def delete_model(model_id: str, service: ModelServiceDep) -> Response:
 
 @router.get(
     "/{model_id}/parameters",
+    operation_id="getModelParameters",
     responses={
         **PROBLEMS,
         200: {
@@ -131,7 +134,7 @@ def get_parameters(
     return Response(body.model_dump_json(), media_type="application/json")
 
 
-@router.get("/{model_id}/versions", responses=PROBLEMS)
+@router.get("/{model_id}/versions", operation_id="listModelVersions", responses=PROBLEMS)
 def list_versions(model_id: str, service: ModelServiceDep) -> list[ModelVersionRead]:
     """Every parameter version, oldest first (version 0 is the initialization)."""
     current = service.get(model_id).current_version
