@@ -5,7 +5,8 @@ FastAPI's document is finished here in one pass, so every route gets the same tr
 * error responses are ``application/problem+json``, and only the statuses an operation can
   answer are listed (no 415 without a body, no 401 on open routes, no 404 without an id, 406
   where ``Accept`` is negotiated, 304 where ``If-None-Match`` is honoured);
-* binary answers (images, ``.npz``, ONNX) are ``format: binary`` strings, text answers strings;
+* binary answers (images, ``.npz``, ONNX) and uploaded files are ``format: binary`` strings,
+  text answers strings;
 * operation ids are the endpoints' names in camelCase, request bodies are named after them;
 * OpenAPI links lead from a created resource to the operations on it.
 """
@@ -143,9 +144,26 @@ def _statuses(document: dict[str, Any], operation: dict[str, Any]) -> None:
         responses["304"] = NOT_MODIFIED
 
 
+def _file_fields(document: dict[str, Any]) -> None:
+    """Uploaded files are ``format: binary`` too (OpenAPI 3.0's way, which generators read)."""
+    for schema in document.get("components", {}).get("schemas", {}).values():
+        for field in schema.get("properties", {}).values():
+            if field.get("type") == "string" and "contentMediaType" in field:
+                field["format"] = "binary"
+
+
 def _named_bodies(document: dict[str, Any]) -> None:
-    """``Body_uploadDataset`` becomes ``UploadDatasetBody``, references included."""
-    schemas: dict[str, Any] = document.get("components", {}).get("schemas", {})
+    """``Body_uploadDataset`` becomes ``UploadDatasetBody``, references included, and a body
+    schema written inline (a direct route's) becomes a component named by its title."""
+    schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
+    for operations in document["paths"].values():
+        for operation in operations.values():
+            for content in operation.get("requestBody", {}).get("content", {}).values():
+                schema = content.get("schema", {})
+                title = schema.get("title")
+                if schema.get("type") == "object" and title and "$defs" not in schema:
+                    schemas.setdefault(title, schema)
+                    content["schema"] = {"$ref": f"#/components/schemas/{title}"}
     renames = {
         name: name.removeprefix("Body_")[:1].upper() + name.removeprefix("Body_")[1:] + "Body"
         for name in schemas
@@ -183,6 +201,7 @@ def finish_document(document: dict[str, Any]) -> dict[str, Any]:
             for status, links in LINKS.items():
                 if operation.get("operationId") == status[0] and status[1] in responses:
                     responses[status[1]]["links"] = links
+    _file_fields(document)
     _named_bodies(document)
     return document
 
