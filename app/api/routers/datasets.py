@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, File, Form, Header, Response, UploadFile, status
 
 from app.api.deps import DatasetServiceDep, JsonBody, MultipartBody, SettingsDep
+from app.api.http.etags import conditional_response
 from app.api.http.negotiation import choose
 from app.api.http.parameters import CONFLICT, PROBLEMS, Limit, Offset
 from app.api.schemas.common import Problem, Seed, Task
@@ -216,20 +217,23 @@ def plot_dataset(
             f"a scatter plot needs exactly 2 features, this dataset has {row.n_features}",
             code="plot_needs_two_features",
         )
-    media = "image/png" if format == "png" else "image/svg+xml"
-    etag = f'"{row.id}-{format}"'  # datasets never change, so the id identifies the image
-    if if_none_match == etag:
-        return Response(status_code=304, headers={"ETag": etag})
-    arrays = service.load_arrays(row)
-    image = dataset_scatter(
-        rows_to_columns(arrays.features),
-        arrays.targets,
-        classes=row.classes,
-        task=row.task,
-        format=format,
-    )
-    return Response(
-        image, media_type=media, headers={"ETag": etag, "Cache-Control": "max-age=3600"}
+
+    def draw() -> bytes:
+        arrays = service.load_arrays(row)
+        return dataset_scatter(
+            rows_to_columns(arrays.features),
+            arrays.targets,
+            classes=row.classes,
+            task=row.task,
+            format=format,
+        )
+
+    return conditional_response(
+        etag=f'"{row.id}-{format}"',  # datasets never change, so the id identifies the image
+        if_none_match=if_none_match,
+        cache_control="private, max-age=86400",
+        media_type="image/png" if format == "png" else "image/svg+xml",
+        body=draw,
     )
 
 

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Header, Query, Response, status
 from sse_starlette import EventSourceResponse
 
 from app.api.deps import JobServiceDep, JsonBody
+from app.api.http.etags import conditional_response
 from app.api.http.job_events import event_stream
 from app.api.http.negotiation import choose
 from app.api.http.parameters import CONFLICT, PROBLEMS, Limit, Offset
@@ -24,7 +25,8 @@ from app.api.schemas.jobs import (
     TrainRequest,
 )
 from app.jobs.job_spec import JobSpec
-from app.services.job_images import CostCurves, Image
+from app.services.images import ImagePlan
+from app.services.job_images import CostCurves
 from app.storage.tables import JobRow
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
@@ -160,11 +162,14 @@ def job_events(
     return event_stream(lambda: service.get(job_id), to_read, last_event_id)
 
 
-def _image(image: Image) -> Response:
-    headers = {"ETag": image.etag, "Cache-Control": "no-cache"}
-    if image.data is None:
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    return Response(image.data, media_type=image.media_type, headers=headers)
+def _image(plan: ImagePlan, if_none_match: str | None) -> Response:
+    return conditional_response(
+        etag=plan.etag,
+        if_none_match=if_none_match,
+        cache_control="private, no-cache",
+        media_type=plan.media_type,
+        body=plan.render,
+    )
 
 
 @router.get(
@@ -181,7 +186,7 @@ def job_cost_curve(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Training and validation cost over the iterations (also while running); SVG on request."""
-    return _image(CostCurves(service).for_job(job_id, fmt, log_y, if_none_match))
+    return _image(CostCurves(service).for_job(job_id, fmt, log_y), if_none_match)
 
 
 @router.get(
@@ -198,4 +203,4 @@ def model_cost_curve(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The cost curve of the training that produced the model's current version."""
-    return _image(CostCurves(service).for_model(model_id, fmt, log_y, if_none_match))
+    return _image(CostCurves(service).for_model(model_id, fmt, log_y), if_none_match)
