@@ -10,7 +10,11 @@ from starlette.middleware.cors import CORSMiddleware
 
 from app.api.http.errors import install_error_handlers
 from app.api.http.metrics import HttpMetrics
-from app.api.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
+from app.api.http.middleware import (
+    BodyLimitMiddleware,
+    HeadMiddleware,
+    RequestContextMiddleware,
+)
 from app.api.http.openapi import install_openapi, operation_id
 from app.api.routers.playground import install_playground
 from app.api.routes import include_routers
@@ -64,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return settings.max_upload_bytes if upload else settings.max_body_bytes
 
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    app.add_middleware(HeadMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

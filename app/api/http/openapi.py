@@ -228,8 +228,10 @@ def _path_patterns(app: FastAPI) -> list[tuple[re.Pattern[str], list[str]]]:
     patterns: list[tuple[re.Pattern[str], list[str]]] = []
     for template, operations in app.openapi().get("paths", {}).items():
         regex = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
-        methods = sorted(m.upper() for m in operations)
-        patterns.append((re.compile(regex), methods))
+        methods = {m.upper() for m in operations}
+        if "GET" in methods:
+            methods.add("HEAD")  # served wherever GET is (app.api.http.middleware)
+        patterns.append((re.compile(regex), sorted(methods)))
     return patterns
 
 
