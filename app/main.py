@@ -75,7 +75,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["ETag", "Content-Disposition", "Location", "X-Request-ID", "Link"],
+            expose_headers=[
+                "ETag",
+                "Content-Disposition",
+                "Location",
+                "X-Request-ID",
+                "Link",
+                "X-Total-Count",
+            ],
         )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

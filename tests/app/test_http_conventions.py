@@ -44,3 +44,41 @@ def test_cors_exposes_the_headers_clients_read(tmp_path: Path) -> None:
         h.strip().lower() for h in response.headers["access-control-expose-headers"].split(",")
     }
     assert {"etag", "content-disposition", "location", "x-request-id", "link"} <= exposed
+
+
+def _links(header: str | None) -> dict[str, str]:
+    links: dict[str, str] = {}
+    for part in (header or "").split(","):
+        if part.strip():
+            target, rel = part.split(";")
+            links[rel.strip().removeprefix('rel="').removesuffix('"')] = target.strip()[1:-1]
+    return links
+
+
+def test_lists_carry_next_and_prev_links(client: TestClient) -> None:
+    for seed in range(5):
+        create_dataset(client, n_samples=20, seed=seed)
+    first = client.get("/v1/datasets", params={"limit": 2, "task": "binary"})
+    assert first.json()["total"] == 5
+    links = _links(first.headers.get("link"))
+    assert set(links) == {"next"}
+    middle = client.get(links["next"])
+    assert middle.json()["offset"] == 2 and middle.json()["items"]
+    assert set(_links(middle.headers["link"])) == {"next", "prev"}
+    assert "task=binary" in _links(middle.headers["link"])["prev"]
+    last = client.get(_links(middle.headers["link"])["next"])
+    assert len(last.json()["items"]) == 1 and set(_links(last.headers["link"])) == {"prev"}
+    ids = [d["id"] for page in (first, middle, last) for d in page.json()["items"]]
+    assert len(set(ids)) == 5
+    assert "link" not in client.get("/v1/models").headers
+    assert "link" not in client.get("/v1/jobs", params={"limit": 100}).headers
+
+
+def test_versions_are_paginated_and_stay_a_list(client: TestClient) -> None:
+    model = create_model(client)
+    url = f"/v1/models/{model['id']}/versions"
+    everything = client.get(url)
+    assert [v["version"] for v in everything.json()] == [0]
+    assert everything.headers["x-total-count"] == "1" and "link" not in everything.headers
+    empty = client.get(url, params={"offset": 1, "limit": 1})
+    assert empty.json() == [] and set(_links(empty.headers["link"])) == {"prev"}

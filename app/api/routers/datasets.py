@@ -6,11 +6,12 @@ import csv
 import io
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Header, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile, status
 
 from app.api.deps import DatasetServiceDep, JsonBody, MultipartBody, SettingsDep
 from app.api.http.etags import conditional_response
 from app.api.http.negotiation import choose
+from app.api.http.pagination import link_pages
 from app.api.http.parameters import CONFLICT, PROBLEMS, Limit, Offset
 from app.api.schemas.common import Problem, Seed, Task
 from app.api.schemas.datasets import (
@@ -132,10 +133,16 @@ def generate_dataset(
 
 @router.get("", responses=PROBLEMS)
 def list_datasets(
-    service: DatasetServiceDep, limit: Limit = 20, offset: Offset = 0, task: Task | None = None
+    service: DatasetServiceDep,
+    request: Request,
+    response: Response,
+    limit: Limit = 20,
+    offset: Offset = 0,
+    task: Task | None = None,
 ) -> DatasetPage:
-    """Datasets, newest first."""
+    """Datasets, newest first; ``Link`` names the next and previous pages."""
     rows, total = service.list(limit=limit, offset=offset, task=task)
+    link_pages(request, response, total, limit, offset)
     return DatasetPage(items=[to_read(r) for r in rows], total=total, limit=limit, offset=offset)
 
 

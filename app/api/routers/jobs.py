@@ -7,13 +7,14 @@ import csv
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from sse_starlette import EventSourceResponse
 
 from app.api.deps import JobServiceDep, JsonBody
 from app.api.http.etags import conditional_response
 from app.api.http.job_events import event_stream
 from app.api.http.negotiation import choose
+from app.api.http.pagination import link_pages
 from app.api.http.parameters import CONFLICT, PROBLEMS, Limit, Offset
 from app.api.http.storage_calls import call_storage
 from app.api.schemas.common import Problem
@@ -87,15 +88,19 @@ def train_model(
 @router.get("/jobs", responses=PROBLEMS)
 async def list_jobs(
     service: JobServiceDep,
+    request: Request,
+    response: Response,
     limit: Limit = 20,
     offset: Offset = 0,
     model_id: ModelIdQuery = None,
     status: JobStatus | None = None,
 ) -> JobPage:
-    """Jobs, newest first, optionally filtered by model and status."""
+    """Jobs, newest first, optionally filtered by model and status; ``Link`` names the next
+    and previous pages."""
     rows, total = await call_storage(
         service.db, service.list, limit=limit, offset=offset, status=status, model_id=model_id
     )
+    link_pages(request, response, total, limit, offset)
     return JobPage(items=[to_read(r) for r in rows], total=total, limit=limit, offset=offset)
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from app.api.deps import JsonBody, ModelServiceDep
 from app.api.http.negotiation import choose
+from app.api.http.pagination import link_pages
 from app.api.http.parameters import CONFLICT, PROBLEMS, Limit, Offset, Version
 from app.api.schemas.common import DatasetId, Name, Problem, Task
 from app.api.schemas.models import (
@@ -59,6 +60,8 @@ def create_model(body: ModelCreate, service: ModelServiceDep, response: Response
 @router.get("", responses=PROBLEMS)
 def list_models(
     service: ModelServiceDep,
+    request: Request,
+    response: Response,
     limit: Limit = 20,
     offset: Offset = 0,
     task: Task | None = None,
@@ -66,10 +69,12 @@ def list_models(
     dataset_id: DatasetId | None = None,
     name: Name | None = None,
 ) -> ModelPage:
-    """Models, newest first, optionally filtered by task, status, dataset or exact name."""
+    """Models, newest first, optionally filtered by task, status, dataset or exact name;
+    ``Link`` names the next and previous pages."""
     rows, total = service.list(
         limit=limit, offset=offset, task=task, status=status, dataset_id=dataset_id, name=name
     )
+    link_pages(request, response, total, limit, offset)
     return ModelPage(items=[to_read(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
@@ -135,9 +140,23 @@ def get_parameters(
 
 
 @router.get("/{model_id}/versions", operation_id="listModelVersions", responses=PROBLEMS)
-def list_versions(model_id: str, service: ModelServiceDep) -> list[ModelVersionRead]:
-    """Every parameter version, oldest first (version 0 is the initialization)."""
+def list_versions(
+    model_id: str,
+    service: ModelServiceDep,
+    request: Request,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Page size.")] = 100,
+    offset: Offset = 0,
+) -> list[ModelVersionRead]:
+    """Parameter versions, oldest first (version 0 is the initialization).
+
+    The body stays a plain list, as before pagination; the total is in ``X-Total-Count`` and
+    ``Link`` names the next and previous pages.
+    """
     current = service.get(model_id).current_version
+    versions = service.versions(model_id)
+    response.headers["X-Total-Count"] = str(len(versions))
+    link_pages(request, response, len(versions), limit, offset)
     return [
         ModelVersionRead(
             version=v.version,
@@ -147,5 +166,5 @@ def list_versions(model_id: str, service: ModelServiceDep) -> list[ModelVersionR
             metrics=v.metrics,
             note=v.note,
         )
-        for v in service.versions(model_id)
+        for v in versions[offset : offset + limit]
     ]
