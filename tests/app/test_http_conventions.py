@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
+import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from app.main import create_app
 from app.settings import Settings
+from tests.app.jobs_support import make_dataset, make_model, start_job, wait_for
 from tests.app.serving_support import create_dataset, create_model
+from tests.app.test_jobs_live import sse_events
+from tests.conftest import StartServer
 
 
 def test_head_wherever_get_is_served(client: TestClient) -> None:
@@ -82,3 +88,30 @@ def test_versions_are_paginated_and_stay_a_list(client: TestClient) -> None:
     assert everything.headers["x-total-count"] == "1" and "link" not in everything.headers
     empty = client.get(url, params={"offset": 1, "limit": 1})
     assert empty.json() == [] and set(_links(empty.headers["link"])) == {"prev"}
+
+
+@pytest.mark.slow
+def test_sse_queued_status_at_once_and_204_after_the_end(live_server: StartServer) -> None:
+    server = live_server(env={"ANNSERVE_MAX_CONCURRENT_JOBS": "1"})
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        dataset = make_dataset(client)
+        busy = start_job(client, make_model(client, dataset["id"])["id"], dataset["id"])
+        queued = start_job(
+            client, make_model(client, dataset["id"], name="second")["id"], dataset["id"]
+        )
+        wait_for(client, busy["id"], lambda job: job["status"] == "running")
+        url = f"/v1/jobs/{queued['id']}/events"
+        with client.stream("GET", url) as stream:
+            events = sse_events(stream)
+            first = next(events)
+            assert first["event"] == "status"
+            assert json.loads(first["data"])["status"] == "queued"
+            client.post(f"/v1/jobs/{queued['id']}/cancel")
+            rest = list(events)
+        assert rest[-1]["event"] == "status"
+        assert json.loads(rest[-1]["data"])["status"] == "cancelled"
+        for last_event_id in (rest[-1]["id"], "0", "not-a-number"):
+            again = client.get(url, headers={"Last-Event-ID": last_event_id})
+            assert again.status_code == 204 and again.content == b""
+        assert client.get(url).text.count("event: status") == 1  # a new client still hears it
+        client.post(f"/v1/jobs/{busy['id']}/cancel")

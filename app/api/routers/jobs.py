@@ -155,15 +155,19 @@ def job_history(
     "/jobs/{job_id}/events",
     operation_id="streamJobEvents",
     response_class=EventSourceResponse,
-    responses={**PROBLEMS, 200: {"content": {"text/event-stream": {}}}},
+    responses={
+        **PROBLEMS,
+        200: {"content": {"text/event-stream": {}}},
+        204: {"description": "A reconnect (Last-Event-ID) after the job ended: stop"},
+    },
 )
 def job_events(
     job_id: str,
     service: JobServiceDep,
     last_event_id: Annotated[str | None, Header()] = None,
-) -> EventSourceResponse:
-    """Server-Sent Events: ``progress`` events (id = iteration), then one final ``status``."""
-    service.get(job_id)
+) -> Response:
+    """Server-Sent Events: ``status`` at once while queued, ``progress`` events (id =
+    iteration), then one final ``status``; a reconnect after that gets 204."""
     return event_stream(lambda: service.get(job_id), to_read, last_event_id)
 
 
