@@ -178,3 +178,9 @@ def test_links_from_created_resources(client: TestClient) -> None:
     assert dataset_links["getDataset"]["operationId"] == "getDataset"
     job_links = paths["/v1/models/{model_id}/train"]["post"]["responses"]["202"]["links"]
     assert job_links["getJob"]["parameters"] == {"job_id": "$response.body#/id"}
+
+
+def test_lists_document_their_link_header(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/v1/datasets", "/v1/models", "/v1/jobs", "/v1/models/{model_id}/versions"):
+        assert "Link" in paths[path]["get"]["responses"]["200"]["headers"], path

@@ -39,6 +39,10 @@ NOT_MODIFIED: dict[str, Any] = {
         "Cache-Control": {"schema": {"type": "string"}},
     },
 }
+PAGE_LINKS: dict[str, Any] = {
+    "description": 'The neighbouring pages (RFC 8288): rel="next" and rel="prev"',
+    "schema": {"type": "string"},
+}
 NOT_ACCEPTABLE: dict[str, Any] = {
     "description": "None of the representations is acceptable (Accept)",
     "content": {PROBLEM_JSON: {"schema": {"$ref": PROBLEM_REF}}},
@@ -142,6 +146,9 @@ def _statuses(document: dict[str, Any], operation: dict[str, Any]) -> None:
         responses.setdefault("406", NOT_ACCEPTABLE)
     if "if-none-match" in headers:
         responses["304"] = NOT_MODIFIED
+    queries = {p["name"] for p in operation.get("parameters", []) if p["in"] == "query"}
+    if {"limit", "offset"} <= queries and "200" in responses:
+        responses["200"].setdefault("headers", {})["Link"] = PAGE_LINKS
 
 
 def _file_fields(document: dict[str, Any]) -> None:
