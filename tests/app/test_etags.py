@@ -36,6 +36,7 @@ def test_every_image_and_export_answers_conditionally(client: TestClient) -> Non
         "/v1/activations/tanh.png",
         f"/v1/models/{model['id']}/export?format=npz",
         f"/v1/models/{model['id']}/export?format=json&version=0",
+        f"/v1/models/{model['id']}/parameters",
     ]
     for url in urls:
         first = client.get(url)
@@ -48,3 +49,13 @@ def test_every_image_and_export_answers_conditionally(client: TestClient) -> Non
             assert again.headers["etag"] == etag, url
             assert again.headers["cache-control"] == cache_control, url
         assert client.get(url, headers={"if-none-match": '"other"'}).status_code == 200
+
+
+def test_parameters_tags_differ_by_representation(client: TestClient) -> None:
+    model = create_model(client)
+    url = f"/v1/models/{model['id']}/parameters"
+    json_tag = client.get(url).headers["etag"]
+    npz = client.get(url, headers={"accept": "application/x-npz"})
+    assert npz.headers["etag"] != json_tag and npz.headers["vary"] == "Accept"
+    cached = client.get(url, headers={"accept": "application/x-npz", "if-none-match": json_tag})
+    assert cached.status_code == 200

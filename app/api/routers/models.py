@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from app.api.deps import JsonBody, ModelServiceDep
+from app.api.http.etags import conditional_response
 from app.api.http.negotiation import choose
 from app.api.http.pagination import link_pages
 from app.api.http.parameters import CONFLICT, PROBLEMS, Limit, Offset, Version
@@ -20,6 +21,7 @@ from app.api.schemas.models import (
     ParameterRead,
     ParametersRead,
 )
+from app.services.images import etag_for
 from app.services.model_spec import HiddenLayerSpec, ModelSpec
 from app.services.models import parameter_summary
 from app.storage.tables import ModelRow
@@ -116,18 +118,24 @@ def get_parameters(
     service: ModelServiceDep,
     version: Version = None,
     accept: Annotated[str | None, Header()] = None,
+    if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Parameters ``W1, b1, ...`` with shapes as JSON, or (``Accept: application/x-npz``) the
-    version's ``.npz`` file, loadable with ``core.serialization.load_model``."""
+    version's ``.npz`` file, loadable with ``core.serialization.load_model``. A version never
+    changes, so its ETag holds for as long as it exists."""
     row = service.get(model_id)
     media = choose(accept, ("application/json", *NPZ_TYPES))
+    cache_control = "private, max-age=86400" if version is not None else "private, no-cache"
     if media in NPZ_TYPES:
         number, data = service.parameters_file(row, version)
         filename = f"{row.id}-v{number}.npz"
-        return Response(
-            data,
+        return conditional_response(
+            etag=etag_for("parameters", row.id, number, "npz"),
+            if_none_match=if_none_match,
+            cache_control=cache_control,
             media_type="application/x-npz",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            body=lambda: data,
+            headers={"Content-Disposition": f'attachment; filename="{filename}"', "Vary": "Accept"},
         )
     number, parameters = service.parameters(row, version)
     body = ParametersRead(
@@ -136,7 +144,14 @@ def get_parameters(
         dtype=row.dtype,
         parameters=[ParameterRead(**p) for p in parameter_summary(parameters)],
     )
-    return Response(body.model_dump_json(), media_type="application/json")
+    return conditional_response(
+        etag=etag_for("parameters", row.id, number, "json"),
+        if_none_match=if_none_match,
+        cache_control=cache_control,
+        media_type="application/json",
+        body=body.model_dump_json().encode,
+        headers={"Vary": "Accept"},
+    )
 
 
 @router.get("/{model_id}/versions", operation_id="listModelVersions", responses=PROBLEMS)
