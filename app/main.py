@@ -10,8 +10,12 @@ from starlette.middleware.cors import CORSMiddleware
 
 from app.api.http.errors import install_error_handlers
 from app.api.http.metrics import ServiceMetrics
-from app.api.http.middleware import BodyLimitMiddleware, RequestContextMiddleware
-from app.api.http.openapi import install_openapi
+from app.api.http.middleware import (
+    BodyLimitMiddleware,
+    HeadMiddleware,
+    RequestContextMiddleware,
+)
+from app.api.http.openapi import install_openapi, operation_id
 from app.api.routers.playground import install_playground
 from app.api.routes import include_routers
 from app.keys import KeyRing
@@ -35,7 +39,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         app.state.db.dispose()
 
-    app = FastAPI(title="annserve", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(
+        title="annserve",
+        version="0.1.0",
+        lifespan=lifespan,
+        generate_unique_id_function=operation_id,
+    )
     app.state.settings = settings
     app.state.db = Database(settings.database_url)
     app.state.arrays = ArrayStore(settings.data_dir)
@@ -60,13 +69,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         return settings.max_upload_bytes if upload else settings.max_body_bytes
 
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
+    app.add_middleware(HeadMiddleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["Location", "X-Request-ID"],
+            expose_headers=[
+                "ETag",
+                "Content-Disposition",
+                "Location",
+                "X-Request-ID",
+                "Link",
+                "X-Total-Count",
+            ],
         )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

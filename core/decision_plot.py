@@ -42,8 +42,13 @@ Extent = tuple[float, float, float, float]
 
 
 def _grid(clouds: Sequence[FloatArray], resolution: int) -> tuple[FloatArray, Extent]:
-    """A ``(2, resolution**2)`` grid covering the point clouds with a margin, and its extent."""
-    stacked = np.hstack(clouds)
+    """A ``(2, resolution**2)`` grid covering the point clouds with a margin, and its extent.
+
+    Without any point (every cloud empty) it covers the square [-1, 1]² (plus the margin).
+    """
+    stacked = np.hstack([np.zeros((2, 0)), *clouds])
+    if stacked.shape[1] == 0:
+        stacked = np.array([[-1.0, 1.0], [-1.0, 1.0]])
     low, high = stacked.min(axis=1), stacked.max(axis=1)
     margin = np.maximum(0.1 * (high - low), 0.5)
     low, high = low - margin, high + margin

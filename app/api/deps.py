@@ -11,10 +11,12 @@ from email.message import Message
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from app.api.http.auth import check_api_key
 from app.api.http.metrics import ServiceMetrics
+from app.api.http.openapi import BEARER
 from app.errors import UnsupportedMediaType
 from app.jobs.executor import Executor, make_executor
 from app.keys import KeyRing
@@ -168,7 +170,19 @@ JobServiceDep = Annotated[JobService, Depends(get_job_service)]
 # --- request checks -------------------------------------------------------------------------
 
 
-async def require_api_key(request: Request) -> None:
+# Declares the scheme in OpenAPI (the docs' Authorize button, generated clients' bearer
+# token); the key itself is checked by check_api_key, with the API's own 401 answers.
+bearer_scheme = HTTPBearer(
+    scheme_name=BEARER,
+    description="An API key from ANNSERVE_API_KEYS (not needed when the server has none).",
+    auto_error=False,
+)
+
+
+async def require_api_key(
+    request: Request,
+    _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
+) -> None:
     """Refuse the request with 401 unless it carries a configured key (no keys: open)."""
     check_api_key(request, app_api_keys(request.app))
 

@@ -9,10 +9,12 @@ written with Python's shortest round-trip repr, so float64 parameters come back 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, Literal
 
+from app.services.images import etag_for
 from app.services.loaded_model import LoadedModel
 from app.services.model_cache import ModelCache
 from app.services.onnx_export import to_onnx
@@ -24,18 +26,19 @@ JSON_FORMAT_VERSION = 1
 MEDIA_TYPES: dict[str, str] = {
     "npz": "application/x-npz",
     "json": "application/json",
-    "onnx": "application/octet-stream",
+    "onnx": "application/onnx",
 }
 
 
 @dataclass(frozen=True)
-class Export:
-    """An exported model: its bytes, media type and a file name for downloads."""
+class ExportPlan:
+    """An export to serve: its ETag and file name, and how to build its bytes."""
 
-    data: bytes
+    etag: str
     media_type: str
     filename: str
     version: int
+    render: Callable[[], bytes]
 
 
 def model_document(loaded: LoadedModel) -> dict[str, Any]:
@@ -66,10 +69,19 @@ class ExportService:
     def __init__(self, cache: ModelCache) -> None:
         self.cache = cache
 
-    def export(self, model_id: str, version: int | None, fmt: ExportFormat) -> Export:
-        """The model's ``version`` (current by default) as ``fmt``."""
+    def plan(self, model_id: str, version: int | None, fmt: ExportFormat) -> ExportPlan:
+        """The export of ``version`` (current by default) as ``fmt``, named by a strong ETag
+        before anything is built: a version's parameters never change."""
         loaded = self.cache.get(model_id, version)
-        stem = f"{loaded.model.id}-v{loaded.version}"
+        return ExportPlan(
+            etag=etag_for("export", loaded.model.id, loaded.version, fmt),
+            media_type=MEDIA_TYPES[fmt],
+            filename=f"{loaded.model.id}-v{loaded.version}.{fmt}",
+            version=loaded.version,
+            render=partial(self._build, loaded, fmt),
+        )
+
+    def _build(self, loaded: LoadedModel, fmt: ExportFormat) -> bytes:
         if fmt == "npz":
             data = self.cache.arrays.model_version_bytes(loaded.model.id, loaded.version)
         elif fmt == "json":
@@ -77,4 +89,4 @@ class ExportService:
         else:
             meta = {"model_id": loaded.model.id, "version": str(loaded.version)}
             data = to_onnx(loaded.ann, loaded.model.classes, metadata=meta)
-        return Export(data, MEDIA_TYPES[fmt], f"{stem}.{fmt}", loaded.version)
+        return data

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from functools import partial
 
 from app.errors import InvalidInput, NotFound, model_not_found
 from app.ids import MODEL, validate_id
+from app.services.images import ImagePlan
 from app.services.jobs import JobService
 from app.storage.job_queue import JobQueue
 from app.storage.repositories import ModelRepository
@@ -15,15 +16,6 @@ from core.plots import cost_curve
 
 MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 MAX_POINTS = 4000
-
-
-@dataclass(frozen=True)
-class Image:
-    """An encoded image, or only its ETag when the client already has it (``data`` None)."""
-
-    etag: str
-    media_type: str
-    data: bytes | None
 
 
 def thin(
@@ -54,17 +46,17 @@ class CostCurves:
     def __init__(self, jobs: JobService) -> None:
         self.jobs = jobs
 
-    def for_job(
-        self, job_id: str, fmt: str = "png", log_y: bool = False, if_none_match: str | None = None
-    ) -> Image:
-        """The job's cost curve (also while it runs); ``data`` is None if ``if_none_match``
-        already names this rendering."""
+    def for_job(self, job_id: str, fmt: str = "png", log_y: bool = False) -> ImagePlan:
+        """The job's cost curve (also while it runs), drawn only when the plan is rendered."""
         job = self.jobs.get(job_id)
         if fmt not in MEDIA_TYPES:
             raise InvalidInput(f"format must be one of {list(MEDIA_TYPES)}", code="bad_format")
-        etag = _etag(job, fmt, log_y)
-        if if_none_match is not None and etag in (t.strip() for t in if_none_match.split(",")):
-            return Image(etag, MEDIA_TYPES[fmt], None)
+        return ImagePlan(
+            _etag(job, fmt, log_y), MEDIA_TYPES[fmt], partial(self._draw, job, fmt, log_y), False
+        )
+
+    def _draw(self, job: JobRow, fmt: str, log_y: bool) -> bytes:
+        job_id = job.id
         with self.jobs.db.session() as session:
             its, costs, val_its, val_costs = JobQueue(session).history(job_id)
         its, costs = thin(its, costs)
@@ -81,15 +73,14 @@ class CostCurves:
             )
         except CoreError as error:
             raise InvalidInput(str(error), code="bad_image_request") from error
-        return Image(etag, MEDIA_TYPES[fmt], data)
+        return data
 
     def for_model(
         self,
         model_id: str,
         fmt: str = "png",
         log_y: bool = False,
-        if_none_match: str | None = None,
-    ) -> Image:
+    ) -> ImagePlan:
         """The cost curve of the job that produced the model's current version."""
         validate_id(model_id, MODEL)
         with self.jobs.db.session() as session:
@@ -104,4 +95,4 @@ class CostCurves:
                 "training, so it has no cost curve",
                 code="no_training",
             )
-        return self.for_job(version.job_id, fmt, log_y, if_none_match)
+        return self.for_job(version.job_id, fmt, log_y)

@@ -103,6 +103,8 @@ def test_evaluate_inline_multiclass_rows(client: TestClient) -> None:
     assert report["accuracy"] == pytest.approx(np.mean(predicted == truth), abs=0)
     assert [c["label"] for c in report["per_class"]] == ["a", "b", "c"]
     assert "dataset_id" not in report and report["trained"] is False
+    documented = client.get("/openapi.json").json()["components"]["schemas"]["EvaluationRead"]
+    assert set(documented["required"]) <= set(report)
 
 
 def test_evaluate_regression(client: TestClient) -> None:

@@ -109,3 +109,17 @@ def test_image_errors(client: TestClient) -> None:
     assert_problem(client.get(url, headers={"accept": "text/html"}), 406)
     assert_problem(client.get("/v1/models/mdl_0000000000000000/weights.png"), 404)
     assert_problem(client.get(f"/v1/models/{alone['id']}/weights.png?version=4"), 404)
+
+
+def test_decision_boundary_on_a_dataset_of_other_classes(client: TestClient) -> None:
+    # None of the dataset's labels is one of the model's classes: no point to draw, still a map.
+    model = create_model(client, classes=[0, 1])
+    rows = {
+        "name": "pets",
+        "features": [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]] * 2,
+        "targets": ["cat", "dog"] * 4,
+        "test_fraction": 0.0,
+    }
+    dataset = client.post("/v1/datasets", json=rows).json()
+    url = f"/v1/models/{model['id']}/decision-boundary.png"
+    _png(client.get(url, params={"dataset_id": dataset["id"], "resolution": 20}))

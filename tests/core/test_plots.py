@@ -229,3 +229,19 @@ def test_dataset_scatter_errors():
         dataset_scatter(CIRCLE.X, CIRCLE.y, task="clustering")
     with pytest.raises(ShapeError, match="class labels"):
         dataset_scatter(SPIRAL.X, SPIRAL.y, classes=("a",), task="multiclass")
+
+
+@pytest.mark.parametrize("task", ["binary", "regression"])
+def test_decision_boundary_without_points(task):
+    # A dataset whose labels the model does not know leaves no point to draw: the map still is.
+    empty = np.zeros((2, 0))
+    labels = np.zeros(0, dtype=np.float64 if task == "regression" else np.int64)
+    seen = []
+
+    def record(G):
+        seen.append((G.min(), G.max()))
+        return np.full((1, G.shape[1]), 0.5)
+
+    data = decision_boundary(record, empty, labels, X_test=empty, y_test=labels, task=task)
+    assert data.startswith(b"\x89PNG")
+    assert seen[0][0] < -1.0 and seen[0][1] > 1.0

@@ -1,1 +1,2 @@
-"""HTTP plumbing the routers share: errors, auth, middleware, metrics, negotiation, OpenAPI."""
+"""HTTP plumbing the routers share: errors, auth, middleware, metrics, negotiation, ETags,
+pagination links, OpenAPI."""

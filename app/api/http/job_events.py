@@ -3,8 +3,10 @@
 The stream reads the job row ten times a second (in a worker thread, so the event loop never
 waits on the database), sends a ``progress`` event when the iteration advanced (at most four a
 second), with the iteration as the event id, and ends with one ``status`` event holding the whole
-job as soon as it is final. A client that reconnects with ``Last-Event-ID`` gets only iterations
-after that one.
+job as soon as it is final. A job that has no progress yet (still queued) sends its ``status`` at
+once, so a client knows where it stands. A client that reconnects with ``Last-Event-ID`` gets only
+iterations after that one; once the job is final, a reconnect is answered 204 No Content, which
+tells a browser's ``EventSource`` to stop reconnecting.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable
 
+from fastapi import Response
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.concurrency import run_in_threadpool
 
@@ -38,10 +41,14 @@ async def _events(
     read_job: Callable[[], JobRow], to_read: Callable[[JobRow], JobRead], last_seen: int
 ) -> AsyncIterator[ServerSentEvent]:
     next_progress = 0.0
+    first = last_seen < 0
     while True:
         job = await run_in_threadpool(read_job)
         progress = job.progress or {}
         iteration = int(progress.get("iteration", 0))
+        if first and not progress and job.status in JOB_ACTIVE_STATUSES:
+            yield ServerSentEvent(data=to_read(job).model_dump_json(), event="status", id="0")
+        first = False
         if job.status not in JOB_ACTIVE_STATUSES:
             body = to_read(job).model_dump_json()
             yield ServerSentEvent(data=body, event="status", id=str(iteration))
@@ -56,8 +63,12 @@ async def _events(
 
 def event_stream(
     read_job: Callable[[], JobRow], to_read: Callable[[JobRow], JobRead], last_event_id: str | None
-) -> EventSourceResponse:
-    """The SSE response for one job (``read_job`` raises if the job is gone)."""
+) -> Response:
+    """The SSE response for one job (``read_job`` raises if the job is gone), or 204 for a
+    reconnect after the job ended."""
+    job = read_job()  # before the stream starts, so an unknown job is a plain 404
+    if last_event_id is not None and job.status not in JOB_ACTIVE_STATUSES:
+        return Response(status_code=204)
     events = _events(read_job, to_read, parse_last_event_id(last_event_id))
     return EventSourceResponse(
         events, ping=PING_SECONDS, headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"}

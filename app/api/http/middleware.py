@@ -4,6 +4,7 @@
   client when it is sane), times it, feeds the Prometheus metrics and writes one access log line.
 * :class:`BodyLimitMiddleware` refuses bodies over the configured size with 413, from
   ``Content-Length`` up front or while the body streams in.
+* :class:`HeadMiddleware` answers ``HEAD`` wherever ``GET`` is served.
 """
 
 from __future__ import annotations
@@ -160,3 +161,31 @@ class BodyLimitMiddleware:
             headers={"Connection": "close"},
         )
         await response(scope, receive, send)
+
+
+class HeadMiddleware:
+    """``HEAD`` as ``GET`` without the body (RFC 9110, 9.3.2): same status and headers.
+
+    Routes declare only ``GET``; the request reaches them as ``GET`` and the body is dropped
+    here. The first body message ends the response, so a stream (SSE) stops at once: the
+    server then tells the app the client is gone.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+        ended = False
+
+        async def send_headers_only(message: Message) -> None:
+            nonlocal ended
+            if message["type"] == "http.response.start":
+                await send(message)
+            elif message["type"] == "http.response.body" and not ended:
+                ended = True
+                await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+        await self.app({**scope, "method": "GET"}, receive, send_headers_only)

@@ -25,9 +25,11 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     400: _problem("Malformed JSON"),
     401: _problem("Missing or invalid API key"),
     404: _problem("Unknown or malformed id"),
-    409: _problem("Conflicts with the current state"),
     413: _problem("Body over the size limit"),
     415: _problem("Wrong content type"),
     422: _problem("Invalid input"),
     500: _problem("Internal error (a bug; it is logged)"),
 }
+"""The generic problems; the OpenAPI document keeps those an operation can answer."""
+CONFLICT: dict[int | str, dict[str, Any]] = {409: _problem("Conflicts with the current state")}
+"""For the operations that can conflict with a resource's state."""

@@ -6,11 +6,13 @@ import csv
 import io
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Header, Response, UploadFile, status
+from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile, status
 
 from app.api.deps import DatasetServiceDep, JsonBody, MultipartBody, SettingsDep
+from app.api.http.etags import conditional_response
 from app.api.http.negotiation import choose
-from app.api.http.parameters import PROBLEMS, Limit, Offset
+from app.api.http.pagination import link_pages
+from app.api.http.parameters import CONFLICT, PROBLEMS, Limit, Offset
 from app.api.schemas.common import Problem, Seed, Task
 from app.api.schemas.datasets import (
     DatasetCreate,
@@ -131,10 +133,16 @@ def generate_dataset(
 
 @router.get("", responses=PROBLEMS)
 def list_datasets(
-    service: DatasetServiceDep, limit: Limit = 20, offset: Offset = 0, task: Task | None = None
+    service: DatasetServiceDep,
+    request: Request,
+    response: Response,
+    limit: Limit = 20,
+    offset: Offset = 0,
+    task: Task | None = None,
 ) -> DatasetPage:
-    """Datasets, newest first."""
+    """Datasets, newest first; ``Link`` names the next and previous pages."""
     rows, total = service.list(limit=limit, offset=offset, task=task)
+    link_pages(request, response, total, limit, offset)
     return DatasetPage(items=[to_read(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
@@ -157,7 +165,7 @@ def _csv(names: list[str], features: list[list[float]], targets: list[object]) -
     "/{dataset_id}/data",
     responses={
         **PROBLEMS,
-        200: {"content": {"application/json": {}, "text/csv": {}}},
+        200: {"model": DatasetData, "content": {"application/json": {}, "text/csv": {}}},
         406: {"description": "Neither JSON nor CSV accepted", "model": Problem},
     },
 )
@@ -195,6 +203,7 @@ def get_dataset_data(
 
 @router.get(
     "/{dataset_id}/plot.png",
+    response_class=Response,
     responses={
         **PROBLEMS,
         200: {"content": {"image/png": {}, "image/svg+xml": {}}},
@@ -215,27 +224,30 @@ def plot_dataset(
             f"a scatter plot needs exactly 2 features, this dataset has {row.n_features}",
             code="plot_needs_two_features",
         )
-    media = "image/png" if format == "png" else "image/svg+xml"
-    etag = f'"{row.id}-{format}"'  # datasets never change, so the id identifies the image
-    if if_none_match == etag:
-        return Response(status_code=304, headers={"ETag": etag})
-    arrays = service.load_arrays(row)
-    image = dataset_scatter(
-        rows_to_columns(arrays.features),
-        arrays.targets,
-        classes=row.classes,
-        task=row.task,
-        format=format,
-    )
-    return Response(
-        image, media_type=media, headers={"ETag": etag, "Cache-Control": "max-age=3600"}
+
+    def draw() -> bytes:
+        arrays = service.load_arrays(row)
+        return dataset_scatter(
+            rows_to_columns(arrays.features),
+            arrays.targets,
+            classes=row.classes,
+            task=row.task,
+            format=format,
+        )
+
+    return conditional_response(
+        etag=f'"{row.id}-{format}"',  # datasets never change, so the id identifies the image
+        if_none_match=if_none_match,
+        cache_control="private, max-age=86400",
+        media_type="image/png" if format == "png" else "image/svg+xml",
+        body=draw,
     )
 
 
 @router.delete(
     "/{dataset_id}",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses=PROBLEMS,
+    responses={**PROBLEMS, **CONFLICT},
 )
 def delete_dataset(dataset_id: str, service: DatasetServiceDep) -> Response:
     """Delete the dataset and its file (409 while a queued or running job uses it)."""

@@ -38,6 +38,7 @@ def get_accuracy(
 
 @router.post(
     "/{model_id}/evaluate",
+    operation_id="evaluateModel",
     dependencies=[JsonBody],
     responses=PROBLEMS,
     response_model_exclude_none=True,

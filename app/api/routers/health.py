@@ -35,7 +35,11 @@ async def healthz() -> Health:
     return Health(status="ok")
 
 
-@router.get("/readyz", responses={503: {"model": Readiness, "description": "Not ready"}})
+@router.get(
+    "/readyz",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready"}},
+)
 def readyz(db: DatabaseDep, arrays: ArrayStoreDep) -> JSONResponse:
     """The database answers and the data dir is writable (503 otherwise)."""
     database, writable = db.ping(), arrays.is_writable()

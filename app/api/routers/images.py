@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Header, Query, Response
 
 from app.api.deps import ImageServiceDep
+from app.api.http.etags import conditional_response
 from app.api.http.negotiation import choose
 from app.api.http.parameters import PROBLEMS, Version
 from app.services.images import MEDIA_TYPES, ImageFormat, ImagePlan, ImageService, activation
@@ -37,23 +38,24 @@ def image_format(fmt: str | None, accept: str | None) -> ImageFormat:
     return "svg" if media == MEDIA_TYPES["svg"] else "png"
 
 
-def _matches(if_none_match: str | None, etag: str) -> bool:
-    if if_none_match is None:
-        return False
-    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
-    return "*" in tags or etag in tags
-
-
 def serve_image(plan: ImagePlan, service: ImageService, if_none_match: str | None) -> Response:
     """304 when the client has this image, else the image (rendered at most once)."""
-    cache_control = "private, max-age=86400" if plan.pinned else "private, no-cache"
-    headers = {"ETag": plan.etag, "Cache-Control": cache_control, "Vary": "Accept"}
-    if _matches(if_none_match, plan.etag):
-        return Response(status_code=304, headers=headers)
-    return Response(service.render(plan), media_type=plan.media_type, headers=headers)
+    return conditional_response(
+        etag=plan.etag,
+        if_none_match=if_none_match,
+        cache_control="private, max-age=86400" if plan.pinned else "private, no-cache",
+        media_type=plan.media_type,
+        body=lambda: service.render(plan),
+        headers={"Vary": "Accept"},
+    )
 
 
-@router.get("/models/{model_id}/decision-boundary.png", responses=IMAGE_RESPONSES)
+@router.get(
+    "/models/{model_id}/decision-boundary.png",
+    operation_id="getDecisionBoundary",
+    response_class=Response,
+    responses=IMAGE_RESPONSES,
+)
 def decision_boundary(
     model_id: str,
     service: ImageServiceDep,
@@ -73,7 +75,12 @@ def decision_boundary(
     return serve_image(plan, service, if_none_match)
 
 
-@router.get("/models/{model_id}/weights.png", responses=IMAGE_RESPONSES)
+@router.get(
+    "/models/{model_id}/weights.png",
+    operation_id="getWeightsImage",
+    response_class=Response,
+    responses=IMAGE_RESPONSES,
+)
 def weights(
     model_id: str,
     service: ImageServiceDep,
@@ -88,7 +95,12 @@ def weights(
     return serve_image(plan, service, if_none_match)
 
 
-@router.get("/activations/{name}.png", responses=IMAGE_RESPONSES)
+@router.get(
+    "/activations/{name}.png",
+    operation_id="getActivationImage",
+    response_class=Response,
+    responses=IMAGE_RESPONSES,
+)
 def activation_image(
     name: str,
     service: ImageServiceDep,

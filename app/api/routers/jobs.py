@@ -7,14 +7,17 @@ import csv
 import io
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 from sse_starlette import EventSourceResponse
 
 from app.api.deps import JobServiceDep, JsonBody
+from app.api.http.etags import conditional_response
 from app.api.http.job_events import event_stream
 from app.api.http.negotiation import choose
-from app.api.http.parameters import PROBLEMS, Limit, Offset
+from app.api.http.pagination import link_pages
+from app.api.http.parameters import CONFLICT, PROBLEMS, Limit, Offset
 from app.api.http.storage_calls import call_storage
+from app.api.schemas.common import Problem
 from app.api.schemas.jobs import (
     JobHistoryRead,
     JobPage,
@@ -23,7 +26,8 @@ from app.api.schemas.jobs import (
     TrainRequest,
 )
 from app.jobs.job_spec import JobSpec
-from app.services.job_images import CostCurves, Image
+from app.services.images import ImagePlan
+from app.services.job_images import CostCurves
 from app.storage.tables import JobRow
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
@@ -65,7 +69,11 @@ def _spec(body: TrainRequest) -> JobSpec:
     "/models/{model_id}/train",
     status_code=status.HTTP_202_ACCEPTED,
     dependencies=[JsonBody],
-    responses=PROBLEMS,
+    responses={
+        **PROBLEMS,
+        **CONFLICT,
+        503: {"description": "The job queue is unreachable", "model": Problem},
+    },
 )
 def train_model(
     model_id: str, body: TrainRequest, service: JobServiceDep, response: Response
@@ -80,15 +88,19 @@ def train_model(
 @router.get("/jobs", responses=PROBLEMS)
 async def list_jobs(
     service: JobServiceDep,
+    request: Request,
+    response: Response,
     limit: Limit = 20,
     offset: Offset = 0,
     model_id: ModelIdQuery = None,
     status: JobStatus | None = None,
 ) -> JobPage:
-    """Jobs, newest first, optionally filtered by model and status."""
+    """Jobs, newest first, optionally filtered by model and status; ``Link`` names the next
+    and previous pages."""
     rows, total = await call_storage(
         service.db, service.list, limit=limit, offset=offset, status=status, model_id=model_id
     )
+    link_pages(request, response, total, limit, offset)
     return JobPage(items=[to_read(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
@@ -106,6 +118,7 @@ def cancel_job(job_id: str, service: JobServiceDep) -> JobRead:
 
 @router.get(
     "/jobs/{job_id}/history",
+    operation_id="getJobHistory",
     responses={
         **PROBLEMS,
         200: {"model": JobHistoryRead, "content": {"application/json": {}, "text/csv": {}}},
@@ -140,27 +153,40 @@ def job_history(
 
 @router.get(
     "/jobs/{job_id}/events",
+    operation_id="streamJobEvents",
     response_class=EventSourceResponse,
-    responses={**PROBLEMS, 200: {"content": {"text/event-stream": {}}}},
+    responses={
+        **PROBLEMS,
+        200: {"content": {"text/event-stream": {}}},
+        204: {"description": "A reconnect (Last-Event-ID) after the job ended: stop"},
+    },
 )
 def job_events(
     job_id: str,
     service: JobServiceDep,
     last_event_id: Annotated[str | None, Header()] = None,
-) -> EventSourceResponse:
-    """Server-Sent Events: ``progress`` events (id = iteration), then one final ``status``."""
-    service.get(job_id)
+) -> Response:
+    """Server-Sent Events: ``status`` at once while queued, ``progress`` events (id =
+    iteration), then one final ``status``; a reconnect after that gets 204."""
     return event_stream(lambda: service.get(job_id), to_read, last_event_id)
 
 
-def _image(image: Image) -> Response:
-    headers = {"ETag": image.etag, "Cache-Control": "no-cache"}
-    if image.data is None:
-        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
-    return Response(image.data, media_type=image.media_type, headers=headers)
+def _image(plan: ImagePlan, if_none_match: str | None) -> Response:
+    return conditional_response(
+        etag=plan.etag,
+        if_none_match=if_none_match,
+        cache_control="private, no-cache",
+        media_type=plan.media_type,
+        body=plan.render,
+    )
 
 
-@router.get("/jobs/{job_id}/cost-curve.png", response_class=Response, responses=IMAGE_RESPONSES)
+@router.get(
+    "/jobs/{job_id}/cost-curve.png",
+    operation_id="getJobCostCurve",
+    response_class=Response,
+    responses=IMAGE_RESPONSES,
+)
 def job_cost_curve(
     job_id: str,
     service: JobServiceDep,
@@ -169,10 +195,15 @@ def job_cost_curve(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Training and validation cost over the iterations (also while running); SVG on request."""
-    return _image(CostCurves(service).for_job(job_id, fmt, log_y, if_none_match))
+    return _image(CostCurves(service).for_job(job_id, fmt, log_y), if_none_match)
 
 
-@router.get("/models/{model_id}/cost-curve.png", response_class=Response, responses=IMAGE_RESPONSES)
+@router.get(
+    "/models/{model_id}/cost-curve.png",
+    operation_id="getModelCostCurve",
+    response_class=Response,
+    responses=IMAGE_RESPONSES,
+)
 def model_cost_curve(
     model_id: str,
     service: JobServiceDep,
@@ -181,4 +212,4 @@ def model_cost_curve(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The cost curve of the training that produced the model's current version."""
-    return _image(CostCurves(service).for_model(model_id, fmt, log_y, if_none_match))
+    return _image(CostCurves(service).for_model(model_id, fmt, log_y), if_none_match)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
 from app.api.deps import JsonBody, ModelServiceDep
+from app.api.http.etags import conditional_response
 from app.api.http.negotiation import choose
-from app.api.http.parameters import PROBLEMS, Limit, Offset, Version
+from app.api.http.pagination import link_pages
+from app.api.http.parameters import CONFLICT, PROBLEMS, Limit, Offset, Version
 from app.api.schemas.common import DatasetId, Name, Problem, Task
 from app.api.schemas.models import (
     ModelCreate,
@@ -19,6 +21,7 @@ from app.api.schemas.models import (
     ParameterRead,
     ParametersRead,
 )
+from app.services.images import etag_for
 from app.services.model_spec import HiddenLayerSpec, ModelSpec
 from app.services.models import parameter_summary
 from app.storage.tables import ModelRow
@@ -59,6 +62,8 @@ def create_model(body: ModelCreate, service: ModelServiceDep, response: Response
 @router.get("", responses=PROBLEMS)
 def list_models(
     service: ModelServiceDep,
+    request: Request,
+    response: Response,
     limit: Limit = 20,
     offset: Offset = 0,
     task: Task | None = None,
@@ -66,10 +71,12 @@ def list_models(
     dataset_id: DatasetId | None = None,
     name: Name | None = None,
 ) -> ModelPage:
-    """Models, newest first, optionally filtered by task, status, dataset or exact name."""
+    """Models, newest first, optionally filtered by task, status, dataset or exact name;
+    ``Link`` names the next and previous pages."""
     rows, total = service.list(
         limit=limit, offset=offset, task=task, status=status, dataset_id=dataset_id, name=name
     )
+    link_pages(request, response, total, limit, offset)
     return ModelPage(items=[to_read(r) for r in rows], total=total, limit=limit, offset=offset)
 
 
@@ -85,7 +92,9 @@ def update_model(model_id: str, body: ModelUpdate, service: ModelServiceDep) -> 
     return to_read(service.update(model_id, name=body.name, description=body.description))
 
 
-@router.delete("/{model_id}", status_code=status.HTTP_204_NO_CONTENT, responses=PROBLEMS)
+@router.delete(
+    "/{model_id}", status_code=status.HTTP_204_NO_CONTENT, responses={**PROBLEMS, **CONFLICT}
+)
 def delete_model(model_id: str, service: ModelServiceDep) -> Response:
     """Delete the model and all its files (409 while it is training)."""
     service.delete(model_id)
@@ -94,6 +103,7 @@ def delete_model(model_id: str, service: ModelServiceDep) -> Response:
 
 @router.get(
     "/{model_id}/parameters",
+    operation_id="getModelParameters",
     responses={
         **PROBLEMS,
         200: {
@@ -108,18 +118,24 @@ def get_parameters(
     service: ModelServiceDep,
     version: Version = None,
     accept: Annotated[str | None, Header()] = None,
+    if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Parameters ``W1, b1, ...`` with shapes as JSON, or (``Accept: application/x-npz``) the
-    version's ``.npz`` file, loadable with ``core.serialization.load_model``."""
+    version's ``.npz`` file, loadable with ``core.serialization.load_model``. A version never
+    changes, so its ETag holds for as long as it exists."""
     row = service.get(model_id)
     media = choose(accept, ("application/json", *NPZ_TYPES))
+    cache_control = "private, max-age=86400" if version is not None else "private, no-cache"
     if media in NPZ_TYPES:
         number, data = service.parameters_file(row, version)
         filename = f"{row.id}-v{number}.npz"
-        return Response(
-            data,
+        return conditional_response(
+            etag=etag_for("parameters", row.id, number, "npz"),
+            if_none_match=if_none_match,
+            cache_control=cache_control,
             media_type="application/x-npz",
-            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+            body=lambda: data,
+            headers={"Content-Disposition": f'attachment; filename="{filename}"', "Vary": "Accept"},
         )
     number, parameters = service.parameters(row, version)
     body = ParametersRead(
@@ -128,13 +144,34 @@ def get_parameters(
         dtype=row.dtype,
         parameters=[ParameterRead(**p) for p in parameter_summary(parameters)],
     )
-    return Response(body.model_dump_json(), media_type="application/json")
+    return conditional_response(
+        etag=etag_for("parameters", row.id, number, "json"),
+        if_none_match=if_none_match,
+        cache_control=cache_control,
+        media_type="application/json",
+        body=body.model_dump_json().encode,
+        headers={"Vary": "Accept"},
+    )
 
 
-@router.get("/{model_id}/versions", responses=PROBLEMS)
-def list_versions(model_id: str, service: ModelServiceDep) -> list[ModelVersionRead]:
-    """Every parameter version, oldest first (version 0 is the initialization)."""
+@router.get("/{model_id}/versions", operation_id="listModelVersions", responses=PROBLEMS)
+def list_versions(
+    model_id: str,
+    service: ModelServiceDep,
+    request: Request,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=1000, description="Page size.")] = 100,
+    offset: Offset = 0,
+) -> list[ModelVersionRead]:
+    """Parameter versions, oldest first (version 0 is the initialization).
+
+    The body stays a plain list, as before pagination; the total is in ``X-Total-Count`` and
+    ``Link`` names the next and previous pages.
+    """
     current = service.get(model_id).current_version
+    versions = service.versions(model_id)
+    response.headers["X-Total-Count"] = str(len(versions))
+    link_pages(request, response, len(versions), limit, offset)
     return [
         ModelVersionRead(
             version=v.version,
@@ -144,5 +181,5 @@ def list_versions(model_id: str, service: ModelServiceDep) -> list[ModelVersionR
             metrics=v.metrics,
             note=v.note,
         )
-        for v in service.versions(model_id)
+        for v in versions[offset : offset + limit]
     ]

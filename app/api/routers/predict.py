@@ -23,6 +23,7 @@ from app.api.deps import app_api_keys, app_metrics, app_model_cache, app_setting
 from app.api.http.auth import check_api_key
 from app.api.http.direct_route import DirectRoute
 from app.api.http.negotiation import choose
+from app.api.http.openapi import BEARER
 from app.api.http.parameters import MAX_VERSION, PROBLEMS
 from app.api.schemas.common import Problem
 from app.api.schemas.predict import PredictRequest, PredictResponse
@@ -135,6 +136,8 @@ def _prediction_body(prediction: Prediction | PlainPrediction) -> bytes:
 
 
 _PREDICT_DOCS = {
+    # The endpoint checks the key itself (it takes no dependencies), so the scheme is named here.
+    "security": [{BEARER: []}],
     "parameters": [
         {"name": "model_id", "in": "path", "required": True, "schema": {"type": "string"}},
         {
@@ -241,12 +244,14 @@ def install_predict_route(app: FastAPI) -> None:
         predict_endpoint(app),
         route_class_override=DirectRoute,
         methods=["POST"],
+        operation_id="predict",
         tags=["predictions"],
         response_model=PredictResponse,
         responses={
             **PROBLEMS,
             200: {"content": {"application/json": {}, CSV: {}}},
             400: {"description": "Body is not valid JSON", "model": Problem},
+            406: {"description": "Neither JSON nor CSV accepted", "model": Problem},
         },
         openapi_extra=_PREDICT_DOCS,
     )

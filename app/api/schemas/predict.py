@@ -101,8 +101,8 @@ class EvaluationRead(BaseModel):
     model_id: str
     model_version: int
     trained: bool
-    dataset_id: str | None
-    split: Split | None
+    dataset_id: str | None = Field(default=None, description="Absent for inline rows.")
+    split: Split | None = Field(default=None, description="Absent for inline rows.")
     accuracy: float | None = None
     log_loss: float | None = None
     classes: list[ClassLabel] | None = None
