@@ -53,24 +53,32 @@ class ModelMetadata(BaseModel):
 
 
 class RequestInput(BaseModel):
-    """One input tensor: ``data`` is row-major, flat or nested, of ``prod(shape)`` numbers."""
+    """One input tensor: ``data`` is row-major, flat or nested, of ``prod(shape)`` numbers.
+
+    With binary tensor data, ``parameters.binary_data_size`` gives the length of the tensor's
+    raw bytes after the JSON header instead, and ``data`` is left out.
+    """
 
     name: str
     shape: list[int]
     datatype: str
     parameters: dict[str, Any] | None = None
-    data: list[Any]
+    data: list[Any] | None = None
 
 
 class RequestOutput(BaseModel):
-    """An output the client asks for (all outputs when the request names none)."""
+    """An output the client asks for (all outputs when the request names none);
+    ``parameters.binary_data`` asks for it as binary tensor data."""
 
     name: str
     parameters: dict[str, Any] | None = None
 
 
 class InferenceRequest(BaseModel):
-    """``POST .../infer``."""
+    """``POST .../infer`` (JSON; see the binary tensor data extension for the binary form).
+
+    ``parameters.binary_data_output`` asks for every output as binary tensor data.
+    """
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -97,12 +105,14 @@ class InferenceRequest(BaseModel):
 
 
 class ResponseOutput(BaseModel):
-    """One output tensor, data flat in row-major order."""
+    """One output tensor, data flat in row-major order (left out for binary tensor data, whose
+    length is ``parameters.binary_data_size``)."""
 
     name: str
     shape: list[int]
     datatype: str
-    data: list[Any]
+    parameters: dict[str, Any] | None = None
+    data: list[Any] | None = None
 
 
 class InferenceResponse(BaseModel):
