@@ -7,11 +7,15 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from app.logs import configure_logging, logging_config
 from app.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from app.grpc.server import GrpcServer
 
 
 def _load_settings() -> Settings:
@@ -45,7 +49,8 @@ def migrate(_: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Migrate, then serve with uvicorn (SIGTERM and SIGINT shut down gracefully)."""
+    """Migrate, then serve HTTP with uvicorn and, on ``grpc_port``, gRPC (SIGTERM and SIGINT
+    shut both down gracefully)."""
     import uvicorn
 
     from app.jobs.executor import make_executor
@@ -56,6 +61,7 @@ def serve(args: argparse.Namespace) -> int:
     os.environ["ANNSERVE_MIGRATE_ON_START"] = "false"
     # The job executor runs next to uvicorn, not inside the ASGI app, so --workers does not
     # multiply the training pool.
+    grpc_server = _start_grpc(settings, args.host)
     executor = make_executor(settings)
     executor.start()
     # uvicorn re-raises the SIGTERM/SIGINT it handled once it has drained; a Python handler
@@ -76,8 +82,26 @@ def serve(args: argparse.Namespace) -> int:
             timeout_graceful_shutdown=30,
         )
     finally:
+        if grpc_server is not None:
+            grpc_server.stop()
         executor.stop()
     return 0
+
+
+def _start_grpc(settings: Settings, host: str) -> GrpcServer | None:
+    """The running gRPC server (None when ``grpc_port`` is 0), or exit 1 saying why it cannot
+    listen."""
+    if not settings.grpc_port:
+        return None
+    from app.grpc.server import GrpcServer
+
+    server = GrpcServer(settings, host)
+    try:
+        server.start()
+    except RuntimeError as error:
+        print(f"annserve: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    return server
 
 
 def worker(args: argparse.Namespace) -> int:

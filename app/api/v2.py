@@ -36,8 +36,13 @@ from app.api.schemas.v2 import (
     ServerMetadata,
     TensorMetadata,
 )
-from app.services.errors import NotFound, ServiceError
-from app.services.inference_dataplane import DataPlane, InferenceResult, ModelInfo
+from app.services.errors import ServiceError
+from app.services.inference_dataplane import (
+    DataPlane,
+    InferenceResult,
+    ModelInfo,
+    version_number,
+)
 from app.settings import Settings
 from core.errors import CoreError
 
@@ -120,14 +125,6 @@ router = APIRouter(
 ModelRef = Annotated[str, Path(min_length=1, max_length=200, description="Model id or name.")]
 
 
-def _version(raw: str | None) -> int | None:
-    if raw is None:
-        return None
-    if not raw.isdigit() or len(raw) > 10:
-        raise NotFound(f"no model version {raw!r}: versions are whole numbers", code="bad_version")
-    return int(raw)
-
-
 # --- server ---------------------------------------------------------------------------------
 # No I/O in these two: ``async def`` keeps them off the thread pool.
 @router.get("")
@@ -174,7 +171,7 @@ def model_metadata(name: ModelRef, plane: DataPlaneDep) -> ModelMetadata:
 @router.get("/models/{name}/versions/{version}")
 def model_version_metadata(name: ModelRef, version: str, plane: DataPlaneDep) -> ModelMetadata:
     """Inputs and outputs of one version."""
-    return _metadata(plane.model_metadata(name, _version(version)))
+    return _metadata(plane.model_metadata(name, version_number(version)))
 
 
 @router.get("/models/{name}/ready")
@@ -187,7 +184,7 @@ def model_ready(name: ModelRef, plane: DataPlaneDep) -> ModelReadyResponse:
 @router.get("/models/{name}/versions/{version}/ready")
 def model_version_ready(name: ModelRef, version: str, plane: DataPlaneDep) -> ModelReadyResponse:
     """The version is loaded and can answer."""
-    plane.model_ready(name, _version(version))
+    plane.model_ready(name, version_number(version))
     return ModelReadyResponse(name=name, ready=True)
 
 
@@ -293,4 +290,4 @@ async def infer_version(
     name: ModelRef, version: str, request: Request, plane: DataPlaneDep
 ) -> Response:
     """Run one version of the model on the input tensor."""
-    return await _infer(request, plane, name, _version(version))
+    return await _infer(request, plane, name, version_number(version))

@@ -14,7 +14,7 @@ from importlib.metadata import version as package_version
 from anyio.to_thread import run_sync
 
 from app.services import inference_tensors as tensors
-from app.services.errors import InvalidInput
+from app.services.errors import InvalidInput, NotFound
 from app.services.ids import MODEL, is_valid_id
 from app.services.inference_tensors import Tensor, TensorData
 from app.services.loaded_model import LoadedModel
@@ -26,6 +26,15 @@ from app.settings import Settings
 SERVER_NAME = "annserve"
 PLATFORM = "annserve_numpy"
 EXTENSIONS = ("binary_tensor_data",)
+
+
+def version_number(raw: str | None) -> int | None:
+    """A version as the protocol names it (a string; empty or None: the current version)."""
+    if not raw:
+        return None
+    if not raw.isdigit() or len(raw) > 10:
+        raise NotFound(f"no model version {raw!r}: versions are whole numbers", code="bad_version")
+    return int(raw)
 
 
 @dataclass(frozen=True)
