@@ -14,7 +14,7 @@ from app.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.api.openapi import install_openapi
 from app.api.playground import install_playground
 from app.api.routes import include_routers
-from app.api.v2 import install_v2_errors
+from app.api.v2_errors import install_v2_errors
 from app.services.datasets import DatasetService
 from app.services.images import ImageService
 from app.services.inference_dataplane import DataPlane

@@ -20,6 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.errors import problem
 from app.api.metrics import HttpMetrics
+from app.api.v2_errors import is_v2_path, v2_error
 from app.logs import request_id_var
 
 access_logger = logging.getLogger("annserve.access")
@@ -121,10 +122,10 @@ class BodyLimitMiddleware:
 
     @staticmethod
     async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem(
-            413,
-            "payload_too_large",
-            f"the request body is over the limit of {limit} bytes",
-            headers={"Connection": "close"},
-        )
+        detail = f"the request body is over the limit of {limit} bytes"
+        headers = {"Connection": "close"}
+        if is_v2_path(scope["path"]):
+            response = v2_error(413, detail, headers)
+        else:
+            response = problem(413, "payload_too_large", detail, headers=headers)
         await response(scope, receive, send)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -186,3 +187,26 @@ def compress(body: bytes, accept_encoding: str) -> tuple[bytes, str | None]:
         return body, None
     encoder = zlib.compressobj(level=5, wbits=WINDOW_BITS[coding])
     return encoder.compress(body) + encoder.flush(), coding
+
+
+def read_request(body: bytes, headers: Mapping[str, str], limit: int) -> WireRequest:
+    """The request in ``body`` as its headers describe it (coding, binary header length)."""
+    data = decompress(body, headers.get("content-encoding", ""), limit)
+    return parse_request(data, headers.get(HEADER_LENGTH))
+
+
+def write_response(
+    result: InferenceResult, request: WireRequest, accept_encoding: str
+) -> tuple[bytes, dict[str, str]]:
+    """The response body for ``result`` and its headers."""
+    body, header_length = encode_response(result, request)
+    headers = {"Content-Type": JSON_MEDIA}
+    if header_length is not None:
+        headers = {
+            "Content-Type": BINARY_MEDIA,
+            "Inference-Header-Content-Length": str(header_length),
+        }
+    body, coding = compress(body, accept_encoding)
+    if coding is not None:
+        headers["Content-Encoding"] = coding
+    return body, headers

@@ -183,6 +183,9 @@ def test_oversized_decompressed_bodies_are_refused(tmp_path: Any) -> None:
             headers={"content-encoding": "gzip"},
         )
         assert "limit" in _error(response, 413)
+        too_big = client.post(f"/v2/models/{model['id']}/infer", content=body)
+        assert "limit" in _error(too_big, 413)
+        assert client.post("/v1/datasets", content=body).status_code == 413
 
 
 def test_bad_binary_requests_are_400s_naming_the_input(client: TestClient) -> None:

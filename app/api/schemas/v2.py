@@ -129,3 +129,43 @@ class ErrorResponse(BaseModel):
     """Every v2 error: ``{"error": "..."}``."""
 
     error: str
+
+
+# --- the OpenAPI of the infer routes, which read their bodies themselves ----------------
+def inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with its ``$defs`` references replaced by the definitions (for a request
+    body documented outside FastAPI's own body handling)."""
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
+INFER_DOCS = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": inlined(InferenceRequest.model_json_schema())}},
+    }
+}
+INFER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "content": {
+            "application/json": {},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
+        "description": "The outputs; with binary tensor data, a JSON header of "
+        "Inference-Header-Content-Length bytes followed by the outputs' bytes.",
+    },
+    413: {"model": ErrorResponse, "description": "Body over the size limit"},
+    415: {"model": ErrorResponse, "description": "Unsupported Content-Encoding"},
+}
