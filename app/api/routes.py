@@ -8,7 +8,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from app.api import datasets, export, health, images, jobs, models, predict, predict_route, v2
+from app.api import (
+    datasets,
+    export,
+    health,
+    images,
+    jobs,
+    models,
+    predict,
+    predict_route,
+    v2,
+    v2_infer,
+)
 from app.api.deps import Authenticated
 
 API_ROUTERS: tuple[APIRouter, ...] = (
@@ -27,4 +38,5 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(health.router)
     for router in API_ROUTERS:
         app.include_router(router, dependencies=[Authenticated])
+    v2_infer.install_v2_infer_routes(app)  # first routes, check the API key themselves
     predict_route.install_predict_route(app)  # first route, checks the API key itself (see there)

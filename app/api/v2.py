@@ -7,23 +7,19 @@ input tensor ``[batch, n_inputs]`` of numbers goes in, as JSON or binary tensor 
 (:mod:`app.services.inference_dataplane`), which the gRPC service shares. Every error is
 ``{"error": "..."}`` with 400 (bad request), 401 (API key), 404 (unknown model, version or
 route), 405, 413 or 415: :mod:`app.api.v2_errors` gives that shape to ``/v2`` paths
-only, so ``/v1`` keeps problem+json.
+only, so ``/v1`` keeps problem+json. The two infer routes, the hot path, are mounted by
+:mod:`app.api.v2_infer`.
 """
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import JSONResponse
-from starlette.concurrency import run_in_threadpool
 
-from app.api import v2_wire as wire
 from app.api.schemas.v2 import (
-    INFER_DOCS,
-    INFER_RESPONSES,
-    ErrorResponse,
-    InferenceResponse,
+    ERROR_RESPONSES,
     LiveResponse,
     ModelMetadata,
     ModelReadyResponse,
@@ -37,9 +33,6 @@ from app.services.inference_dataplane import (
     ModelInfo,
     version_number,
 )
-from app.settings import Settings
-
-BIG_BODY_BYTES = 256 * 1024
 
 
 async def _dataplane(request: Request) -> DataPlane:
@@ -53,11 +46,7 @@ router = APIRouter(
     prefix="/v2",
     tags=["open inference protocol (v2)"],
     route_class=V2Route,
-    responses={
-        400: {"model": ErrorResponse, "description": "Bad request"},
-        401: {"model": ErrorResponse, "description": "Missing or invalid API key"},
-        404: {"model": ErrorResponse, "description": "Unknown model or version"},
-    },
+    responses=ERROR_RESPONSES,
 )
 
 ModelRef = Annotated[str, Path(min_length=1, max_length=200, description="Model id or name.")]
@@ -124,50 +113,3 @@ def model_version_ready(name: ModelRef, version: str, plane: DataPlaneDep) -> Mo
     """The version is loaded and can answer."""
     plane.model_ready(name, version_number(version))
     return ModelReadyResponse(name=name, ready=True)
-
-
-# --- inference ------------------------------------------------------------------------------
-async def _infer(request: Request, plane: DataPlane, ref: str, version: int | None) -> Response:
-    settings: Settings = request.app.state.settings
-    body = await request.body()
-    big = len(body) > BIG_BODY_BYTES
-    headers = request.headers
-    if big:
-        parsed = await run_in_threadpool(wire.read_request, body, headers, settings.max_body_bytes)
-    else:
-        parsed = wire.read_request(body, headers, settings.max_body_bytes)
-    result = await plane.infer(ref, version, parsed.inputs, parsed.requested)
-    accept = headers.get("accept-encoding", "")
-    if big:
-        payload, response_headers = await run_in_threadpool(
-            wire.write_response, result, parsed, accept
-        )
-    else:
-        payload, response_headers = wire.write_response(result, parsed, accept)
-    return Response(payload, headers=response_headers)
-
-
-@router.post(
-    "/models/{name}/infer",
-    response_model=InferenceResponse,
-    response_model_exclude_none=True,
-    responses=INFER_RESPONSES,
-    openapi_extra=INFER_DOCS,
-)
-async def infer(name: ModelRef, request: Request, plane: DataPlaneDep) -> Response:
-    """Run the model's current version on the input tensor."""
-    return await _infer(request, plane, name, None)
-
-
-@router.post(
-    "/models/{name}/versions/{version}/infer",
-    response_model=InferenceResponse,
-    response_model_exclude_none=True,
-    responses=INFER_RESPONSES,
-    openapi_extra=INFER_DOCS,
-)
-async def infer_version(
-    name: ModelRef, version: str, request: Request, plane: DataPlaneDep
-) -> Response:
-    """Run one version of the model on the input tensor."""
-    return await _infer(request, plane, name, version_number(version))

@@ -1,9 +1,10 @@
 """Errors under ``/v2`` in the protocol's shape: ``{"error": "..."}``, never problem+json.
 
 :class:`V2Route` answers the errors of a ``/v2`` route (its dependencies', e.g. the API key's,
-included); :func:`install_v2_errors` answers unknown ``/v2`` routes and wrong methods there;
-:func:`is_v2_path` lets the body-size limit answer in the same shape. Statuses are 400 (bad
-request), 401 (API key), 404 (unknown model, version or route), 405, 413, 415 and 503.
+included), :class:`V2DirectRoute` those of a direct one; :func:`install_v2_errors` answers
+unknown ``/v2`` routes and wrong methods there; :func:`is_v2_path` lets the body-size limit
+answer in the same shape. Statuses are 400 (bad request), 401 (API key), 404 (unknown model,
+version or route), 405, 413, 415 and 503.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from app.api.direct_route import DirectRoute
 from app.api.errors import Unauthenticated, status_for
 from app.services.errors import ServiceError
 from core.errors import CoreError
@@ -68,6 +70,10 @@ class V2Route(APIRoute):
                 return v2_error(status_for(error), message, headers)
 
         return handle
+
+
+class V2DirectRoute(V2Route, DirectRoute):
+    """A :class:`~app.api.direct_route.DirectRoute` whose errors are ``{"error"}``."""
 
 
 def install_v2_errors(app: FastAPI) -> None:

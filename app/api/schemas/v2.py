@@ -157,7 +157,13 @@ INFER_DOCS = {
         "content": {"application/json": {"schema": inlined(InferenceRequest.model_json_schema())}},
     }
 }
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "Bad request"},
+    401: {"model": ErrorResponse, "description": "Missing or invalid API key"},
+    404: {"model": ErrorResponse, "description": "Unknown model or version"},
+}
 INFER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
     200: {
         "content": {
             "application/json": {},
