@@ -20,7 +20,8 @@ RUN pip install ".[postgres,celery]" \
 
 USER annserve
 VOLUME ["/data"]
-EXPOSE 8000
+# HTTP (REST, /v1 and /v2) and the Open Inference Protocol over gRPC (ANNSERVE_GRPC_PORT).
+EXPOSE 8000 8081
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8000/healthz', timeout=4).status != 200)"]

@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-dev
 RSTAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest browser-deps bench-deps bench migrate clean
+.PHONY: run test lint typecheck pytest browser-deps bench-deps bench grpc-code migrate clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,11 @@ test: lint typecheck pytest
 
 bench: $(STAMP) bench-deps
 	$(BIN)/python bench/train_vs_sklearn.py
+
+# The gRPC messages (app/grpc/open_inference_pb2.py and .pyi) are committed; this regenerates them.
+grpc-code: $(STAMP)
+	cd app/grpc && ../../$(BIN)/python -m grpc_tools.protoc -I. --python_out=. --pyi_out=. \
+		open_inference.proto
 
 clean:
 	rm -rf $(VENV) build *.egg-info .mypy_cache .ruff_cache .pytest_cache

@@ -10,11 +10,15 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from app.logs import configure_logging, logging_config
 from app.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from app.grpc.server import GrpcServer
 
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -67,7 +71,8 @@ def _shared_metrics() -> Iterator[None]:
 
 
 def serve(args: argparse.Namespace) -> int:
-    """Migrate, then serve with uvicorn (SIGTERM and SIGINT shut down gracefully)."""
+    """Migrate, then serve HTTP with uvicorn and, on ``grpc_port``, gRPC (SIGTERM and SIGINT
+    shut both down gracefully)."""
     with _shared_metrics():
         return _serve(args)
 
@@ -83,6 +88,7 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ["ANNSERVE_MIGRATE_ON_START"] = "false"
     # The job executor runs next to uvicorn, not inside the ASGI app, so --workers does not
     # multiply the training pool.
+    grpc_server = _start_grpc(settings, args.host)
     executor = make_executor(settings)
     executor.start()
     # uvicorn re-raises the SIGTERM/SIGINT it handled once it has drained; a Python handler
@@ -103,8 +109,26 @@ def _serve(args: argparse.Namespace) -> int:
             timeout_graceful_shutdown=30,
         )
     finally:
+        if grpc_server is not None:
+            grpc_server.stop()
         executor.stop()
     return 0
+
+
+def _start_grpc(settings: Settings, host: str) -> GrpcServer | None:
+    """The running gRPC server (None when ``grpc_port`` is 0), or exit 1 saying why it cannot
+    listen."""
+    if not settings.grpc_port:
+        return None
+    from app.grpc.server import GrpcServer
+
+    server = GrpcServer(settings, host)
+    try:
+        server.start()
+    except RuntimeError as error:
+        print(f"annserve: {error}", file=sys.stderr)
+        raise SystemExit(1) from None
+    return server
 
 
 def worker(args: argparse.Namespace) -> int:

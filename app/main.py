@@ -16,12 +16,15 @@ from app.api.http.middleware import (
     RequestContextMiddleware,
 )
 from app.api.http.openapi import install_openapi, operation_id
+from app.api.http.v2_errors import install_v2_errors
 from app.api.routers.playground import install_playground
 from app.api.routes import include_routers
 from app.keys import KeyRing
 from app.services.datasets import DatasetService
 from app.services.images import ImageService
+from app.services.inference_dataplane import DataPlane
 from app.services.model_cache import ModelCache
+from app.services.models import ModelService
 from app.settings import Settings, get_settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
@@ -57,9 +60,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.image_service = ImageService(
         app.state.model_cache, DatasetService(app.state.db, app.state.arrays, settings)
     )
+    app.state.dataplane = DataPlane(
+        app.state.model_cache, ModelService(app.state.db, app.state.arrays, settings), settings
+    )
     app.state.api_keys = KeyRing.parse(settings.api_keys)
     app.state.metrics = ServiceMetrics(app.state.db)
     install_error_handlers(app)
+    install_v2_errors(app)
     include_routers(app)
     install_openapi(app)
     install_playground(app)

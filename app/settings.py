@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     model_cache_size: int = Field(default=64, gt=0)
     model_cache_ttl_seconds: float = Field(default=2.0, ge=0)
     predict_inline_rows: int = Field(default=512, ge=0)
+    # The Open Inference Protocol over gRPC, next to HTTP (0 or empty: not served).
+    grpc_port: int = Field(default=8081, ge=0, le=65535)
 
     # Training jobs: the embedded pool runs ``max_concurrent_jobs`` worker processes (0: none,
     # for deployments whose workers run as ``annserve worker``); more jobs wait queued, FIFO.
@@ -114,6 +116,11 @@ class Settings(BaseSettings):
                 raise ValueError(f"api_keys_file entry {number}: {error}") from error
         object.__setattr__(self, "api_keys", [*self.api_keys, *entries])
         return self
+
+    @field_validator("grpc_port", mode="before")
+    @classmethod
+    def _empty_port_is_off(cls, value: object) -> object:
+        return 0 if isinstance(value, str) and not value.strip() else value
 
     @field_validator("broker_url")
     @classmethod

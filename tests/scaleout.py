@@ -50,9 +50,14 @@ def settings_env(settings: Settings) -> dict[str, str]:
 
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:
-    """This process's environment without any ``ANNSERVE_`` variable, plus ``extra``."""
+    """This process's environment without any ``ANNSERVE_`` variable, plus ``extra``.
+
+    gRPC is off unless ``extra`` sets ``ANNSERVE_GRPC_PORT``: servers started side by side would
+    otherwise all want its default port.
+    """
     env = {key: value for key, value in os.environ.items() if not key.startswith("ANNSERVE_")}
     env["PYTHONUNBUFFERED"] = "1"
+    env["ANNSERVE_GRPC_PORT"] = ""
     env.update(extra)
     return env
 

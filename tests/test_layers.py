@@ -9,7 +9,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 # Each package may import those listed after it, never those before it.
-LAYERS = ("app.api", "app.services", "app.jobs", "app.storage", "core")
+LAYERS = ("app.api", "app.grpc", "app.services", "app.jobs", "app.storage", "core")
 # Modules every app layer may use (settings, logging, domain errors, ids): they import no layer
 # but core.
 SHARED = ("app.settings", "app.logs", "app.errors", "app.ids")

@@ -24,6 +24,7 @@ from app.services.datasets import DatasetService
 from app.services.evaluation import EvaluationService
 from app.services.export import ExportService
 from app.services.images import ImageService
+from app.services.inference_dataplane import DataPlane
 from app.services.jobs import JobService
 from app.services.loaded_model import LoadedModel
 from app.services.model_cache import ModelCache
@@ -51,6 +52,12 @@ def app_metrics(app: FastAPI) -> ServiceMetrics:
     """``app``'s metrics (made by ``app.main.create_app``)."""
     metrics: ServiceMetrics = app.state.metrics
     return metrics
+
+
+def app_dataplane(app: FastAPI) -> DataPlane:
+    """``app``'s Open Inference Protocol data plane."""
+    plane: DataPlane = app.state.dataplane
+    return plane
 
 
 def app_model_cache(app: FastAPI) -> ModelCache:
@@ -163,6 +170,14 @@ async def get_job_service(
 
 
 EvaluationServiceDep = Annotated[EvaluationService, Depends(get_evaluation_service)]
+
+
+async def get_dataplane(request: Request) -> DataPlane:
+    """The app's Open Inference Protocol data plane."""
+    return app_dataplane(request.app)
+
+
+DataPlaneDep = Annotated[DataPlane, Depends(get_dataplane)]
 ExportServiceDep = Annotated[ExportService, Depends(get_export_service)]
 ImageServiceDep = Annotated[ImageService, Depends(get_image_service)]
 JobServiceDep = Annotated[JobService, Depends(get_job_service)]

@@ -20,6 +20,7 @@ from app.api.routers import (
     models,
     predict,
     v2,
+    v2_infer,
 )
 
 API_ROUTERS: tuple[APIRouter, ...] = (
@@ -39,4 +40,5 @@ def include_routers(app: FastAPI) -> None:
     app.include_router(health.router)
     for router in API_ROUTERS:
         app.include_router(router, dependencies=[Authenticated])
+    v2_infer.install_v2_infer_routes(app)  # first routes, check the API key themselves
     predict.install_predict_route(app)  # first route, checks the API key itself (see there)

@@ -1,9 +1,11 @@
 """Tensors of the Open Inference Protocol (KServe v2): datatypes, shapes, inputs and outputs.
 
-A model takes one input ``[batch, n_inputs]`` of FP32, FP64, INT32 or INT64 numbers (flat or
-nested, row-major) and gives ``predictions`` (``[batch]`` class labels, INT64 or BYTES, or
-``[batch, n_y]`` values) and, for classifiers, ``probabilities`` ``[batch, k]``, in the model's
-float datatype. Every problem is an ``InvalidInput`` whose message names the tensor.
+A model takes one input ``input`` ``[batch, n_inputs]`` of numbers: any numeric datatype of
+:data:`app.services.binary_tensors.DATATYPES` (FP16 as binary data only, BOOL as 0 and 1), as a
+flat or nested row-major list or as an array decoded from binary data. It gives ``predictions``
+(``[batch]`` class labels, INT64 or BYTES, or ``[batch, n_y]`` values) and, for classifiers,
+``probabilities`` ``[batch, k]``, in the model's float datatype. Every problem is an
+``InvalidInput`` whose message names the tensor.
 """
 
 from __future__ import annotations
@@ -17,18 +19,21 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.errors import InvalidInput
+from app.services.binary_tensors import DATATYPES
 from app.services.loaded_model import ServedModel
 from app.services.predictions import Prediction, check_features
 
-INPUT_DTYPES: dict[str, type[np.generic]] = {
-    "FP32": np.float32,
-    "FP64": np.float64,
-    "INT32": np.int32,
-    "INT64": np.int64,
+BINARY_ONLY = frozenset({"FP16"})
+INT_LIMITS: dict[str, np.iinfo[Any]] = {
+    name: np.iinfo(dtype) for name, dtype in DATATYPES.items() if dtype.kind in "iu"
 }
-INT_LIMITS: dict[str, np.iinfo[Any]] = {"INT32": np.iinfo(np.int32), "INT64": np.iinfo(np.int64)}
+# The kinds of parsed list data each datatype accepts (numpy's kind codes).
+LIST_KINDS = {
+    name: "b" if name == "BOOL" else "iu" if name in INT_LIMITS else "iuf" for name in DATATYPES
+}
 FLOAT_NAMES = {"float32": "FP32", "float64": "FP64"}
 INPUT_NAME = "input"
+TensorData = NDArray[Any] | list[Any]
 
 
 @dataclass(frozen=True)
@@ -38,7 +43,8 @@ class Tensor:
     name: str
     datatype: str
     shape: list[int]
-    data: list[Any] | None = None
+    data: TensorData | None = None
+    """Row-major values: an array, or a list (class labels); None in metadata."""
 
 
 def float_datatype(model: ServedModel) -> str:
@@ -64,38 +70,49 @@ def output_metadata(model: ServedModel) -> list[Tensor]:
 
 
 def input_rows(
-    name: str, datatype: str, shape: Sequence[int], data: list[Any], n_inputs: int, max_rows: int
+    name: str, datatype: str, shape: Sequence[int], data: TensorData, n_inputs: int, max_rows: int
 ) -> NDArray[np.float64]:
-    """An input tensor as finite rows ``(batch, n_inputs)``, checked against its datatype."""
-    dtype = INPUT_DTYPES.get(datatype)
-    if dtype is None:
+    """An input tensor as finite rows ``(batch, n_inputs)``, checked against its datatype.
+
+    ``data`` is a list (parsed JSON or typed gRPC contents) or an array of the datatype already
+    (decoded binary data).
+    """
+    if name != INPUT_NAME:
+        raise InvalidInput(f"unknown input {name!r}; the model takes one input {INPUT_NAME!r}")
+    if datatype not in DATATYPES:
         raise InvalidInput(
             f"input {name!r}: datatype {datatype!r} is not supported; "
-            f"use one of {', '.join(INPUT_DTYPES)}"
+            f"use one of {', '.join(DATATYPES)}"
         )
     if len(shape) != 2 or shape[1] != n_inputs or shape[0] < 1:
         raise InvalidInput(
             f"input {name!r}: shape must be [batch, {n_inputs}] with batch >= 1, got {list(shape)}"
         )
+    values = data if isinstance(data, np.ndarray) else _list_values(name, datatype, shape, data)
+    # FP32 data is taken at FP32 precision, as the client declared it.
+    rows = values.reshape(tuple(shape)).astype(np.float64)
+    return check_features(rows, n_inputs, max_rows, field=f"inputs.{name}")
+
+
+def _list_values(name: str, datatype: str, shape: Sequence[int], data: list[Any]) -> NDArray[Any]:
+    if datatype in BINARY_ONLY:
+        raise InvalidInput(f"input {name!r}: {datatype} data must be sent as binary data")
     try:
         values = np.asarray(data)
     except ValueError as error:
         raise InvalidInput(f"input {name!r}: data is ragged") from error
-    limits = INT_LIMITS.get(datatype)
-    allowed = "iu" if limits is not None else "iuf"
-    if values.dtype.kind not in allowed:
-        kind = "integers" if limits is not None else "numbers"
+    if values.dtype.kind not in LIST_KINDS[datatype]:
+        kind = {"b": "booleans", "iu": "integers"}.get(LIST_KINDS[datatype], "numbers")
         raise InvalidInput(f"input {name!r}: {datatype} data must hold {kind}")
     if values.size != math.prod(shape):
         raise InvalidInput(
             f"input {name!r}: shape {list(shape)} needs {math.prod(shape)} values, "
             f"data has {values.size}"
         )
+    limits = INT_LIMITS.get(datatype)
     if limits is not None and (values.min() < limits.min or values.max() > limits.max):
         raise InvalidInput(f"input {name!r}: a value is out of range for {datatype}")
-    # FP32 data is taken at FP32 precision, as the client declared it.
-    rows = values.astype(dtype).reshape(tuple(shape))
-    return check_features(rows, n_inputs, max_rows, field=f"inputs.{name}")
+    return values.astype(DATATYPES[datatype])
 
 
 def requested_outputs(requested: Sequence[str] | None, model: ServedModel) -> list[str]:
@@ -110,7 +127,7 @@ def requested_outputs(requested: Sequence[str] | None, model: ServedModel) -> li
 
 
 def output_tensors(prediction: Prediction, wanted: Sequence[str]) -> list[Tensor]:
-    """The named outputs of ``prediction``, data flat in row-major order."""
+    """The named outputs of ``prediction``: flat row-major arrays, class labels as a list."""
     dtype = float_datatype(prediction.model)
     batch = prediction.outputs.shape[0]
     tensors = []
@@ -120,9 +137,9 @@ def output_tensors(prediction: Prediction, wanted: Sequence[str]) -> list[Tensor
             tensors.append(Tensor(name, label_type, [batch], prediction.labels))
         elif name == "predictions":
             outputs = prediction.outputs
-            tensors.append(Tensor(name, dtype, list(outputs.shape), outputs.ravel().tolist()))
+            tensors.append(Tensor(name, dtype, list(outputs.shape), outputs.ravel()))
         elif prediction.probabilities is not None:
             probabilities = prediction.probabilities
             shape = list(probabilities.shape)
-            tensors.append(Tensor(name, dtype, shape, probabilities.ravel().tolist()))
+            tensors.append(Tensor(name, dtype, shape, probabilities.ravel()))
     return tensors

@@ -125,6 +125,7 @@ def test_docker_command_line_runs_outside_docker(tmp_path: Path) -> None:
     executable = Path(sys.executable).parent / command[0]
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANNSERVE_")}
     env["ANNSERVE_DATA_DIR"] = str(tmp_path / "data")  # the image's ENV, pointed at a temp dir
+    env["ANNSERVE_GRPC_PORT"] = str(free_port())
     process = subprocess.Popen(
         [str(executable), *command[1:]],
         env=env,

@@ -45,3 +45,21 @@ def test_invalid_settings_name_the_setting(
     with pytest.raises(ValidationError) as info:
         Settings()
     assert field in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("value", "port"), [(None, 8081), ("", 0), (" ", 0), ("0", 0), ("9001", 9001)]
+)
+def test_grpc_port_defaults_to_kserve_s_and_empty_turns_it_off(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, port: int
+) -> None:
+    monkeypatch.delenv("ANNSERVE_GRPC_PORT", raising=False)
+    if value is not None:
+        monkeypatch.setenv("ANNSERVE_GRPC_PORT", value)
+    assert Settings().grpc_port == port
+
+
+def test_grpc_port_must_be_a_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANNSERVE_GRPC_PORT", "70000")
+    with pytest.raises(ValidationError, match="grpc_port"):
+        Settings()

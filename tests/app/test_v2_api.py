@@ -44,7 +44,11 @@ def _outputs(body: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_server_endpoints(client: TestClient) -> None:
-    assert client.get("/v2").json() == {"name": "annserve", "version": "0.1.0", "extensions": []}
+    assert client.get("/v2").json() == {
+        "name": "annserve",
+        "version": "0.1.0",
+        "extensions": ["binary_tensor_data"],
+    }
     assert client.get("/v2/health/live").json() == {"live": True}
     ready = client.get("/v2/health/ready")
     assert ready.status_code == 200 and ready.json() == {"ready": True}
@@ -135,9 +139,12 @@ def test_protocol_errors(client: TestClient) -> None:
         _infer(client, ref, _tensor(ROWS.tolist(), [3, 3])),
         _infer(client, ref, _tensor(ROWS.tolist(), [2, 2])),
         _infer(client, ref, _tensor(ROWS.tolist(), [6])),
-        _infer(client, ref, _tensor(ROWS.tolist(), [3, 2], "BOOL")),
+        _infer(client, ref, _tensor(ROWS.tolist(), [3, 2], "BYTES")),
         _infer(client, ref, _tensor(ROWS.tolist(), [3, 2], "FP16")),
         _infer(client, ref, _tensor(ROWS.tolist(), [3, 2], "INT64")),
+        _infer(client, ref, _tensor(ROWS.tolist(), [3, 2], "BOOL")),
+        _infer(client, ref, _tensor([[-1, 2]] * 3, [3, 2], "UINT8")),
+        _infer(client, ref, _tensor(ROWS.tolist(), [3, 2], name="features")),
         _infer(client, ref, _tensor([[1, "a"]], [1, 2])),
         _infer(client, ref, _tensor([[1, 2], [3]], [2, 2])),
         _infer(client, ref, _tensor([[2**40, 1]], [1, 2], "INT32")),
@@ -165,6 +172,7 @@ def test_protocol_errors(client: TestClient) -> None:
     for response in cases:
         _error(response, 400)
     assert "shape" in _error(cases[0], 400) and "datatype" in _error(cases[3], 400)
+    assert "'features'" in _error(cases[8], 400)
     create_model(client, name="twin")
     create_model(client, name="twin")
     assert "by its id" in _error(_infer(client, "twin", _tensor([[0, 0]], [1, 2])), 400)

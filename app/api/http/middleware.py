@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.api.http.errors import problem
 from app.api.http.metrics import ServiceMetrics
+from app.api.http.v2_errors import is_v2_path, v2_error
 from app.logs import request_id_var
 from app.storage.tenancy import current_tenant
 
@@ -154,12 +155,12 @@ class BodyLimitMiddleware:
 
     @staticmethod
     async def _refuse(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
-        response = problem(
-            413,
-            "payload_too_large",
-            f"the request body is over the limit of {limit} bytes",
-            headers={"Connection": "close"},
-        )
+        detail = f"the request body is over the limit of {limit} bytes"
+        headers = {"Connection": "close"}
+        if is_v2_path(scope["path"]):
+            response = v2_error(413, detail, headers)
+        else:
+            response = problem(413, "payload_too_large", detail, headers=headers)
         await response(scope, receive, send)
 
 

@@ -53,24 +53,32 @@ class ModelMetadata(BaseModel):
 
 
 class RequestInput(BaseModel):
-    """One input tensor: ``data`` is row-major, flat or nested, of ``prod(shape)`` numbers."""
+    """One input tensor: ``data`` is row-major, flat or nested, of ``prod(shape)`` numbers.
+
+    With binary tensor data, ``parameters.binary_data_size`` gives the length of the tensor's
+    raw bytes after the JSON header instead, and ``data`` is left out.
+    """
 
     name: str
     shape: list[int]
     datatype: str
     parameters: dict[str, Any] | None = None
-    data: list[Any]
+    data: list[Any] | None = None
 
 
 class RequestOutput(BaseModel):
-    """An output the client asks for (all outputs when the request names none)."""
+    """An output the client asks for (all outputs when the request names none);
+    ``parameters.binary_data`` asks for it as binary tensor data."""
 
     name: str
     parameters: dict[str, Any] | None = None
 
 
 class InferenceRequest(BaseModel):
-    """``POST .../infer``."""
+    """``POST .../infer`` (JSON; see the binary tensor data extension for the binary form).
+
+    ``parameters.binary_data_output`` asks for every output as binary tensor data.
+    """
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -97,12 +105,14 @@ class InferenceRequest(BaseModel):
 
 
 class ResponseOutput(BaseModel):
-    """One output tensor, data flat in row-major order."""
+    """One output tensor, data flat in row-major order (left out for binary tensor data, whose
+    length is ``parameters.binary_data_size``)."""
 
     name: str
     shape: list[int]
     datatype: str
-    data: list[Any]
+    parameters: dict[str, Any] | None = None
+    data: list[Any] | None = None
 
 
 class InferenceResponse(BaseModel):
@@ -119,3 +129,49 @@ class ErrorResponse(BaseModel):
     """Every v2 error: ``{"error": "..."}``."""
 
     error: str
+
+
+# --- the OpenAPI of the infer routes, which read their bodies themselves ----------------
+def inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with its ``$defs`` references replaced by the definitions (for a request
+    body documented outside FastAPI's own body handling)."""
+    defs = schema.pop("$defs", {})
+
+    def resolve(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return resolve(defs[ref.removeprefix("#/$defs/")])
+            return {key: resolve(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [resolve(item) for item in node]
+        return node
+
+    resolved: dict[str, Any] = resolve(schema)
+    return resolved
+
+
+INFER_DOCS = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": inlined(InferenceRequest.model_json_schema())}},
+    }
+}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    400: {"model": ErrorResponse, "description": "Bad request"},
+    401: {"model": ErrorResponse, "description": "Missing or invalid API key"},
+    404: {"model": ErrorResponse, "description": "Unknown model or version"},
+}
+INFER_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **ERROR_RESPONSES,
+    200: {
+        "content": {
+            "application/json": {},
+            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+        },
+        "description": "The outputs; with binary tensor data, a JSON header of "
+        "Inference-Header-Content-Length bytes followed by the outputs' bytes.",
+    },
+    413: {"model": ErrorResponse, "description": "Body over the size limit"},
+    415: {"model": ErrorResponse, "description": "Unsupported Content-Encoding"},
+}
