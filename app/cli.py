@@ -49,6 +49,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.jobs.executor import make_executor
+    from app.services.search_scheduler import SearchScheduler
 
     settings = _migrated()
     # The schema is current now: the app processes uvicorn starts (one per worker) need not
@@ -58,6 +59,9 @@ def serve(args: argparse.Namespace) -> int:
     # multiply the training pool.
     executor = make_executor(settings)
     executor.start()
+    # Searches are scheduled here too, next to the executor their trials' jobs run on.
+    scheduler = SearchScheduler(settings, executor)
+    scheduler.start()
     # uvicorn re-raises the SIGTERM/SIGINT it handled once it has drained; a Python handler
     # absorbs it so the pool below is stopped cleanly (jobs checkpoint and requeue).
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -76,6 +80,7 @@ def serve(args: argparse.Namespace) -> int:
             timeout_graceful_shutdown=30,
         )
     finally:
+        scheduler.stop()
         executor.stop()
     return 0
 

@@ -60,7 +60,7 @@ class IntRange:
 
 
 Dimension = Choice | Uniform | LogUniform | IntRange
-_RANGES = {"uniform": Uniform, "log_uniform": LogUniform, "int": IntRange}
+_RANGES = ("uniform", "log_uniform", "int")
 
 
 def _range(path: str, kind: str, bounds: Any) -> Dimension:
@@ -76,8 +76,9 @@ def _range(path: str, kind: str, bounds: Any) -> Dimension:
         raise SpaceError(path, f"low must be below high, got [{low}, {high}]", "invalid_range")
     if kind == "log_uniform" and low <= 0:
         raise SpaceError(path, f"log_uniform needs low > 0, got {low}", "invalid_range")
-    dimension: Dimension = _RANGES[kind](low, high)
-    return dimension
+    if kind == "int":
+        return IntRange(low, high)
+    return LogUniform(low, high) if kind == "log_uniform" else Uniform(low, high)
 
 
 def parse_dimension(path: str, spec: Any) -> Dimension:
