@@ -173,7 +173,19 @@ class SearchRun:
 
     def _materialize(self, row: SearchRow, trial: TrialRow) -> None:
         """Create the trial's models and submit their jobs, reusing whatever already exists."""
-        plan = plan_trial(row, trial)
+        try:
+            plan = plan_trial(row, trial)
+        except (IndexError, KeyError, TypeError, ValueError) as error:
+            # A combination of values that each passed the edge check but not together (a
+            # layer index beyond the chosen layer list).
+            message = f"the trial's parameters do not combine: {error}"
+            self._update_trial(
+                trial,
+                status="failed",
+                error={"code": "invalid_params", "message": message},
+                finished_at=utcnow(),
+            )
+            return
         existing = self._existing(row, trial, len(plan.models))
         model_ids, job_ids = [], []
         try:
