@@ -91,6 +91,13 @@ def test_grid_search_runs_every_point_and_keeps_only_the_best_model(
     assert model["hidden_layers"][0]["activation"] == activation
     others = [t["model_id"] for t in search["trials"] if t["model_id"] != best["model_id"]]
     assert all(client.get(f"/v1/models/{m}").status_code == 404 for m in others)
+    image = client.get(f"/v1/searches/{search['id']}/trials.png")
+    assert image.status_code == 200 and image.content.startswith(b"\x89PNG")
+    etag = image.headers["etag"]
+    again = client.get(f"/v1/searches/{search['id']}/trials.png", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    svg = client.get(f"/v1/searches/{search['id']}/trials.png", params={"format": "svg"})
+    assert svg.headers["content-type"] == "image/svg+xml"
 
 
 @pytest.mark.parametrize("strategy", ["random", "tpe"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response, status
+from fastapi import APIRouter, Header, Query, Response, status
 from sse_starlette import EventSourceResponse
 
 from app.api.deps import JsonBody, SearchServiceDep
@@ -18,10 +18,17 @@ from app.api.schemas.searches import (
     SearchSummary,
     validated_search,
 )
+from app.services.search_images import trials_image
 from app.services.searches import SearchView, trial_body
 
 router = APIRouter(prefix="/v1", tags=["searches"])
 DatasetIdQuery = Annotated[str | None, Query(pattern=r"^ds_[0-9a-f]{16}$")]
+ImageFormat = Annotated[str, Query(alias="format", pattern="^(png|svg)$")]
+IMAGE_RESPONSES: dict[int | str, dict[str, object]] = {
+    **PROBLEMS,
+    200: {"content": {"image/png": {}, "image/svg+xml": {}}, "description": "The image"},
+    304: {"description": "Not modified (ETag matches)"},
+}
 
 
 def to_read(view: SearchView) -> SearchRead:
@@ -113,3 +120,18 @@ def search_events(search_id: str, service: SearchServiceDep) -> EventSourceRespo
     """Server-Sent Events: ``progress`` when trials end or the best changes, then ``status``."""
     service.get(search_id)
     return search_event_stream(lambda: to_read(service.view(search_id)))
+
+
+@router.get("/searches/{search_id}/trials.png", response_class=Response, responses=IMAGE_RESPONSES)
+def search_trials_image(
+    search_id: str,
+    service: SearchServiceDep,
+    fmt: ImageFormat = "png",
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """Each trial's metric in order, with the best so far; SVG on request."""
+    image = trials_image(service.view(search_id), fmt, if_none_match)
+    headers = {"ETag": image.etag, "Cache-Control": "no-cache"}
+    if image.data is None:
+        return Response(status_code=status.HTTP_304_NOT_MODIFIED, headers=headers)
+    return Response(image.data, media_type=image.media_type, headers=headers)
