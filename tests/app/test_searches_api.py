@@ -158,6 +158,9 @@ def test_list_filters_and_delete(
     assert client.get("/v1/searches", params={"status": "running"}).json()["total"] == 0
     search = drive(client, settings, created["id"])
     assert search["status"] == "succeeded"
+    events = client.get(f"/v1/searches/{created['id']}/events")
+    assert events.headers["content-type"].startswith("text/event-stream")
+    assert "event: status" in events.text and '"status":"succeeded"' in events.text
     assert client.delete(f"/v1/searches/{created['id']}").status_code == 204
     assert_problem(client.get(f"/v1/searches/{created['id']}"), 404, "search_not_found")
     assert client.get(f"/v1/models/{search['best_model_id']}").status_code == 200
