@@ -81,6 +81,7 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from app.jobs.executor import make_executor
+    from app.services.search_scheduler import SearchScheduler
 
     settings = _migrated()
     # The schema is current now: the app processes uvicorn starts (one per worker) need not
@@ -91,6 +92,9 @@ def _serve(args: argparse.Namespace) -> int:
     grpc_server = _start_grpc(settings, args.host)
     executor = make_executor(settings)
     executor.start()
+    # Searches are scheduled here too, next to the executor their trials' jobs run on.
+    scheduler = SearchScheduler(settings, executor)
+    scheduler.start()
     # uvicorn re-raises the SIGTERM/SIGINT it handled once it has drained; a Python handler
     # absorbs it so the pool below is stopped cleanly (jobs checkpoint and requeue).
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -111,6 +115,7 @@ def _serve(args: argparse.Namespace) -> int:
     finally:
         if grpc_server is not None:
             grpc_server.stop()
+        scheduler.stop()
         executor.stop()
     return 0
 

@@ -13,14 +13,15 @@ from typing import Final, Literal
 
 from app.errors import InvalidId
 
-Prefix = Literal["ds", "mdl", "job"]
+Prefix = Literal["ds", "mdl", "job", "srch"]
 
 DATASET: Final = "ds"
 MODEL: Final = "mdl"
 JOB: Final = "job"
+SEARCH: Final = "srch"
 
-PREFIXES: Final[tuple[str, ...]] = (DATASET, MODEL, JOB)
-_KINDS: Final = {DATASET: "dataset", MODEL: "model", JOB: "job"}
+PREFIXES: Final[tuple[str, ...]] = (DATASET, MODEL, JOB, SEARCH)
+_KINDS: Final = {DATASET: "dataset", MODEL: "model", JOB: "job", SEARCH: "search"}
 _PATTERNS: Final = {prefix: re.compile(rf"{prefix}_[0-9a-f]{{16}}") for prefix in PREFIXES}
 
 

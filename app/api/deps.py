@@ -29,6 +29,7 @@ from app.services.jobs import JobService
 from app.services.loaded_model import LoadedModel
 from app.services.model_cache import ModelCache
 from app.services.models import ModelService
+from app.services.searches import SearchService
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
@@ -169,6 +170,11 @@ async def get_job_service(
     return JobService(db, arrays, settings, executor)
 
 
+async def get_search_service(db: DatabaseDep, settings: SettingsDep) -> SearchService:
+    """Search use cases bound to this app's storage (the scheduler runs next to the executor)."""
+    return SearchService(db, settings)
+
+
 EvaluationServiceDep = Annotated[EvaluationService, Depends(get_evaluation_service)]
 
 
@@ -181,6 +187,7 @@ DataPlaneDep = Annotated[DataPlane, Depends(get_dataplane)]
 ExportServiceDep = Annotated[ExportService, Depends(get_export_service)]
 ImageServiceDep = Annotated[ImageService, Depends(get_image_service)]
 JobServiceDep = Annotated[JobService, Depends(get_job_service)]
+SearchServiceDep = Annotated[SearchService, Depends(get_search_service)]
 
 # --- request checks -------------------------------------------------------------------------
 

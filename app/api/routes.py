@@ -19,6 +19,7 @@ from app.api.routers import (
     jobs,
     models,
     predict,
+    searches,
     v2,
     v2_infer,
 )
@@ -32,6 +33,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
     activations.router,
     images.router,
     export.router,
+    searches.router,
 )
 
 

@@ -15,9 +15,16 @@ from numpy.typing import NDArray
 
 from app.jobs.job_spec import JobSpec
 from app.storage.tables import DatasetRow, ModelRow
+from core.cross_validation import fold_split
 from core.decision import class_indices
 from core.inference import Inference, rows_to_columns
-from core.metrics import accuracy, log_loss, regression_report
+from core.metrics import (
+    accuracy,
+    confusion_matrix,
+    log_loss,
+    precision_recall_f1,
+    regression_report,
+)
 from core.network import ANN
 from core.preprocessing import LabelCodec, train_test_split_indices
 
@@ -57,6 +64,14 @@ def training_data(
             targets[train_idx], spec.validation, seed=spec.options.seed
         )
         train_idx, val_idx = train_idx[keep], train_idx[held]
+    elif isinstance(spec.validation, dict):
+        # One fold of a k-fold split of the training rows (a cross-validated search trial).
+        fold = spec.validation
+        rng = np.random.default_rng(fold["seed"])
+        keep, held = fold_split(
+            targets[train_idx], fold["folds"], fold["fold"], stratified=fold["stratified"], rng=rng
+        )
+        train_idx, val_idx = train_idx[keep], train_idx[held]
     else:
         val_idx = None
     codec = LabelCodec(tuple(model.classes)) if model.classes is not None else None
@@ -74,10 +89,12 @@ def _scores(inference: Inference, X: FloatArray, Y: FloatArray) -> dict[str, Any
         return regression_report(Y, P)
     # Y holds exact 0/1 targets (one-hot for several classes): the rule recovers their classes.
     predicted, actual = class_indices(P), class_indices(Y)
+    confusion = confusion_matrix(actual, predicted, len(inference.classes))
     return {
         "n_samples": int(X.shape[1]),
         "accuracy": accuracy(actual, predicted),
         "log_loss": log_loss(Y, P),
+        "f1_macro": float(np.mean(precision_recall_f1(confusion)[2])),
     }
 
 

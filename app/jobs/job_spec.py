@@ -35,14 +35,15 @@ class JobSpec:
     """What ``POST /v1/models/{id}/train`` asked for, after validation.
 
     ``validation`` is ``"test"`` (the dataset's stored test split), a fraction of the training
-    rows carved out with the options' seed, or None. ``early_stopping`` says whether the
-    options' ``patience`` and ``min_delta`` apply. ``base_version`` is the version training
-    starts from (the current one with ``warm_start``, else 0, the initialization), fixed at
-    submission so a resumed job starts from the same parameters.
+    rows carved out with the options' seed, one fold of a k-fold split of the training rows
+    (``{"folds": k, "fold": i, "stratified": bool, "seed": s}``), or None. ``early_stopping``
+    says whether the options' ``patience`` and ``min_delta`` apply. ``base_version`` is the
+    version training starts from (the current one with ``warm_start``, else 0, the
+    initialization), fixed at submission so a resumed job starts from the same parameters.
     """
 
     options: TrainingOptions
-    validation: str | float | None = None
+    validation: str | float | dict[str, Any] | None = None
     early_stopping: bool = False
     warm_start: bool = False
     base_version: int = 0
@@ -51,7 +52,7 @@ class JobSpec:
     def create(
         cls,
         *,
-        validation: str | float | None = None,
+        validation: str | float | dict[str, Any] | None = None,
         patience: int | None = None,
         min_delta: float = 0.0,
         warm_start: bool = False,
