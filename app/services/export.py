@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from app.errors import Conflict
 from app.services.loaded_model import LoadedModel
 from app.services.model_cache import ModelCache
 from app.services.onnx_export import to_onnx
@@ -75,6 +76,13 @@ class ExportService:
         elif fmt == "json":
             data = json.dumps(model_document(loaded), allow_nan=False).encode()
         else:
+            if loaded.inference.preprocessor is not None:
+                raise Conflict(
+                    "the ONNX export cannot express a preprocessing stage yet (imputation, "
+                    "scaling, one-hot categories, date parts, derived features); export npz or "
+                    "json, whose metadata holds the stage",
+                    code="onnx_preprocessing_unsupported",
+                )
             meta = {"model_id": loaded.model.id, "version": str(loaded.version)}
             data = to_onnx(loaded.ann, loaded.model.classes, metadata=meta)
         return Export(data, MEDIA_TYPES[fmt], f"{stem}.{fmt}", loaded.version)
