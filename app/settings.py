@@ -43,8 +43,8 @@ class Settings(BaseSettings):
 
     # Limits: every request is checked against these before any work is done.
     max_body_bytes: int = Field(default=10 * 1024 * 1024, gt=0)
-    max_upload_bytes: int = Field(default=20 * 1024 * 1024, gt=0)
-    max_samples: int = Field(default=100_000, gt=0)
+    max_upload_bytes: int = Field(default=200 * 1024 * 1024, gt=0)
+    max_samples: int = Field(default=1_000_000, gt=0)
     max_features: int = Field(default=1_000, gt=0)
     max_layers: int = Field(default=10, gt=0)
     max_units: int = Field(default=1_024, gt=0)

@@ -10,6 +10,10 @@ Two backends give the same answers (to rounding, a relative 1e-12): numpy, for e
 and, for a few rows of a small float64 network, the plain-Python pass of
 :class:`core.scalar_network.ScalarNetwork`, because there a numpy call costs more than a row's
 whole arithmetic. :meth:`Inference.predict` chooses between them.
+
+A network with a preprocessing stage (:class:`core.pipeline.Preprocessor`) takes the user's raw
+columns instead: :meth:`Inference.predict_table` encodes them, runs the numpy backend and maps
+regression outputs back to the targets' units.
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from core.activations import ACTIVATIONS, Activation
 from core.decision import class_index, class_indices
 from core.errors import CoreError
 from core.network import ANN
+from core.pipeline import Preprocessor
 from core.scalar_network import ScalarNetwork
+from core.table_values import Table
 
 FloatArray = NDArray[np.floating[Any]]
 FloatRows = list[list[float]]
@@ -134,10 +140,18 @@ class Inference:
     classes : sequence of int or str, optional
         The class labels of a classifier, in the order of its outputs (two classes for one
         sigmoid unit); None for a regressor.
+    preprocessor : Preprocessor, optional
+        The model's preprocessing stage: rows are then raw column values, encoded here.
     """
 
-    def __init__(self, ann: ANN, classes: Sequence[Label] | None = None) -> None:
+    def __init__(
+        self,
+        ann: ANN,
+        classes: Sequence[Label] | None = None,
+        preprocessor: Preprocessor | None = None,
+    ) -> None:
         self.ann = ann
+        self.preprocessor = preprocessor
         self.classes: tuple[Label, ...] | None = tuple(classes) if classes is not None else None
         self.n_inputs = ann.n_x
         self.n_outputs = ann.n_y
@@ -145,7 +159,8 @@ class Inference:
             (getattr(ann, f"W{l}"), getattr(ann, f"b{l}"), ACTIVATIONS[name])
             for l, name in enumerate(ann.spec.activations, start=1)
         )
-        self.scalar = ScalarNetwork.from_ann(ann)
+        # A stage's encoding is numpy work: such a model always takes the numpy backend.
+        self.scalar = ScalarNetwork.from_ann(ann) if preprocessor is None else None
         """The plain-Python backend, or None when the network is not small float64."""
 
     # The numpy backend -------------------------------------------------------------------
@@ -165,9 +180,14 @@ class Inference:
         return A
 
     def _predict_array(self, features: NDArray[np.float64]) -> Prediction:
-        A = self.outputs(rows_to_columns(features))
+        return self._predict_columns(rows_to_columns(features))
+
+    def _predict_columns(self, X: FloatArray) -> Prediction:
+        A = self.outputs(X)
         if not np.isfinite(A).all():
             raise OutputNotFiniteError("the model's output overflowed for these inputs")
+        if self.preprocessor is not None and self.classes is None:
+            A = self.preprocessor.decode_outputs(A)
         outputs = columns_to_rows(A)
         if self.classes is None:
             return Prediction(outputs, None, None, None)
@@ -208,9 +228,30 @@ class Inference:
         service passes its own, which names each bad field) and take numpy. ``max_rows`` bounds
         the rows the plain backend accepts (more are left to ``check`` to refuse).
         """
+        if self.preprocessor is not None:
+            return self.predict_table(self.preprocessor.table_from_rows(rows))[0]  # type: ignore[arg-type]
         if type(rows) is list:
             plain = self._predict_plain(rows, len(rows) if max_rows is None else max_rows)
             if plain is not None:
                 return plain
         features = check(rows) if check is not None else check_rows(rows, self.n_inputs)
         return self._predict_array(features)
+
+    # Tables of raw columns ---------------------------------------------------------------
+    def predict_table(self, table: Table) -> tuple[Prediction, list[str]]:
+        """The predictions of a table of the stage's raw columns (see
+        :meth:`core.pipeline.Preprocessor.table_from_columns`) and the stage's warnings."""
+        if self.preprocessor is None:
+            raise CoreError("this network has no preprocessing stage: send rows of numbers.")
+        X, warnings = self.preprocessor.transform(table)
+        return self._predict_columns(X), warnings
+
+    def column_outputs(self, X: FloatArray) -> FloatArray:
+        """Outputs ``(n_y, m)`` in the targets' units for raw numeric columns ``X`` ``(n, m)``:
+        the network's own inputs, or the stage's input columns (all numeric) in order."""
+        if self.preprocessor is None:
+            return self.outputs(X)
+        names = self.preprocessor.names
+        encoded, _ = self.preprocessor.transform(dict(zip(names, X, strict=True)))
+        A = self.outputs(encoded)
+        return A if self.classes is not None else self.preprocessor.decode_outputs(A)

@@ -23,7 +23,7 @@ from app.storage.job_queue import JobQueue
 from app.storage.repositories import JobRepository, ModelRepository
 from app.storage.tables import ModelRow, ModelVersionRow, utcnow
 from core.network import ANN
-from core.serialization import model_to_bytes
+from core.pipeline import Pipeline, Preprocessor, pipeline_to_bytes
 from core.training_state import History, TrainingResult
 
 logger = logging.getLogger("annserve.jobs")
@@ -86,8 +86,8 @@ class Outcomes:
         logger.info("job checkpointed for shutdown", extra={"job": self.job_id})
         return "queued"
 
-    def _write_version(self, model_id: str, ann: ANN) -> int:
-        data = model_to_bytes(ann)
+    def _write_version(self, model_id: str, ann: ANN, stage: Preprocessor | None = None) -> int:
+        data = pipeline_to_bytes(Pipeline(stage, ann))
         while True:
             with self.db.session() as session:
                 version = (ModelRepository(session).latest_version_number(model_id) or 0) + 1
@@ -114,7 +114,7 @@ class Outcomes:
     ) -> str:
         """Store the new version and end the job ``succeeded``, in one transaction."""
         scores = evaluate(ann, data)
-        version = self._write_version(model.id, ann)
+        version = self._write_version(model.id, ann, data.preprocessor)
         metrics = {"job_id": self.job_id, "version": version, **scores}
         body = {
             "stop_reason": result.stop_reason,

@@ -30,7 +30,8 @@ from app.storage.job_queue import JobQueue
 from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
 from app.storage.tables import DatasetRow, JobRow, ModelRow
 from core.errors import ConfigurationError, CoreError, DivergenceError
-from core.serialization import load_state, model_from_bytes
+from core.pipeline import pipeline_from_bytes
+from core.serialization import load_state
 from core.training import train
 from core.training_state import History, TrainingState
 
@@ -115,9 +116,10 @@ class JobRun:
     def run(self) -> str:
         loaded = _load(self.db, self.job_id)
         spec, model = loaded.spec, loaded.model
-        arrays, _ = self.store.load_dataset(loaded.dataset.id)
-        data = training_data(arrays, loaded.dataset, model, spec)
-        ann = model_from_bytes(self.store.model_version_bytes(model.id, spec.base_version))
+        arrays, metadata = self.store.load_dataset(loaded.dataset.id)
+        base = pipeline_from_bytes(self.store.model_version_bytes(model.id, spec.base_version))
+        ann = base.ann
+        data = training_data(arrays, loaded.dataset, model, spec, base.preprocessor, metadata)
         state = self._resume_state()
         history = state.history if state is not None else History()
         self._reset_history(history)

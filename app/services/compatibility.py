@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 
 from app.errors import InvalidInput
+from app.services.model_tables import check_table_dataset, has_number_rows
 from app.storage.tables import DatasetRow
 
 
@@ -20,6 +21,8 @@ class ModelShape(Protocol):
     def n_outputs(self) -> int: ...
     @property
     def classes(self) -> Sequence[int | str] | None: ...
+    @property
+    def input_schema(self) -> tuple[dict[str, Any], ...] | None: ...
 
 
 def check_compatible(model: ModelShape, dataset: DatasetRow, *, training: bool) -> None:
@@ -30,7 +33,15 @@ def check_compatible(model: ModelShape, dataset: DatasetRow, *, training: bool) 
     then); training refuses them up front, since the output units could not learn them.
     """
     use = "train on" if training else "be scored on"
-    if dataset.n_features != model.n_inputs:
+    if model.input_schema is not None:
+        check_table_dataset(model.input_schema, dataset, use)
+    elif not has_number_rows(dataset):
+        raise InvalidInput(
+            f"dataset {dataset.id} has text, dates or missing values: it needs a model created "
+            "from a table dataset, whose preprocessing encodes them",
+            code="needs_table_model",
+        )
+    elif dataset.n_features != model.n_inputs:
         raise InvalidInput(
             f"the dataset has {dataset.n_features} features but the model takes "
             f"{model.n_inputs} inputs",

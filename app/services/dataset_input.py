@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -32,6 +32,9 @@ from app.settings import Settings
 from core.errors import CoreError
 from core.inference import rows_to_columns
 from core.preprocessing import LabelCodec, feature_stats, train_test_split_indices
+
+if TYPE_CHECKING:
+    from app.services.table_upload import RawTable
 
 Label = int | float | str
 MAX_INFERRED_CLASSES = 20
@@ -50,16 +53,18 @@ class PreparedDataset:
     feature_names: list[str]
     target_name: str
     stats: dict[str, Any]
+    table: RawTable | None = None
+    """The typed columns of a table (an upload, or JSON rows with text or nulls)."""
 
     @property
     def n_samples(self) -> int:
         """Number of rows ``m``."""
-        return int(self.features.shape[0])
+        return int(self.targets.shape[0])
 
     @property
     def n_features(self) -> int:
         """Number of feature columns ``n``."""
-        return int(self.features.shape[1])
+        return len(self.feature_names)
 
 
 def _field_errors(errors: list[FieldError], detail: str, code: str) -> InvalidInput:

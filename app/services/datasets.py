@@ -6,8 +6,9 @@ written before the row that points at it is committed, and a failed commit remov
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -15,16 +16,24 @@ from numpy.typing import NDArray
 
 from app.errors import Conflict, InvalidInput, LimitExceeded, dataset_not_found
 from app.ids import DATASET, new_id, validate_id
-from app.services.csv_table import parse_csv
 from app.services.dataset_input import Label, PreparedDataset, features_matrix, prepare_dataset
+from app.services.table_dataset import (
+    is_number,
+    prepare_table,
+    raw_from_rows,
+    table_arrays,
+)
+from app.services.table_upload import UploadOptions, parse_upload
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
 from app.storage.repositories import DatasetRepository, JobRepository
+from app.storage.table_columns import columns_from_arrays
 from app.storage.tables import DatasetRow
 from core.datasets import make_dataset
 from core.errors import CoreError
 from core.inference import columns_to_rows
+from core.table_values import DEFAULT_NA_VALUES, Column
 
 
 @dataclass(frozen=True)
@@ -43,12 +52,29 @@ class DatasetArrays:
     targets: NDArray[Any]
     train_idx: NDArray[np.int64]
     test_idx: NDArray[np.int64]
+    columns: dict[str, Column] | None = field(default=None)
+    """A table's typed feature columns (see :mod:`app.services.table_dataset`)."""
+
+    def rows(self, keep: Sequence[int]) -> list[list[Any]]:
+        """Feature rows ``keep`` as clients sent them: numbers, or a table's raw values (text,
+        booleans, ISO dates, None where missing)."""
+        if self.columns is None or self.features.shape[1] == len(self.columns):
+            rows: list[list[Any]] = self.features[list(keep)].tolist()
+            return rows
+        shown = [_client_values(column[list(keep)]) for column in self.columns.values()]
+        return [list(row) for row in zip(*shown, strict=True)]
 
     def labels(self, classes: Sequence[int | str] | None) -> list[Any]:
         """Targets as clients see them: class labels, or regression values."""
         if classes is None:
             return [float(v) for v in self.targets]
         return [classes[int(i)] for i in self.targets]
+
+
+def _client_values(column: Column) -> list[Any]:
+    if column.dtype == object:
+        return column.tolist()
+    return [None if v != v else v for v in column.tolist()]
 
 
 class DatasetService:
@@ -64,14 +90,62 @@ class DatasetService:
         self,
         *,
         name: str,
-        features: Sequence[Sequence[float]],
-        targets: Sequence[Label],
+        features: Sequence[Sequence[Any]],
+        targets: Sequence[Label | None],
         feature_names: Sequence[str] | None = None,
         target_name: str = "y",
         task: str | None = None,
         split: SplitOptions = SplitOptions(),
+        column_types: Mapping[str, str] | None = None,
+        drop: Sequence[str] = (),
+        na_values: Sequence[str] = DEFAULT_NA_VALUES,
     ) -> DatasetRow:
-        """A dataset from JSON rows ``(m, n)`` and ``m`` targets."""
+        """A dataset from JSON rows ``(m, n)`` and ``m`` targets.
+
+        Rows of finite numbers make a numeric dataset; rows with text, booleans or nulls (or a
+        request naming ``column_types`` or ``drop``) make a table of typed columns.
+        """
+        plain = not column_types and not drop and all(t is not None for t in targets)
+        if plain and all(is_number(v) for row in features for v in row):
+            labels: list[Label] = [t for t in targets if t is not None]
+            return self._from_numbers(
+                name, features, labels, feature_names, target_name, task, split
+            )
+        matrix = features_matrix([[0.0] * len(r) for r in features], self.settings)
+        n = matrix.shape[1]
+        names = (
+            list(feature_names) if feature_names is not None else [f"x{j + 1}" for j in range(n)]
+        )
+        if len(names) != n or len(set(names)) != n:
+            raise InvalidInput(
+                f"feature_names must be {n} distinct names", code="feature_names_length_mismatch"
+            )
+        if len(targets) != matrix.shape[0]:
+            raise InvalidInput(
+                f"{len(targets)} targets for {matrix.shape[0]} rows", code="targets_length_mismatch"
+            )
+        raw = raw_from_rows(
+            features, targets, names, target_name, column_types or {}, drop, na_values
+        )
+        prepared = prepare_table(
+            raw,
+            task=task,
+            test_fraction=split.test_fraction,
+            seed=split.seed,
+            settings=self.settings,
+        )
+        return self._store(name, prepared, {"kind": "json"}, split)
+
+    def _from_numbers(
+        self,
+        name: str,
+        features: Sequence[Sequence[Any]],
+        targets: Sequence[Label],
+        feature_names: Sequence[str] | None,
+        target_name: str,
+        task: str | None,
+        split: SplitOptions,
+    ) -> DatasetRow:
         matrix = features_matrix(features, self.settings)
         prepared = prepare_dataset(
             matrix,
@@ -85,33 +159,29 @@ class DatasetService:
         )
         return self._store(name, prepared, {"kind": "json"}, split)
 
-    def create_from_csv(
+    def create_from_upload(
         self,
         *,
-        data: bytes,
+        path: Path,
         filename: str,
+        size: int,
+        options: UploadOptions | None = None,
         name: str | None = None,
-        target: str | None = None,
         task: str | None = None,
         split: SplitOptions = SplitOptions(),
     ) -> DatasetRow:
-        """A dataset from an uploaded CSV file."""
-        table = parse_csv(data, target, self.settings)
-        if table.features.shape[0] < 2:
-            raise InvalidInput("a dataset needs at least 2 rows", code="too_few_samples")
-        prepared = prepare_dataset(
-            table.features,
-            table.labels,
+        """A dataset from an uploaded CSV or Parquet file, already on disk at ``path``."""
+        raw = parse_upload(path, filename, options or UploadOptions(), self.settings)
+        prepared = prepare_table(
+            raw,
             task=task,
-            feature_names=table.feature_names,
-            target_name=table.target_name,
             test_fraction=split.test_fraction,
             seed=split.seed,
             settings=self.settings,
         )
         # The file name comes from the client's multipart header: keep printable characters only.
         shown = "".join(c for c in filename if c.isprintable())[:200]
-        source = {"kind": "upload", "filename": shown, "bytes": len(data)}
+        source = {"kind": "upload", "filename": shown, "bytes": size}
         return self._store(name or shown or "upload", prepared, source, split)
 
     def generate(
@@ -164,15 +234,17 @@ class DatasetService:
         self, name: str, prepared: PreparedDataset, source: dict[str, Any], split: SplitOptions
     ) -> DatasetRow:
         dataset_id = new_id(DATASET)
-        self.arrays.save_dataset(
-            dataset_id,
-            {
-                "features": prepared.features,
-                "targets": prepared.targets,
-                "train_idx": prepared.train_idx,
-                "test_idx": prepared.test_idx,
-            },
-        )
+        arrays = {
+            "features": prepared.features,
+            "targets": prepared.targets,
+            "train_idx": prepared.train_idx,
+            "test_idx": prepared.test_idx,
+        }
+        metadata: dict[str, Any] = {}
+        if prepared.table is not None:
+            columns, metadata = table_arrays(prepared.table)
+            arrays |= columns
+        self.arrays.save_dataset(dataset_id, arrays, metadata)
         row = DatasetRow(
             id=dataset_id,
             name=name,
@@ -214,9 +286,13 @@ class DatasetService:
 
     def load_arrays(self, row: DatasetRow) -> DatasetArrays:
         """The arrays, in rows, of the dataset ``row`` (from :meth:`get`)."""
-        arrays, _ = self.arrays.load_dataset(row.id)
+        arrays, metadata = self.arrays.load_dataset(row.id)
         return DatasetArrays(
-            arrays["features"], arrays["targets"], arrays["train_idx"], arrays["test_idx"]
+            arrays["features"],
+            arrays["targets"],
+            arrays["train_idx"],
+            arrays["test_idx"],
+            columns_from_arrays(arrays, metadata),
         )
 
     # Deletion ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from app.errors import InvalidInput
+from app.errors import Conflict, InvalidInput
 from app.services.compatibility import check_compatible
 from app.services.datasets import DatasetService
 from app.services.loaded_model import LoadedModel, ServedModel
@@ -53,6 +53,7 @@ class EvaluationService:
     # Sources of samples ----------------------------------------------------------------------
     def dataset_samples(self, model: ServedModel, dataset_id: str | None, split: Split) -> Samples:
         """The rows of a stored dataset's split (the model's own dataset when none is named)."""
+        _numeric_only(model)
         dataset_id = dataset_id or model.dataset_id
         if dataset_id is None:
             raise InvalidInput(
@@ -76,6 +77,7 @@ class EvaluationService:
 
     def inline_samples(self, model: ServedModel, inputs: object, targets: Sequence[Any]) -> Samples:
         """Rows and targets sent with the request."""
+        _numeric_only(model)
         features = check_features(inputs, model.n_inputs, self.settings.max_predict_rows)
         if len(targets) != features.shape[0]:
             raise InvalidInput(
@@ -126,6 +128,15 @@ class EvaluationService:
             outputs = loaded.inference.predict(samples.features).outputs
             report = regression_report(samples.targets.T, np.asarray(outputs).T)
         return {"task": loaded.model.task, **report, **_provenance(loaded, samples)}
+
+
+def _numeric_only(model: ServedModel) -> None:
+    if model.input_schema is not None:
+        raise Conflict(
+            "scoring a model with a preprocessing stage is not supported yet; "
+            "the training job's result holds its train and validation scores",
+            code="table_model_scoring_unsupported",
+        )
 
 
 def _class_indices(model: ServedModel, labels: list[Any]) -> NDArray[np.int64]:

@@ -17,7 +17,7 @@ from typing import Literal
 
 import numpy as np
 
-from app.errors import InvalidInput, NotFound
+from app.errors import Conflict, InvalidInput, NotFound
 from app.services.datasets import DatasetService
 from app.services.loaded_model import LoadedModel
 from app.services.model_cache import ModelCache
@@ -83,6 +83,11 @@ class ImageService:
         """The model's output over the plane with the dataset's train and test points on it."""
         loaded = self.cache.get(model_id, version)
         model = loaded.model
+        if model.input_schema is not None:
+            raise Conflict(
+                "the decision boundary of a model with a preprocessing stage is not drawn yet",
+                code="table_model_boundary_unsupported",
+            )
         if model.n_inputs != 2:
             raise InvalidInput(
                 f"a decision boundary needs a model with 2 inputs, this one has {model.n_inputs}",

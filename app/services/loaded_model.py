@@ -4,10 +4,12 @@ their inference entry point."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from app.storage.tables import ModelRow
 from core.inference import Inference
 from core.network import ANN
+from core.pipeline import Preprocessor
 from core.preprocessing import LabelCodec
 
 
@@ -28,6 +30,8 @@ class ServedModel:
     distribution: str
     codec: LabelCodec | None
     tenant: str
+    input_schema: tuple[dict[str, Any], ...] | None = None
+    """A table model's input columns (see :mod:`app.services.model_tables`); None: numbers."""
 
     @classmethod
     def from_row(cls, row: ModelRow) -> ServedModel:
@@ -47,6 +51,7 @@ class ServedModel:
             distribution=row.distribution,
             codec=LabelCodec(classes) if classes is not None else None,
             tenant=row.tenant,
+            input_schema=row.input_schema,
         )
 
 
@@ -61,9 +66,15 @@ class LoadedModel:
     inference: Inference
 
     @classmethod
-    def of(cls, model: ServedModel, version: int, ann: ANN) -> LoadedModel:
-        """``ann`` as ``version`` of ``model``, ready to predict."""
-        return cls(model, version, ann, Inference(ann, model.classes))
+    def of(
+        cls,
+        model: ServedModel,
+        version: int,
+        ann: ANN,
+        preprocessor: Preprocessor | None = None,
+    ) -> LoadedModel:
+        """``ann`` (after ``preprocessor``, for a table model) as ``version`` of ``model``."""
+        return cls(model, version, ann, Inference(ann, model.classes, preprocessor))
 
     @property
     def trained(self) -> bool:

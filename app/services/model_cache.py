@@ -34,7 +34,7 @@ from app.storage.arrays import ArrayStore
 from app.storage.db import Database
 from app.storage.repositories import ModelRepository
 from app.storage.tenancy import current_tenant, visible
-from core.serialization import model_from_bytes
+from core.pipeline import pipeline_from_bytes
 
 _VERSION_FILE = re.compile(r"v(\d+)\.npz")
 
@@ -192,8 +192,8 @@ class ModelCache:
             data = self.arrays.model_version_bytes(model_id, number)
         except FileNotFoundError as error:
             raise version_not_found(model_id, number) from error
-        ann = model_from_bytes(data)
-        loaded = LoadedModel.of(model, number, ann)
+        pipeline = pipeline_from_bytes(data)
+        loaded = LoadedModel.of(model, number, pipeline.ann, pipeline.preprocessor)
         with self._lock:
             self.loads += 1
             self._networks[key] = loaded

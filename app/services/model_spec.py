@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.errors import InvalidInput, LimitExceeded
+from app.services.model_tables import PreprocessingSpec
 from app.settings import Settings
 from app.storage.tables import DatasetRow
 
@@ -48,6 +49,8 @@ class ModelSpec:
     dtype: str = "float64"
     dataset_id: str | None = None
     description: str = ""
+    preprocessing: PreprocessingSpec | None = None
+    """Asked-for preprocessing (or derived features); a table dataset gets the defaults."""
 
 
 @dataclass(frozen=True)

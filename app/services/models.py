@@ -4,6 +4,7 @@ delete, and parameter versions."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
@@ -16,15 +17,22 @@ from app.errors import (
     version_not_found,
 )
 from app.ids import DATASET, MODEL, is_valid_id, new_id, validate_id
-from app.services.model_spec import ModelSpec, ResolvedModel, resolve_model
+from app.services.model_spec import ModelSpec, ResolvedModel, _check_limits, resolve_model
+from app.services.model_tables import (
+    PreprocessingSpec,
+    dataset_columns,
+    fit_stage,
+    is_table,
+)
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
 from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
+from app.storage.table_columns import rows_of, stored_table
 from app.storage.tables import DatasetRow, ModelRow, ModelVersionRow, utcnow
 from core.errors import CoreError
 from core.network import ANN
-from core.serialization import model_to_bytes
+from core.pipeline import Pipeline, Preprocessor, pipeline_to_bytes
 
 
 class ModelService:
@@ -64,9 +72,43 @@ class ModelService:
         except CoreError as error:
             raise InvalidInput(str(error), code="invalid_architecture") from error
 
+    def _stage(self, dataset: DatasetRow, spec: ModelSpec, resolved: ResolvedModel) -> Preprocessor:
+        """The preprocessing stage fitted on the dataset's training split."""
+        arrays, metadata = self.arrays.load_dataset(dataset.id)
+        train_idx = arrays["train_idx"]
+        table = rows_of(stored_table(arrays, metadata, dataset), train_idx)
+        regression = resolved.task == "regression"
+        targets = arrays["targets"][train_idx].astype(float) if regression else None
+        return fit_stage(
+            table,
+            dataset_columns(dataset),
+            spec.preprocessing or PreprocessingSpec(),
+            targets,
+            center_targets=resolved.output_activation != "relu",
+        )
+
+    def _resolve(self, spec: ModelSpec) -> tuple[ResolvedModel, Preprocessor | None]:
+        dataset = self._dataset(spec.dataset_id)
+        if dataset is None or not (is_table(dataset) or spec.preprocessing is not None):
+            if spec.preprocessing is not None:
+                raise InvalidInput(
+                    "preprocessing and derived_features need a dataset_id", code="dataset_required"
+                )
+            return resolve_model(spec, dataset, self.settings), None
+        resolved = resolve_model(replace(spec, n_inputs=None), dataset, self.settings)
+        stage = self._stage(dataset, spec, resolved)
+        if spec.n_inputs is not None and spec.n_inputs != stage.n_x:
+            raise InvalidInput(
+                f"n_inputs={spec.n_inputs} but the dataset's columns encode to {stage.n_x} inputs",
+                code="feature_count_mismatch",
+            )
+        resolved = replace(resolved, n_inputs=stage.n_x)
+        _check_limits(resolved, self.settings)
+        return resolved, stage
+
     def create(self, spec: ModelSpec) -> ModelRow:
         """Validate ``spec``, initialize the network and store it as version 0."""
-        resolved = resolve_model(spec, self._dataset(spec.dataset_id), self.settings)
+        resolved, stage = self._resolve(spec)
         ann = self._build(spec, resolved)
         model_id = new_id(MODEL)
         architecture = ann.architecture() | {
@@ -75,7 +117,15 @@ class ModelService:
                 for u, a in zip(resolved.units, resolved.hidden_activations, strict=True)
             ]
         }
-        self.arrays.save_model_version_bytes(model_id, 0, model_to_bytes(ann))
+        if stage is not None:
+            options = stage.options.to_dict()
+            architecture |= {
+                "input_schema": stage.input_schema(),
+                "preprocessing": options
+                | {"derived_features": [f.expression for f in stage.derived]},
+                "encoded_features": stage.feature_names(),
+            }
+        self.arrays.save_model_version_bytes(model_id, 0, pipeline_to_bytes(Pipeline(stage, ann)))
         row = ModelRow(
             id=model_id,
             name=spec.name,

@@ -101,6 +101,12 @@ class ModelRow(TenantOwned, Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow, onupdate=utcnow)
 
+    @property
+    def input_schema(self) -> tuple[dict[str, Any], ...] | None:
+        """A table model's input columns (kept in ``architecture``); None for rows of numbers."""
+        schema = self.architecture.get("input_schema")
+        return tuple(schema) if schema is not None else None
+
 
 class ModelVersionRow(Base):
     """One immutable parameter file of a model: ``models/<model_id>/v<version>.npz``."""

@@ -71,7 +71,7 @@ def test_non_finite_values_are_refused(
         "/v1/datasets", content=body, headers={"content-type": "application/json"}
     )
     problem = assert_problem(response, 422, "validation_error")
-    assert problem["errors"][0]["field"] == "body.features.1.1"
+    assert problem["errors"][0]["field"].startswith("body.features.1.1")
     target = b'{"name": "x", "features": [[1, 2], [3, 4]], "targets": [0.5, %s]}' % literal
     response = client.post(
         "/v1/datasets", content=target, headers={"content-type": "application/json"}
@@ -100,8 +100,12 @@ def test_limits_on_rows(tmp_path: Any) -> None:
 @pytest.mark.parametrize(
     ("text", "form", "code"),
     [
-        (b"a,b,y\n1,2,0\n3,x,1\n", {}, "invalid_csv_cells"),
+        (b"a,b,y\n1,2,0\n3,x,1\n", {"column_types": '{"b": "numeric"}'}, "invalid_csv_cells"),
         (b"a,b,y\n1,2,0\n3,nan,1\n", {}, "invalid_csv_cells"),
+        (b"a,b,y\n1,2,0\n3,1e301,1\n", {}, "invalid_csv_cells"),
+        (b"a,b,y\n1,2,0\n3,4,1\n", {"column_types": '{"b": "colour"}'}, "invalid_column_type"),
+        (b"a,b,y\n1,2,0\n3,4,1\n", {"drop": '["z"]'}, "unknown_column"),
+        (b"a,b,y\n1,2,0\n3,4,1\n", {"column_types": "{"}, "invalid_form_field"),
         (b"a,b,y\n1,2,0\n3,1\n", {}, "ragged_rows"),
         (b"", {}, "empty_data"),
         (b"a,b,y\n", {}, "empty_data"),
@@ -110,7 +114,7 @@ def test_limits_on_rows(tmp_path: Any) -> None:
         (b"a,a,y\n1,2,0\n3,4,1\n", {}, "invalid_csv"),
         (b"y\n0\n1\n", {}, "invalid_csv"),
         (b"a,y\n\xff\xfe,1\n", {}, "invalid_csv"),
-        (b"a,y\n1,\n2,1\n", {}, "invalid_csv_cells"),
+        (b"a,y\n1,\n2,1\n", {}, "too_few_samples"),
     ],
 )
 def test_bad_csv(
@@ -121,13 +125,28 @@ def test_bad_csv(
     _nothing_stored(client, settings)
 
 
-def test_bad_csv_names_line_and_column(client: TestClient) -> None:
+def test_bad_csv_names_every_column_with_count_and_lines(client: TestClient) -> None:
+    rows = "".join(
+        f"{i},{'oops' if i % 2 else i},{'inf' if i > 5 else i},{i % 2}\n" for i in range(9)
+    )
     response = client.post(
-        "/v1/datasets/upload", files={"file": ("x.csv", b"a,b,y\n1,2,0\n3,oops,1\n")}
+        "/v1/datasets/upload",
+        files={"file": ("x.csv", f"a,b,c,y\n{rows}".encode())},
+        data={"column_types": '{"b": "numeric"}'},
     )
     problem = assert_problem(response, 422, "invalid_csv_cells")
+    assert problem["detail"] == "7 bad cell(s) in 2 column(s)"
     assert problem["errors"] == [
-        {"field": "file.line3.b", "message": "is not a number", "code": "not_numeric"}
+        {
+            "field": "file.b",
+            "message": "4 cell(s) are not numbers (lines 3, 5, 7, 9)",
+            "code": "not_numeric",
+        },
+        {
+            "field": "file.c",
+            "message": "3 cell(s) are NaN or infinite (lines 8, 9, 10)",
+            "code": "not_finite",
+        },
     ]
 
 

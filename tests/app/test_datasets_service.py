@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -22,8 +23,12 @@ def service(settings: Settings) -> Iterator[DatasetService]:
     db.dispose()
 
 
-def test_uploaded_file_names_keep_printable_characters(service: DatasetService) -> None:
-    row = service.create_from_csv(data=b"a,y\n1,0\n2,1\n", filename="a\x00b\n.csv")
+def test_uploaded_file_names_keep_printable_characters(
+    service: DatasetService, tmp_path: Path
+) -> None:
+    path = tmp_path / "upload"
+    path.write_bytes(b"a,y\n1,0\n2,1\n")
+    row = service.create_from_upload(path=path, filename="a\x00b\n.csv", size=12)
     assert row.name == "ab.csv"
     assert row.source["filename"] == "ab.csv"
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Annotated, Literal
+import json
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile, status
 
@@ -23,8 +26,10 @@ from app.api.schemas.datasets import (
 )
 from app.errors import InvalidInput, PayloadTooLarge
 from app.services.datasets import SplitOptions
+from app.services.table_upload import UploadOptions
 from app.storage.tables import DatasetRow
 from core.inference import rows_to_columns
+from core.table_values import DEFAULT_NA_VALUES
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
 
@@ -57,8 +62,50 @@ def create_dataset(
         target_name=body.target_name,
         task=body.task,
         split=SplitOptions(body.test_fraction, body.seed),
+        column_types=body.column_types,
+        drop=body.drop,
+        na_values=body.na_values if body.na_values is not None else DEFAULT_NA_VALUES,
     )
     return _created(response, row)
+
+
+CHUNK_BYTES = 1024 * 1024
+
+
+def _spool(file: UploadFile, limit: int, directory: Path) -> tuple[Path, int]:
+    """Copy the upload to a temporary file in chunks, refusing it past ``limit`` bytes."""
+    directory.mkdir(parents=True, exist_ok=True)
+    handle = tempfile.NamedTemporaryFile(dir=directory, prefix=".upload.", delete=False)  # noqa: SIM115 (closed below; kept for the parser)
+    path, size = Path(handle.name), 0
+    try:
+        with handle:
+            while chunk := file.file.read(CHUNK_BYTES):
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"the file is over the limit of {limit} bytes")
+                handle.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, size
+
+
+def _json_form(text: str, field: str, kind: type) -> Any:
+    if not text:
+        return kind()
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise InvalidInput(f"{field} must be JSON", code="invalid_form_field") from error
+    if not isinstance(value, kind) or (
+        isinstance(value, dict) and not all(isinstance(v, str) for v in value.values())
+    ):
+        raise InvalidInput(
+            f"{field} must be a JSON {kind.__name__} of strings", code="invalid_form_field"
+        )
+    if isinstance(value, list) and not all(isinstance(v, str) for v in value):
+        raise InvalidInput(f"{field} must be a JSON list of strings", code="invalid_form_field")
+    return value
 
 
 @router.post(
@@ -71,7 +118,7 @@ def upload_dataset(
     service: DatasetServiceDep,
     settings: SettingsDep,
     response: Response,
-    file: Annotated[UploadFile, File(description="CSV with a header row.")],
+    file: Annotated[UploadFile, File(description="CSV with a header row, or Parquet.")],
     target: Annotated[
         str,
         Form(max_length=200, description="Target column; empty: the last one.", examples=["y"]),
@@ -91,21 +138,51 @@ def upload_dataset(
     ] = "auto",
     test_fraction: Annotated[float, Form(ge=0.0, le=0.9, examples=[0.2])] = 0.2,
     seed: Annotated[Seed, Form(examples=[0])] = 0,
+    delimiter: Annotated[
+        str, Form(max_length=1, description="Empty: sniffed from the file.", examples=[";"])
+    ] = "",
+    column_types: Annotated[
+        str,
+        Form(
+            max_length=100_000,
+            description="JSON object: column -> numeric, categorical, boolean, datetime, ignored.",
+            examples=['{"zip": "categorical"}'],
+        ),
+    ] = "",
+    drop: Annotated[
+        str, Form(max_length=100_000, description="JSON list of columns to ignore.")
+    ] = "",
+    na_values: Annotated[
+        str,
+        Form(
+            max_length=100_000,
+            description='JSON list of texts read as missing; empty: "", NA, NaN, null, None, ?.',
+        ),
+    ] = "",
 ) -> DatasetRead:
-    """Create a dataset from a CSV file: numeric features, one target column (labels may be
-    strings, kept as the class names)."""
-    limit = settings.max_upload_bytes
-    data = file.file.read(limit + 1)
-    if len(data) > limit:
-        raise PayloadTooLarge(f"the file is over the limit of {limit} bytes")
-    row = service.create_from_csv(
-        data=data,
-        filename=file.filename or "upload.csv",
-        name=name or None,
+    """Create a dataset from a CSV (delimiter sniffed, quoted cells, BOM, CRLF) or Parquet
+    file: typed columns (inferred or given) and one target column; rows with a missing target
+    are dropped and counted."""
+    options = UploadOptions(
         target=target or None,
-        task=None if task == "auto" else task,
-        split=SplitOptions(test_fraction, seed),
+        delimiter=delimiter or None,
+        column_types=_json_form(column_types, "column_types", dict),
+        drop=_json_form(drop, "drop", list),
+        na_values=_json_form(na_values, "na_values", list) if na_values else DEFAULT_NA_VALUES,
     )
+    path, size = _spool(file, settings.max_upload_bytes, settings.data_dir / "uploads")
+    try:
+        row = service.create_from_upload(
+            path=path,
+            filename=file.filename or "upload.csv",
+            size=size,
+            options=options,
+            name=name or None,
+            task=None if task == "auto" else task,
+            split=SplitOptions(test_fraction, seed),
+        )
+    finally:
+        path.unlink(missing_ok=True)
     return _created(response, row)
 
 
@@ -152,12 +229,18 @@ def get_dataset(dataset_id: str, service: DatasetServiceDep) -> DatasetRead:
     return to_read(service.get(dataset_id))
 
 
-def _csv(names: list[str], features: list[list[float]], targets: list[object]) -> str:
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def _csv(names: list[str], features: list[list[Any]], targets: list[object]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(names)
     for row, target in zip(features, targets, strict=True):
-        writer.writerow([*(repr(v) for v in row), target])
+        writer.writerow([*(_cell(v) for v in row), target])
     return buffer.getvalue()
 
 
@@ -184,7 +267,7 @@ def get_dataset_data(
     for i in arrays.test_idx:
         split[int(i)] = "test"
     keep = [i for i in range(row.n_samples) if subset == "all" or split[i] == subset]
-    features = arrays.features[keep].tolist()
+    features = arrays.rows(keep)
     targets = [labels[i] for i in keep]
     if media == "text/csv":
         text = _csv([*row.feature_names, row.target_name], features, targets)
@@ -227,6 +310,11 @@ def plot_dataset(
 
     def draw() -> bytes:
         arrays = service.load_arrays(row)
+        if arrays.features.shape[1] != 2:
+            raise InvalidInput(
+                "a scatter plot needs 2 numeric feature columns without missing values",
+                code="plot_needs_two_features",
+            )
         return dataset_scatter(
             rows_to_columns(arrays.features),
             arrays.targets,

@@ -23,6 +23,7 @@ from app.api.schemas.models import (
 )
 from app.services.images import etag_for
 from app.services.model_spec import HiddenLayerSpec, ModelSpec
+from app.services.model_tables import PreprocessingSpec
 from app.services.models import parameter_summary
 from app.storage.tables import ModelRow
 
@@ -53,10 +54,18 @@ def create_model(body: ModelCreate, service: ModelServiceDep, response: Response
         seed=body.seed,
         dtype=body.dtype,
         dataset_id=body.dataset_id,
+        preprocessing=_preprocessing(body),
     )
     row = service.create(spec)
     response.headers["Location"] = f"/v1/models/{row.id}"
     return to_read(row)
+
+
+def _preprocessing(body: ModelCreate) -> PreprocessingSpec | None:
+    if body.preprocessing is None and not body.derived_features:
+        return None
+    options = body.preprocessing.model_dump() if body.preprocessing is not None else {}
+    return PreprocessingSpec(**options, derived_features=tuple(body.derived_features))
 
 
 @router.get("", responses=PROBLEMS)

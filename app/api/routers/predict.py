@@ -3,7 +3,9 @@
 It reads the raw body, parses it with ``orjson``, takes the network from the in-memory cache (no
 database read while the model's directory is unchanged), predicts a few rows of a small network
 in plain Python and anything else with numpy (:mod:`app.services.predictions`), and writes the
-JSON with ``orjson``. Only big batches leave the event loop for the thread pool.
+JSON with ``orjson``. Only big batches leave the event loop for the thread pool. A table model
+(one with a preprocessing stage) branches off after the model is loaded: its rows may be
+``records``, mixed ``inputs`` or CSV matched by header (:mod:`app.services.table_predictions`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from app.services.predictions import (
 from app.services.predictions import (
     predict_rows as serve_rows,
 )
+from app.services.table_predictions import CsvBody, Records, predict_table
 
 CSV = "text/csv"
 JSON = "application/json"
@@ -94,9 +97,12 @@ def _parse_json(body: bytes) -> tuple[object, int | None]:
         document = _loads_leniently(body)
     if type(document) is dict and len(document) == 1 and "inputs" in document:
         return document["inputs"], None  # the common request, checked in one go
-    if not isinstance(document, dict) or "inputs" not in document:
-        raise InvalidInput('send {"inputs": [[...], ...]}', code="invalid_inputs")
-    unknown = sorted(set(document) - {"inputs", "version"})
+    if not isinstance(document, dict) or ("inputs" in document) == ("records" in document):
+        raise InvalidInput(
+            'send {"inputs": [[...], ...]} or, for a table model, {"records": [{...}, ...]}',
+            code="invalid_inputs",
+        )
+    unknown = sorted(set(document) - {"inputs", "records", "version"})
     if unknown:
         raise InvalidInput(f"unknown field(s): {', '.join(unknown)}", code="unknown_field")
     version = document.get("version")
@@ -104,6 +110,8 @@ def _parse_json(body: bytes) -> tuple[object, int | None]:
         isinstance(version, bool) or not isinstance(version, int) or not 0 <= version <= MAX_VERSION
     ):
         raise InvalidInput("version must be a non-negative integer", code="invalid_version")
+    if "records" in document:
+        return Records(document["records"]), version
     return document["inputs"], version
 
 
@@ -112,7 +120,9 @@ def _float64(values: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
     return np.ascontiguousarray(values, dtype=np.float64)
 
 
-def _prediction_body(prediction: Prediction | PlainPrediction) -> bytes:
+def _prediction_body(
+    prediction: Prediction | PlainPrediction, warnings: list[str] | None = None
+) -> bytes:
     model, version, outputs, probabilities, labels = (
         prediction.model,
         prediction.version,
@@ -131,6 +141,8 @@ def _prediction_body(prediction: Prediction | PlainPrediction) -> bytes:
         body["predictions"] = [A[0] for A in outputs] if len(outputs[0]) == 1 else outputs
     else:
         body["predictions"] = _float64(outputs[:, 0] if outputs.shape[1] == 1 else outputs)
+    if warnings is not None:
+        body["warnings"] = warnings
     # Lists of Python floats and float64 arrays are written with the same shortest digits.
     return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
 
@@ -201,7 +213,7 @@ def predict_endpoint(app: FastAPI) -> Callable[[Request], Awaitable[Response]]:
         media = JSON if accept is None or accept in _JSON_ACCEPTS else _answer_media(accept)
         body = await request.body()
         if kind == CSV:
-            rows: object = await run_in_threadpool(rows_from_csv, body, max_rows)
+            rows: object = CsvBody(body)  # parsed once the model says how
             body_version = None
         elif kind == JSON or kind.endswith("+json"):
             if len(body) > BIG_BODY_BYTES:
@@ -216,6 +228,16 @@ def predict_endpoint(app: FastAPI) -> Callable[[Request], Awaitable[Response]]:
         loaded = cache.peek(model_id, number)
         if loaded is None:
             loaded = await run_in_threadpool(cache.get, model_id, number)
+        if loaded.inference.preprocessor is not None:
+            result = await run_in_threadpool(_predict_table, loaded, rows, max_rows, media)
+            return Response(result, media_type=media)
+        if isinstance(rows, CsvBody):
+            rows = await run_in_threadpool(rows_from_csv, rows.data, max_rows)
+        elif isinstance(rows, Records):
+            raise InvalidInput(
+                "records need a table model; this model takes inputs as rows of numbers",
+                code="invalid_inputs",
+            )
         if isinstance(rows, list) and len(rows) > inline_rows:
             # Big batches leave the event loop: other requests go on meanwhile.
             result = await run_in_threadpool(_predict_big, loaded, rows, max_rows, media)
@@ -262,3 +284,10 @@ def install_predict_route(app: FastAPI) -> None:
 def _predict_big(loaded: LoadedModel, rows: object, max_rows: int, media: str) -> bytes:
     prediction = serve_rows(loaded, rows, max_rows)
     return csv_table(prediction).encode() if media == CSV else _prediction_body(prediction)
+
+
+def _predict_table(loaded: LoadedModel, rows: object, max_rows: int, media: str) -> bytes:
+    prediction, warnings = predict_table(loaded, rows, max_rows)
+    if media == CSV:
+        return csv_table(prediction).encode()
+    return _prediction_body(prediction, warnings)

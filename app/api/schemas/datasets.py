@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import AliasPath, BaseModel, ConfigDict, Field, FiniteFloat
 
 from app.api.schemas.common import GeneratorKind, Name, Seed, TargetValue, Task
 
+Cell = FiniteFloat | bool | Annotated[str, Field(max_length=10_000)] | None
+ColumnType = Literal["numeric", "categorical", "boolean", "datetime", "ignored"]
 TestFraction = Field(default=0.2, ge=0.0, le=0.9, description="Share of samples held out.")
 
 
@@ -32,9 +34,20 @@ class DatasetCreate(BaseModel):
     )
 
     name: Name
-    features: list[list[FiniteFloat]] = Field(description="Rows (m, n), one sample per row.")
-    targets: list[TargetValue] = Field(
-        description="One per row: class labels (ints or strings) or regression values."
+    features: list[list[Cell]] = Field(
+        description="Rows (m, n), one sample per row: numbers, or a table's mixed values "
+        "(text, booleans, ISO dates, null for missing)."
+    )
+    targets: list[TargetValue | None] = Field(
+        description="One per row: class labels (ints or strings) or regression values; "
+        "rows of a table whose target is null are dropped."
+    )
+    column_types: dict[str, ColumnType] | None = Field(
+        default=None, description="Column types to use instead of the inferred ones."
+    )
+    drop: list[str] = Field(default_factory=list, description="Columns to ignore.")
+    na_values: list[str] | None = Field(
+        default=None, description='Texts read as missing (default "", NA, NaN, null, None, ?).'
     )
     feature_names: list[Name] | None = None
     target_name: Name = "y"
@@ -101,6 +114,6 @@ class DatasetData(BaseModel):
     subset: Literal["all", "train", "test"]
     feature_names: list[str]
     target_name: str
-    features: list[list[float]]
+    features: list[list[float | str | bool | None]]
     targets: list[int | float | str]
     split: list[Literal["train", "test"]]

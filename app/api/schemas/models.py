@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AliasPath, BaseModel, ConfigDict, Field
+from pydantic import AliasPath, BaseModel, ConfigDict, Field, FiniteFloat
 
 from app.api.schemas.common import (
     ClassLabel,
@@ -28,6 +28,31 @@ class HiddenLayer(BaseModel):
 
     units: int = Field(gt=0, examples=[4])
     activation: HiddenActivation = "tanh"
+
+
+class PreprocessingCreate(BaseModel):
+    """How a table model encodes its columns (fitted on training rows when a job trains)."""
+
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    impute: Literal["median", "mean", "constant"] = "median"
+    fill_value: FiniteFloat = Field(default=0.0, description="The value of impute=constant.")
+    scaling: Literal["standard", "minmax", "none"] = "standard"
+    max_categories: int | None = Field(
+        default=None, ge=1, le=1000, description="Keep the N most frequent categories, plus other."
+    )
+    missing_indicators: bool = Field(
+        default=False, description="A 0/1 column per column that had missing training values."
+    )
+
+
+class ColumnSchema(BaseModel):
+    """One input column of a table model."""
+
+    name: str
+    type: Literal["numeric", "categorical", "boolean", "datetime"]
+    encoded_width: int = Field(description="Network inputs the column becomes.")
+    categories: list[str] | None = None
 
 
 class ModelCreate(BaseModel):
@@ -68,6 +93,16 @@ class ModelCreate(BaseModel):
     dtype: Dtype = "float64"
     dataset_id: DatasetId | None = Field(
         default=None, description="Stands in for n_inputs, task and classes."
+    )
+    preprocessing: PreprocessingCreate | None = Field(
+        default=None,
+        description="Encoding of the dataset's columns (a table dataset gets the defaults).",
+    )
+    derived_features: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list,
+        max_length=100,
+        description="Extra inputs from numeric columns: products, powers, sin, cos.",
+        examples=[["x1^2", "x1*x2", "sin(x1)"]],
     )
 
 
@@ -110,6 +145,11 @@ class ModelRead(BaseModel):
     status: Literal["ready", "training"]
     latest_metrics: dict[str, Any] | None
     dataset_id: str | None
+    input_schema: list[ColumnSchema] | None = Field(
+        default=None,
+        validation_alias=AliasPath("architecture", "input_schema"),
+        description="A table model's input columns in upload order; null: rows of numbers.",
+    )
     created_at: datetime
     updated_at: datetime
 

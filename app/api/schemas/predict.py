@@ -17,14 +17,30 @@ Split = Literal["train", "test", "all"]
 
 
 class PredictRequest(BaseModel):
-    """Rows to predict, one list of feature values per row."""
+    """Rows to predict: ``inputs`` (one list of values per row) or, for a table model,
+    ``records`` (objects keyed by column name)."""
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra={"examples": [{"inputs": [[0.5, -1.0], [1.2, 0.3]]}]},
+        json_schema_extra={
+            "examples": [
+                {"inputs": [[0.5, -1.0], [1.2, 0.3]]},
+                {"records": [{"size": 3.5, "colour": "red", "when": "2021-03-04"}]},
+                {"inputs": [[3.5, "red", None]]},
+            ]
+        },
     )
 
-    inputs: list[list[float]] = Field(min_length=1, description="Rows (m, n_inputs).")
+    inputs: list[list[float | str | bool | None]] | None = Field(
+        default=None,
+        min_length=1,
+        description="Rows (m, n_inputs); a table model's rows hold its columns in upload order.",
+    )
+    records: list[dict[str, float | str | bool | None]] | None = Field(
+        default=None,
+        min_length=1,
+        description="A table model's rows keyed by column name (any order; null for missing).",
+    )
     version: int | None = Field(
         default=None, ge=0, le=2_147_483_647, description="Parameter version (default: current)."
     )
@@ -41,6 +57,10 @@ class PredictResponse(BaseModel):
         default=None, description="(m, k) per-class probabilities, in the order of classes."
     )
     classes: list[ClassLabel] | None = None
+    warnings: list[str] | None = Field(
+        default=None,
+        description="A table model's notes: ignored columns, values unseen in training.",
+    )
 
 
 class AccuracyRead(BaseModel):

@@ -1,0 +1,350 @@
+"""Read an uploaded table (CSV or Parquet) into typed columns and one target column.
+
+Parsing is pyarrow's: its CSV reader is a well-kept, multi-threaded C++ parser that handles
+quoted cells, CRLF, a UTF-8 BOM and typed inference (integers, floats, booleans, dates and
+timestamps) in one pass over a file on disk, without Python objects per cell; the same library
+reads Parquet; numeric columns come out as numpy arrays without copies. pandas would parse into
+the same kind of buffers but add a second large dependency and object arrays for text.
+
+The file is read from a temporary file (the upload is streamed there, never held whole in
+memory). Each column then gets a type (:data:`core.table_values.COLUMN_TYPES`): inferred from
+its values, or as the client says (``column_types``, ``drop``). Inference: numbers -> numeric;
+booleans, or text that is only true/false words -> boolean; dates and ISO timestamps ->
+datetime; other text -> categorical, or ``ignored`` when every value is distinct
+(identifier-like); a column with at most one distinct value -> ignored. Rows whose target is
+missing are dropped and counted. Every bad column is named with its count of bad cells and the
+lines of the first few (line 1 is the header).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
+
+from app.errors import FieldError, InvalidInput, LimitExceeded
+from app.settings import Settings
+from core.table_values import (
+    COLUMN_TYPES,
+    DEFAULT_NA_VALUES,
+    FALSE_WORDS,
+    MAX_ABS_VALUE,
+    TRUE_WORDS,
+    Column,
+    coerce,
+    parse_datetime,
+)
+
+MAX_NAME_LENGTH = 200
+SHOWN_LINES = 5
+SNIFF_BYTES = 64 * 1024
+MIN_ROWS_FOR_IDENTIFIER = 20
+DELIMITERS = ",;\t|"
+
+
+@dataclass(frozen=True)
+class UploadOptions:
+    """What the client said about the file."""
+
+    target: str | None = None
+    delimiter: str | None = None
+    column_types: Mapping[str, str] = field(default_factory=dict)
+    drop: Sequence[str] = ()
+    na_values: Sequence[str] = DEFAULT_NA_VALUES
+
+
+@dataclass
+class RawTable:
+    """Typed feature columns (upload order, ignored ones included in ``types`` only), the
+    target's labels and how many rows were dropped for a missing target."""
+
+    types: dict[str, str]
+    columns: dict[str, Column]
+    target_name: str
+    labels: list[int | float | str]
+    dropped_rows: int = 0
+    target_type: str = "numeric"
+
+    @property
+    def feature_names(self) -> list[str]:
+        """The non-ignored feature columns, in upload order."""
+        return [name for name, kind in self.types.items() if kind != "ignored"]
+
+
+class _Problems:
+    """Bad cells per column: a count and the first few lines."""
+
+    def __init__(self) -> None:
+        self.errors: list[FieldError] = []
+        self.total = 0
+
+    def add(self, column: str, code: str, positions: Sequence[int], what: str) -> None:
+        if not positions:
+            return
+        lines = ", ".join(str(int(i) + 2) for i in positions[:SHOWN_LINES])
+        more = " ..." if len(positions) > SHOWN_LINES else ""
+        self.total += len(positions)
+        self.errors.append(
+            FieldError(
+                field=f"file.{column}",
+                message=f"{len(positions)} cell(s) {what} (lines {lines}{more})",
+                code=code,
+            )
+        )
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            raise InvalidInput(
+                f"{self.total} bad cell(s) in {len(self.errors)} column(s)",
+                code="invalid_csv_cells",
+                errors=self.errors,
+            )
+
+
+# Reading --------------------------------------------------------------------------------------
+def _sniff_delimiter(path: Path) -> str:
+    with path.open("rb") as handle:
+        sample = handle.read(SNIFF_BYTES).decode("utf-8-sig", errors="replace")
+    lines = sample.splitlines()
+    if len(lines) > 1 and not sample.endswith(("\n", "\r")):
+        sample = "\n".join(lines[:-1])  # the last line may be cut in the middle
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def _is_parquet(path: Path, filename: str) -> bool:
+    if filename.lower().endswith((".parquet", ".pq")):
+        return True
+    with path.open("rb") as handle:
+        return handle.read(4) == b"PAR1"
+
+
+def read_arrow(path: Path, filename: str, options: UploadOptions) -> pa.Table:
+    """The file as an Arrow table (strings for text, nulls for ``na_values``)."""
+    try:
+        if _is_parquet(path, filename):
+            return pq.read_table(path)
+        delimiter = options.delimiter or _sniff_delimiter(path)
+        return pa_csv.read_csv(
+            path,
+            parse_options=pa_csv.ParseOptions(delimiter=delimiter),
+            convert_options=pa_csv.ConvertOptions(
+                null_values=list(options.na_values),
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+    except pa.ArrowInvalid as error:
+        message = str(error)
+        if "Empty CSV file" in message:
+            raise InvalidInput(
+                "the file is empty: expected a header row", code="empty_data"
+            ) from None
+        if "Expected" in message and "columns" in message:
+            raise InvalidInput(f"rows differ in length: {message}", code="ragged_rows") from None
+        if "UTF8" in message or "utf8" in message.lower():
+            raise InvalidInput("the file is not UTF-8 text", code="invalid_csv") from None
+        raise InvalidInput(f"malformed file: {message}", code="invalid_csv") from None
+
+
+def _check_header(names: list[str]) -> list[str]:
+    names = [name.strip() for name in names]
+    if any(not name for name in names):
+        raise InvalidInput("every header cell must name its column", code="invalid_csv")
+    if any(len(name) > MAX_NAME_LENGTH or not name.isprintable() for name in names):
+        raise InvalidInput(
+            f"column names must be printable and at most {MAX_NAME_LENGTH} characters",
+            code="invalid_csv",
+        )
+    if len(set(names)) != len(names):
+        raise InvalidInput("header names must be distinct", code="invalid_csv")
+    if len(names) < 2:
+        raise InvalidInput(
+            "need at least one feature column and one target column", code="invalid_csv"
+        )
+    return names
+
+
+# Columns ----------------------------------------------------------------------------------------
+def _texts(array: pa.ChunkedArray) -> pa.ChunkedArray:
+    if not pa.types.is_string(array.type) and not pa.types.is_large_string(array.type):
+        array = pc.cast(array, pa.string())
+    return pc.utf8_trim_whitespace(array)
+
+
+def _float_column(array: pa.ChunkedArray) -> np.ndarray[Any, Any]:
+    return np.asarray(
+        pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
+    ).copy()
+
+
+def _seconds(array: pa.ChunkedArray) -> np.ndarray[Any, Any]:
+    if pa.types.is_timestamp(array.type) and array.type.tz is not None:
+        array = pc.cast(array, pa.timestamp(array.type.unit, tz="UTC"))
+    stamps = pc.cast(pc.cast(array, pa.timestamp("s")), pa.int64())
+    return _float_column(stamps)
+
+
+def _infer_text(texts: pa.ChunkedArray, m: int) -> str:
+    present = pc.drop_null(texts)
+    distinct = pc.unique(present)
+    n_distinct = len(distinct)
+    if n_distinct <= 1:
+        return "ignored"
+    words = {str(w).lower() for w in distinct.to_pylist()[:8]}
+    if n_distinct <= 8 and words <= (TRUE_WORDS | FALSE_WORDS) and words & TRUE_WORDS:
+        return "boolean"
+    sample = distinct.to_pylist()[:20]
+    if all(any(ch.isdigit() for ch in s) and parse_datetime(s) is not None for s in sample):
+        return "datetime"
+    if n_distinct == len(present) and len(present) >= MIN_ROWS_FOR_IDENTIFIER:
+        return "ignored"
+    return "categorical"
+
+
+def infer_type(array: pa.ChunkedArray) -> str:
+    """The type a column's values suggest (see the module docstring)."""
+    kind = array.type
+    if pa.types.is_boolean(kind):
+        return "boolean"
+    if pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        present = pc.drop_null(array)
+        return "ignored" if len(pc.unique(present)) <= 1 else "numeric"
+    if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
+        return "datetime"
+    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        return _infer_text(_texts(array), len(array))
+    return "categorical"
+
+
+def _numeric(array: pa.ChunkedArray, name: str, problems: _Problems) -> Column:
+    if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
+        values = _float_column(array)
+        nulls = np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+        bad = ~np.isfinite(values) & ~nulls
+        problems.add(name, "not_finite", np.flatnonzero(bad).tolist(), "are NaN or infinite")
+        big = np.isfinite(values) & (np.abs(values) > MAX_ABS_VALUE)
+        problems.add(name, "out_of_range", np.flatnonzero(big).tolist(), "exceed 1e300")
+        if pa.types.is_floating(array.type):
+            whole = values[np.isfinite(values)]
+            if whole.size and np.all(whole == np.round(whole)) and np.any(np.abs(whole) >= 2**63):
+                where = np.flatnonzero(np.isfinite(values) & (np.abs(values) >= 2**63)).tolist()
+                problems.add(name, "out_of_range", where, "are integers beyond 64 bits")
+        return values
+    column, bad_cells, out_of_range = coerce(_texts(array).to_pylist(), "numeric", ())
+    problems.add(name, "not_numeric", bad_cells, "are not numbers")
+    problems.add(name, "out_of_range", out_of_range, "are infinite or beyond 1e300")
+    return column
+
+
+def convert_column(array: pa.ChunkedArray, kind: str, name: str, problems: _Problems) -> Column:
+    """A column of ``kind`` in core's raw form (:mod:`core.table_values`)."""
+    if kind == "numeric":
+        return _numeric(array, name, problems)
+    if kind == "datetime" and (pa.types.is_timestamp(array.type) or pa.types.is_date(array.type)):
+        return _seconds(array)
+    if kind == "boolean" and pa.types.is_boolean(array.type):
+        return _float_column(array)
+    if kind == "categorical" and (
+        pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
+    ):
+        return np.asarray(_texts(array).to_numpy(zero_copy_only=False), dtype=object)
+    values = array.to_pylist()
+    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
+        values = _texts(array).to_pylist()
+    column, bad, _ = coerce(values, kind, ())
+    problems.add(name, "bad_value", bad, f"are not {kind} values")
+    return column
+
+
+# The table --------------------------------------------------------------------------------------
+def _labels(array: pa.ChunkedArray, kind: str | None) -> tuple[list[int | float | str], str]:
+    if kind == "categorical" or not (
+        pa.types.is_integer(array.type) or pa.types.is_floating(array.type)
+    ):
+        if pa.types.is_floating(array.type) or pa.types.is_boolean(array.type):
+            column, _, _ = coerce(array.to_pylist(), "categorical")
+            return list(column), "categorical"
+        return list(_texts(array).to_pylist()), "categorical"
+    if pa.types.is_integer(array.type):
+        return [int(v) for v in array.to_pylist()], "numeric"
+    values = _float_column(array)
+    if not np.isfinite(values).all():
+        raise InvalidInput("the target column holds NaN or infinite values", code="not_finite")
+    return values.tolist(), "numeric"
+
+
+def _check_options(names: list[str], options: UploadOptions) -> None:
+    for name in [*options.column_types, *options.drop]:
+        if name not in names:
+            raise InvalidInput(f"no column named {name!r} in the header", code="unknown_column")
+    for name, kind in options.column_types.items():
+        if kind not in COLUMN_TYPES:
+            raise InvalidInput(
+                f"column {name!r}: type {kind!r} is not one of {list(COLUMN_TYPES)}",
+                code="invalid_column_type",
+            )
+
+
+def table_from_arrow(table: pa.Table, options: UploadOptions, settings: Settings) -> RawTable:
+    """Typed columns of an Arrow table, checked and limited."""
+    names = _check_header(list(table.column_names))
+    if any(pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type) for f in table.schema):
+        raise InvalidInput("the file is not UTF-8 text", code="invalid_csv")
+    table = table.rename_columns(names)
+    target = options.target if options.target is not None else names[-1]
+    if target not in names:
+        raise InvalidInput(f"no column named {target!r} in the header", code="unknown_target")
+    _check_options(names, options)
+    if table.num_rows == 0:
+        raise InvalidInput("the file has a header but no data rows", code="empty_data")
+    if table.num_rows > settings.max_samples:
+        raise LimitExceeded(
+            f"{table.num_rows} rows exceed max_samples={settings.max_samples}",
+            code="too_many_samples",
+        )
+    if len(names) - 1 > settings.max_features:
+        raise LimitExceeded(
+            f"{len(names) - 1} features exceed max_features={settings.max_features}",
+            code="too_many_features",
+        )
+    keep = pc.invert(table.column(target).is_null())
+    dropped = table.num_rows - pc.sum(keep).as_py()
+    if dropped:
+        table = table.filter(keep)
+    if table.num_rows < 2:
+        raise InvalidInput(
+            f"a dataset needs at least 2 rows with a target, the file has {table.num_rows}",
+            code="too_few_samples",
+        )
+    types: dict[str, str] = {}
+    columns: dict[str, Column] = {}
+    problems = _Problems()
+    for name in names:
+        if name == target:
+            continue
+        array = table.column(name)
+        kind = "ignored" if name in options.drop else options.column_types.get(name)
+        types[name] = kind or infer_type(array)
+        if types[name] != "ignored":
+            columns[name] = convert_column(array, types[name], name, problems)
+    problems.raise_if_any()
+    if not columns:
+        raise InvalidInput("every feature column is ignored", code="no_feature_columns")
+    labels, target_type = _labels(table.column(target), options.column_types.get(target))
+    return RawTable(types, columns, target, labels, int(dropped), target_type)
+
+
+def parse_upload(path: Path, filename: str, options: UploadOptions, settings: Settings) -> RawTable:
+    """Read, type and check the uploaded file at ``path``."""
+    return table_from_arrow(read_arrow(path, filename, options), options, settings)

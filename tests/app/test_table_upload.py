@@ -1,0 +1,126 @@
+"""Uploads of real tables: delimiters, quoting, BOM, CRLF, Parquet, typed columns and profiles."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.app.helpers import assert_problem
+
+
+def upload(client: TestClient, data: bytes, name: str = "t.csv", **form: str) -> Any:
+    return client.post("/v1/datasets/upload", files={"file": (name, data)}, data=form)
+
+
+def profile(body: dict[str, Any], name: str) -> dict[str, Any]:
+    return next(p for p in body["stats"]["columns"] if p["name"] == name)
+
+
+MIXED = (
+    "\ufeffid;size;colour;when;member;note;y\r\n"
+    + "".join(
+        f'u{i};{"" if i % 5 == 0 else i * 1.5};"{["red", "gr;een", "blue"][i % 3]}";'
+        f"2021-03-{i % 28 + 1:02d};{'yes' if i % 2 else 'no'};same;{'NA' if i == 7 else i % 2}\r\n"
+        for i in range(30)
+    )
+).encode()
+
+
+def test_types_are_inferred_and_profiled(client: TestClient) -> None:
+    response = upload(client, MIXED)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    types = {p["name"]: p["type"] for p in body["stats"]["columns"]}
+    assert types == {
+        "id": "ignored",
+        "size": "numeric",
+        "colour": "categorical",
+        "when": "datetime",
+        "member": "boolean",
+        "note": "ignored",
+    }
+    assert body["feature_names"] == ["size", "colour", "when", "member"]
+    assert body["n_samples"] == 29
+    assert body["stats"]["rows_dropped_missing_target"] == 1
+    size = profile(body, "size")
+    assert size["missing"] == 6 and size["min"] == 1.5 and size["max"] == 43.5
+    colour = profile(body, "colour")
+    assert colour["distinct"] == 3 and {t["value"] for t in colour["top"]} == {
+        "red",
+        "gr;een",
+        "blue",
+    }
+    assert profile(body, "when")["min_iso"] == "2021-03-01T00:00:00"
+
+
+def test_types_can_be_overridden(client: TestClient) -> None:
+    form = {
+        "column_types": '{"size": "categorical", "id": "categorical"}',
+        "drop": '["when"]',
+        "target": "y",
+    }
+    body = upload(client, MIXED, **form).json()
+    types = {p["name"]: p["type"] for p in body["stats"]["columns"]}
+    assert types["size"] == "categorical" and types["id"] == "categorical"
+    assert types["when"] == "ignored"
+
+
+def test_na_values_and_a_given_delimiter(client: TestClient) -> None:
+    text = b"a|b|y\n1|-|0\n2|3|1\n4|5|0\n6|-|1\n"
+    body = upload(client, text, delimiter="|", na_values='["-"]').json()
+    assert profile(body, "b")["missing"] == 2
+
+
+def test_parquet_upload(client: TestClient) -> None:
+    table = pa.table(
+        {
+            "x": [1.0, None, 3.0, 4.0],
+            "kind": ["a", "b", None, "a"],
+            "flag": [True, False, True, None],
+            "y": [0.5, 1.5, 2.5, 3.5],
+        }
+    )
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    response = upload(client, buffer.getvalue(), name="t.parquet")
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["task"] == "regression"
+    assert [p["type"] for p in body["stats"]["columns"]] == ["numeric", "categorical", "boolean"]
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        (b"a,b,y\n1,2,0\n3,1e301,1\n", "out_of_range"),
+        (b"a,b,y\n1,2,0\n3,99999999999999999999,1\n", "out_of_range"),
+    ],
+)
+def test_out_of_range_values_name_column_and_line(
+    client: TestClient, text: bytes, code: str
+) -> None:
+    problem = assert_problem(upload(client, text), 422, "invalid_csv_cells")
+    error = problem["errors"][0]
+    assert error["field"] == "file.b" and error["code"] == code
+    assert "line" in error["message"] and "3" in error["message"]
+
+
+def test_json_rows_may_mix_values_and_nulls(client: TestClient) -> None:
+    body = {
+        "name": "mixed",
+        "features": [[1, "a", None], [2.5, "b", True], [None, "a", False], [4, None, True]] * 2,
+        "targets": [0, 1, 0, None] * 2,
+        "feature_names": ["n", "c", "b"],
+    }
+    response = client.post("/v1/datasets", json=body)
+    assert response.status_code == 201, response.text
+    read = response.json()
+    assert [p["type"] for p in read["stats"]["columns"]] == ["numeric", "categorical", "boolean"]
+    assert read["stats"]["rows_dropped_missing_target"] == 2
+    data = client.get(f"/v1/datasets/{read['id']}/data").json()
+    assert data["features"][0] == [1.0, "a", None]
