@@ -21,7 +21,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-JOB_ACTIVE_STATUSES: tuple[str, ...] = ("queued", "running")
+JOB_ACTIVE_STATUSES: tuple[str, ...] = ("queued", "running", "paused")
 
 
 def utcnow() -> datetime:
@@ -142,6 +142,10 @@ class JobRow(Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     worker_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Pause control (app.storage.job_control): a running job pauses at its next callback when
+    # asked, or once it reaches ``pause_at`` (step mode).
+    pause_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    pause_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     produced_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
