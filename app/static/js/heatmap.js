@@ -23,8 +23,9 @@ export function scaleFor(activation, low, high) {
 /**
  * Fill `canvas` with `values` (resolution² of them, rows from the bottom up), each through
  * `toUnit` to [-1, 1]; `classesOf(k)` (multiclass) colours a point by its class instead.
+ * `fade` (0 to 1) mixes in white, so that points drawn on top stay visible.
  */
-export function drawGrid(canvas, values, resolution, toUnit, classesOf = null) {
+export function drawGrid(canvas, values, resolution, toUnit, classesOf = null, fade = 0) {
   const small = document.createElement("canvas");
   small.width = resolution;
   small.height = resolution;
@@ -36,7 +37,7 @@ export function drawGrid(canvas, values, resolution, toUnit, classesOf = null) {
     const rgb = classesOf ? hexColour(CLASS_COLOURS[classesOf(k) % CLASS_COLOURS.length])
       : divergingColour(toUnit(values[k]));
     const at = 4 * (row * resolution + col);
-    image.data.set([...rgb, 255], at);
+    image.data.set([...rgb.map((c) => Math.round(c + (255 - c) * fade)), 255], at);
   }
   ctx.putImageData(image, 0, 0);
   const out = canvas.getContext("2d");

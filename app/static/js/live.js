@@ -264,7 +264,7 @@ export function createLivePanel({ config, report, dataset, train, onChange }) {
     } : null;
     // A binary output is P(class 1): its 0.5 line is the boundary. Class 0 shows orange.
     drawGrid(outputCanvas, output.values[0], maps.resolution,
-      scaleFor(output.activation, output.min, output.max), classOf);
+      scaleFor(output.activation, output.min, output.max), classOf, 0.45);
     const data = dataset.current()?.data;
     if (!data) return;
     const ctx = outputCanvas.getContext("2d");
