@@ -179,6 +179,22 @@ class Inference:
                 A = activation.apply_in_place(Z)
         return A
 
+    def layer_outputs(self, X: FloatArray) -> list[FloatArray]:
+        """Every layer's activations ``[A^{[1]}, ..., A^{[L]}]`` (each ``(n_l, m)``) of ``X``.
+
+        The same pass as :meth:`outputs`, keeping each layer's ``A``: what each hidden and
+        output unit computes, e.g. over a grid of inputs.
+        """
+        A: FloatArray = X.astype(self.ann.dtype, copy=False)
+        layers: list[FloatArray] = []
+        with np.errstate(over="ignore", invalid="ignore"):
+            for W, b, activation in self._layers:
+                Z = W @ A
+                np.add(Z, b, out=Z)
+                A = activation.apply_in_place(Z)
+                layers.append(A)
+        return layers
+
     def _predict_array(self, features: NDArray[np.float64]) -> Prediction:
         return self._predict_columns(rows_to_columns(features))
 

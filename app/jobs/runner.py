@@ -9,7 +9,9 @@ Endings:
 * ``DivergenceError``: ``failed`` with code ``diverged``; any other error: ``failed`` with code
   ``internal`` (the traceback goes to the log only); a cancel request: ``cancelled``. None of these
   touches the model's current version;
-* shutdown (SIGTERM): checkpoint, and the job goes back to ``queued`` to be resumed.
+* shutdown (SIGTERM): checkpoint, and the job goes back to ``queued`` to be resumed;
+* a pause request, or the step target ``pause_at``: checkpoint, and the job is ``paused`` until
+  it is resumed (:mod:`app.jobs.controlled_reporter`).
 """
 
 from __future__ import annotations
@@ -19,10 +21,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from app.jobs.controlled_reporter import ControlledReporter
 from app.jobs.data import training_data
 from app.jobs.job_spec import JobSpec
 from app.jobs.outcomes import Outcomes
-from app.jobs.reporter import JobLost, Reporter
+from app.jobs.reporter import JobLost
+from app.jobs.snapshots import snapshot_path
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
@@ -124,10 +128,13 @@ class JobRun:
         history = state.history if state is not None else History()
         self._reset_history(history)
         every = callback_every(ann.n_parameters, data.X.shape[1])
+        pause_at = loaded.job.pause_at
+        if pause_at is not None:
+            every = 1  # step mode pauses at exactly that iteration
         options = spec.with_options(callback_every=every).options
         if state is not None:
             logger.info("resuming", extra={"job": self.job_id, "iteration": state.iteration})
-        reporter = Reporter(
+        reporter = ControlledReporter(
             self.settings,
             self.db,
             self.job_id,
@@ -137,6 +144,9 @@ class JobRun:
             val_history_sent=len(history.val_iterations),
             should_stop=self.signals.should_stop,
             parent_alive=self.signals.parent_alive,
+            parameters=lambda: ann.parameters,
+            snapshot_path=snapshot_path(self.store, self.job_id),
+            pause_at=pause_at,
         )
         cpu_start = time.process_time()
         try:
@@ -164,6 +174,8 @@ class JobRun:
         cpu_s = time.process_time() - cpu_start
         if reporter.shutdown:
             return self.outcomes.release(reporter, result)
+        if reporter.paused:
+            return reporter.mark_paused(result)
         if reporter.cancelled:
             return self.outcomes.end("cancelled", reporter, history=result.history)
         resumed = state.iteration if state is not None else None

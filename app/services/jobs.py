@@ -24,6 +24,7 @@ from app.services.compatibility import check_compatible
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
+from app.storage.job_control import JobControl
 from app.storage.job_queue import JobQueue
 from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
 from app.storage.tables import DatasetRow, JobRow
@@ -166,11 +167,11 @@ class JobService:
 
     # Cancellation --------------------------------------------------------------------------
     def cancel(self, job_id: str) -> JobRow:
-        """Cancel a job (idempotent): a queued one ends now, a running one within a second."""
+        """Cancel a job (idempotent): a queued or paused one ends now, a running one in a second."""
         row = self.get(job_id)
         with self.db.session() as session:
             queue = JobQueue(session)
-            if queue.cancel_queued(job_id):
+            if queue.cancel_queued(job_id) or JobControl(session).cancel_paused(job_id):
                 queue.mark_model_ready(row.model_id)
                 cancelled_queued = True
             else:

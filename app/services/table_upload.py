@@ -298,7 +298,11 @@ def _check_options(names: list[str], options: UploadOptions) -> None:
 
 def table_from_arrow(table: pa.Table, options: UploadOptions, settings: Settings) -> RawTable:
     """Typed columns of an Arrow table, checked and limited."""
-    names = _check_header(list(table.column_names))
+    try:
+        raw_names = list(table.column_names)
+    except UnicodeDecodeError:
+        raise InvalidInput("the file's header is not UTF-8 text", code="invalid_csv") from None
+    names = _check_header(raw_names)
     if any(pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type) for f in table.schema):
         raise InvalidInput("the file is not UTF-8 text", code="invalid_csv")
     table = table.rename_columns(names)

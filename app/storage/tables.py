@@ -23,7 +23,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from app.storage.tenancy import TenantOwned
 
-JOB_ACTIVE_STATUSES: tuple[str, ...] = ("queued", "running")
+JOB_ACTIVE_STATUSES: tuple[str, ...] = ("queued", "running", "paused")
 
 
 def utcnow() -> datetime:
@@ -150,6 +150,10 @@ class JobRow(TenantOwned, Base):
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     worker_id: Mapped[str | None] = mapped_column(String(200), nullable=True)
     cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Pause control (app.storage.job_control): a running job pauses at its next callback when
+    # asked, or once it reaches ``pause_at`` (step mode).
+    pause_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    pause_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     produced_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
 

@@ -1,12 +1,14 @@
 """``GET /v1/jobs/{id}/events``: Server-Sent Events with a job's progress and its final status.
 
 The stream reads the job row ten times a second (in a worker thread, so the event loop never
-waits on the database), sends a ``progress`` event when the iteration advanced (at most four a
-second), with the iteration as the event id, and ends with one ``status`` event holding the whole
-job as soon as it is final. A job that has no progress yet (still queued) sends its ``status`` at
-once, so a client knows where it stands. A client that reconnects with ``Last-Event-ID`` gets only
-iterations after that one; once the job is final, a reconnect is answered 204 No Content, which
-tells a browser's ``EventSource`` to stop reconnecting.
+waits on the database), sends a ``state`` event when the job pauses or resumes (status ``paused``,
+then ``queued`` or ``running``; also on connecting to a paused job), a ``progress`` event when the
+iteration advanced (at most four a second), with the iteration as the event id, and ends with one
+``status`` event holding the whole job as soon as it is final. A job that has no progress yet
+(still queued) sends its ``status`` at once, so a client knows where it stands. A client that
+reconnects with ``Last-Event-ID`` gets only iterations after that one; once the job is final, a
+reconnect is answered 204 No Content, which tells a browser's ``EventSource`` to stop
+reconnecting.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ async def _events(
 ) -> AsyncIterator[ServerSentEvent]:
     next_progress = 0.0
     first = last_seen < 0
+    last_status: str | None = None
     while True:
         job = await run_in_threadpool(read_job)
         progress = job.progress or {}
@@ -53,6 +56,10 @@ async def _events(
             body = to_read(job).model_dump_json()
             yield ServerSentEvent(data=body, event="status", id=str(iteration))
             return
+        if job.status != last_status and "paused" in (job.status, last_status):
+            data = json.dumps({"status": job.status, "iteration": iteration})
+            yield ServerSentEvent(data=data, event="state", id=str(iteration))
+        last_status = job.status
         now = time.monotonic()
         if progress and iteration > last_seen and now >= next_progress:
             last_seen, next_progress = iteration, now + PROGRESS_SECONDS

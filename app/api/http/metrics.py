@@ -35,7 +35,7 @@ from app.storage.job_stats import job_stats
 logger = logging.getLogger("annserve.metrics")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
-JOB_STATUSES = ("queued", "running", "succeeded", "failed", "cancelled")
+JOB_STATUSES = ("queued", "running", "paused", "succeeded", "failed", "cancelled")
 
 
 class JobQueueCollector(Collector):

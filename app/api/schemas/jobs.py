@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 else:
     Optimizer = Literal[tuple(OPTIMIZERS)]
 DEFAULT = TrainingOptions()
-JobStatus = Literal["queued", "running", "succeeded", "failed", "cancelled"]
+JobStatus = Literal["queued", "running", "paused", "succeeded", "failed", "cancelled"]
 Fraction = Annotated[float, Field(gt=0.0, lt=1.0)]
 
 
@@ -123,6 +123,10 @@ class JobRead(BaseModel):
     error: JobError | None
     attempts: int
     cancel_requested: bool
+    pause_requested: bool = False
+    pause_at: int | None = Field(
+        default=None, description="Step mode: the iteration at which the job pauses again."
+    )
     produced_version: int | None
     created_at: datetime
     started_at: datetime | None

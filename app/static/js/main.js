@@ -1,10 +1,14 @@
 // The playground page: read the configuration from the URL, wire the panels, keep the URL in step.
 
 import { ApiError, api, hasApiKey, plainWords, setApiKey } from "./api.js";
+import { createComparePanel } from "./compare.js";
 import { createDatasetPanel } from "./dataset.js";
+import { createLessons } from "./lessons.js";
+import { createLivePanel } from "./live.js";
 import { createNetworkPanel } from "./network.js";
 import { createResultsPanel } from "./results.js";
 import { fromQuery, parseLayers, saveToUrl, useActivations } from "./state.js";
+import { createTabs } from "./tabs.js";
 import { createTrainingPanel } from "./training.js";
 
 const config = fromQuery(window.location.search);
@@ -55,6 +59,13 @@ const dataset = createDatasetPanel({
     results.setDataset(row);
   },
 });
+const live = createLivePanel({
+  config,
+  report,
+  dataset,
+  train: () => training.start(),
+  onChange: configChanged,
+});
 const training = createTrainingPanel({
   config,
   report,
@@ -62,7 +73,40 @@ const training = createTrainingPanel({
   network,
   onChange: configChanged,
   onTrained: (model) => results.showModel(model),
+  onJob: (job, model, row) => live.jobStarted(job, model, row),
+  features: live,
 });
+createComparePanel({
+  report,
+  dataset,
+  async chooseCircle() {
+    if (config.source === "generate" && config.kind === "circle") return;
+    document.querySelector("input[name=source][value=generate]").checked = true;
+    document.getElementById("kind").value = "circle";
+    document.getElementById("dataset-form").dispatchEvent(new Event("input"));
+  },
+});
+const lessons = createLessons({ report });
+const tabs = createTabs({
+  config,
+  onChange: configChanged,
+  onShow(name) {
+    if (name === "lessons") lessons.show();
+  },
+});
+
+/** Whether POST /v1/models takes derived input features, from the service's OpenAPI schema. */
+async function detectDerivedFeatures() {
+  try {
+    const response = await fetch("/openapi.json");
+    if (!response.ok) return;
+    const schema = await response.json();
+    const fields = schema?.components?.schemas?.ModelCreate?.properties;
+    if (fields && !("derived_features" in fields)) live.noDerivedFeatures();
+  } catch {
+    // Unknown: the toggles stay, and a 422 for the field hides them when it comes.
+  }
+}
 
 document.getElementById("copy-link").addEventListener("click", async () => {
   saveToUrl(config);
@@ -106,10 +150,12 @@ async function start() {
   report.clearError();
   keyPanel.hidden = !hasApiKey();
   report.status("Connected to annserve.");
+  detectDerivedFeatures();
   training.enable();
   results.refreshModels();
   if (config.source === "generate" || config.dataset) dataset.refresh();
 }
 
 saveToUrl(config);
+tabs.select(config.tab);
 start();

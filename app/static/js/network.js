@@ -156,8 +156,11 @@ export function createNetworkPanel({ config, onChange }) {
       renderOutputs();
       renderSummary();
     },
-    /** The body of POST /v1/models for the shown dataset. */
-    modelBody(datasetRow) {
+    /**
+     * The body of POST /v1/models for the shown dataset; `derived` says whether to send the
+     * derived input features toggled on (only sent when there is at least one).
+     */
+    modelBody(datasetRow, { derived = true } = {}) {
       const layers = config.layers.map((l) => `${l.units}${l.activation}`).join("-") || "linear";
       const body = {
         name: `${datasetRow.name} ${layers}`.slice(0, 200),
@@ -167,6 +170,7 @@ export function createNetworkPanel({ config, onChange }) {
         seed: config.seed,
       };
       if (config.output !== "auto") body.output_activation = config.output;
+      if (derived && config.feat.length > 0) body.derived_features = [...config.feat];
       return body;
     },
   };

@@ -16,6 +16,9 @@ export let OUTPUT_ACTIVATIONS = {
 };
 export const INITS = ["glorot", "he", "auto"];
 export const OPTIMIZERS = ["gd", "momentum", "adam"];
+export const TABS = ["playground", "compare", "lessons"];
+// Input features computed from x1 and x2 by the model's preprocessing, as the service names them.
+export const DERIVED_FEATURES = ["x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"];
 export const MAX_LAYERS = 8;
 export const MAX_UNITS = 64;
 
@@ -39,6 +42,8 @@ export const DEFAULTS = Object.freeze({
   opt: "gd",
   l2: 0,
   logy: 0,
+  feat: Object.freeze([]),
+  tab: "playground",
 });
 
 const DATASET_ID = /^ds_[0-9a-f]{16}$/;
@@ -77,6 +82,13 @@ export function parseLayers(text) {
   return layers.length > MAX_LAYERS ? null : layers;
 }
 
+/** Derived features as written in a URL ("x1^2,sin(x1)"); unknown names are dropped. */
+export function parseFeatures(text) {
+  if (!text) return [];
+  const names = text.split(",");
+  return DERIVED_FEATURES.filter((name) => names.includes(name));
+}
+
 /** The task a generator's dataset has, known before the server makes it. */
 export function generatorTask(kind, classes) {
   if (REGRESSION_GENERATORS.includes(kind)) return "regression";
@@ -110,6 +122,8 @@ export function fromQuery(query) {
     opt: oneOf(get("opt"), OPTIMIZERS, d.opt),
     l2: numberIn(get("l2"), 0, 100, d.l2),
     logy: intIn(get("logy"), 0, 1, d.logy),
+    feat: parseFeatures(get("feat")),
+    tab: oneOf(get("tab"), TABS, d.tab),
   };
 }
 
@@ -118,6 +132,7 @@ export function toQuery(config) {
   const q = new URLSearchParams();
   for (const [key, value] of Object.entries(config)) {
     if (key === "layers") q.set(key, formatLayers(value));
+    else if (key === "feat") q.set(key, value.join(","));
     else if (key === "dataset" && value === "") continue;
     else q.set(key, String(value));
   }

@@ -1,7 +1,7 @@
 // The training panel: hyperparameters, start and cancel, progress with ETA, the live cost curve
 // and the final metrics.
 
-import { api } from "./api.js";
+import { ApiError, api } from "./api.js";
 import { drawCurve } from "./plots.js";
 import { evaluateModel, showMetrics } from "./metrics.js";
 import { watchJob } from "./watch.js";
@@ -21,8 +21,19 @@ function seconds(value) {
   return `about ${Math.round(value / 60)} min`;
 }
 
-/** Wire the training panel; `onTrained(model, job)` runs when a job has succeeded. */
-export function createTrainingPanel({ config, report, dataset, network, onChange, onTrained }) {
+/** A 422 naming the field `derived_features`: the service has no derived input features. */
+export function refusesDerivedFeatures(error) {
+  return error instanceof ApiError && error.status === 422
+    && (error.fields ?? []).some((f) => String(f.field ?? "").includes("derived_features"));
+}
+
+/**
+ * Wire the training panel; `onTrained(model, job)` runs when a job has succeeded, `onJob(job,
+ * model, row)` when one was submitted; `features` knows whether derived features are sent.
+ */
+export function createTrainingPanel({
+  config, report, dataset, network, onChange, onTrained, onJob = () => {}, features = null,
+}) {
   const form = document.getElementById("training-form");
   const trainButton = document.getElementById("train");
   const cancelButton = document.getElementById("cancel");
@@ -122,6 +133,18 @@ export function createTrainingPanel({ config, report, dataset, network, onChange
     }
   }
 
+  async function createModel(row) {
+    const derived = features?.derivedSupported() ?? true;
+    try {
+      return await api("POST", "/v1/models", { json: network.modelBody(row, { derived }) });
+    } catch (error) {
+      if (!derived || !refusesDerivedFeatures(error)) throw error;
+      // Feature detection: this service takes no derived features; train on x1 and x2.
+      features?.noDerivedFeatures();
+      return api("POST", "/v1/models", { json: network.modelBody(row, { derived: false }) });
+    }
+  }
+
   async function start() {
     report.clearError();
     trainButton.disabled = true;
@@ -137,11 +160,12 @@ export function createTrainingPanel({ config, report, dataset, network, onChange
       progressText.textContent = "Preparing the dataset…";
       const { row } = await dataset.ensure();
       progressText.textContent = "Creating the network…";
-      const model = await api("POST", "/v1/models", { json: network.modelBody(row) });
+      const model = await createModel(row);
       dataset.keep();
       progressText.textContent = "Queued…";
       const job = await api("POST", `/v1/models/${model.id}/train`, { json: trainBody(row) });
       running.job = job;
+      onJob(job, model, row);
       if (running.cancelRequested) await cancel();
       const final = await watchJob(job, onProgress);
       await fullCurve(final);
@@ -179,6 +203,7 @@ export function createTrainingPanel({ config, report, dataset, network, onChange
   trainButton.disabled = true;
   draw();
   return {
+    start,
     /** Allow training once the service answered. */
     enable() {
       if (!running) trainButton.disabled = false;

@@ -6,7 +6,7 @@ import { api, eventSourceEvents, fetchEvents, hasApiKey } from "./api.js";
 const TERMINAL = new Set(["succeeded", "failed", "cancelled"]);
 const POLL_MS = 400;
 const CLOSING_EVENTS = new Set(["done", "end"]);
-export const STREAM_EVENTS = ["progress", "status", "done", "end", "error", "message"];
+export const STREAM_EVENTS = ["progress", "state", "status", "done", "end", "error", "message"];
 
 const sleep = (ms, signal) => new Promise((resolve, reject) => {
   const timer = setTimeout(resolve, ms);
