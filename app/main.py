@@ -14,6 +14,7 @@ from app.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.api.openapi import install_openapi
 from app.api.playground import install_playground
 from app.api.routes import include_routers
+from app.api.unexpected import UnexpectedErrorMiddleware
 from app.services.datasets import DatasetService
 from app.services.images import ImageService
 from app.services.model_cache import ModelCache
@@ -58,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload = path.endswith("/upload")
         return settings.max_upload_bytes if upload else settings.max_body_bytes
 
+    app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     if settings.cors_origins:
         app.add_middleware(

@@ -66,6 +66,8 @@ class Settings(BaseSettings):
     # A running job whose heartbeat is older than this is presumed dead and resumed elsewhere.
     heartbeat_timeout: float = Field(default=30.0, gt=0)
     max_job_attempts: int = Field(default=3, gt=0)
+    # After a storage fault (full or read-only disk) workers wait this long between tries.
+    storage_retry_interval: float = Field(default=5.0, gt=0, le=300)
     # Training workers run at this lower CPU priority, so API requests are served first.
     worker_nice: int = Field(default=19, ge=0, le=19)
 

@@ -21,14 +21,17 @@ from app.logs import request_id_var
 from app.services.errors import (
     Conflict,
     FieldError,
+    InsufficientStorage,
     InvalidInput,
     NotAcceptable,
     NotFound,
     PayloadTooLarge,
     ServiceError,
     ServiceUnavailable,
+    StorageUnavailable,
     UnsupportedMediaType,
 )
+from app.storage.faults import describe, storage_fault
 from core.errors import ConfigurationError, CoreError, DivergenceError, ShapeError
 
 logger = logging.getLogger("annserve.errors")
@@ -52,6 +55,7 @@ STATUS_BY_ERROR: Mapping[type[Exception], int] = {
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
     InvalidInput: 422,
+    InsufficientStorage: 507,
     ServiceUnavailable: 503,
     ServiceError: 400,
     CoreError: 422,
@@ -116,7 +120,7 @@ async def handle_service_error(request: Request, error: Exception) -> JSONRespon
     headers = None
     if isinstance(error, Unauthenticated):
         headers = {"WWW-Authenticate": 'Bearer realm="annserve"'}
-    elif isinstance(error, ServiceUnavailable):
+    elif isinstance(error, ServiceUnavailable | InsufficientStorage):
         headers = {"Retry-After": "5"}
     if isinstance(error, ServiceError):
         return problem(
@@ -167,7 +171,17 @@ async def handle_http_exception(request: Request, error: Exception) -> JSONRespo
 
 
 async def handle_unexpected(request: Request, error: Exception) -> JSONResponse:
-    """Anything else is our bug: log it in full, tell the client nothing internal."""
+    """A full or read-only disk is 507 or 503; anything else is our bug: log it in full, tell
+    the client nothing internal."""
+    fault = storage_fault(error)
+    if fault is not None:
+        logger.warning("storage fault", extra={"fault": fault, "error": str(error)[:200]})
+        domain: ServiceError = (
+            InsufficientStorage(f"{describe(fault)}; nothing was stored, retry later")
+            if fault == "full"
+            else StorageUnavailable(f"{describe(fault)}; nothing was stored, retry later")
+        )
+        return await handle_service_error(request, domain)
     logger.error("unhandled error", exc_info=error)
     return problem(500, "internal_error", "an internal error occurred; it has been logged")
 

@@ -84,6 +84,12 @@ class Outcomes:
         logger.info("job checkpointed for shutdown", extra={"job": self.job_id})
         return "queued"
 
+    def requeue(self) -> str:
+        """A storage fault stopped the run: back to ``queued``, not counted as an attempt."""
+        with self.db.session() as session:
+            JobQueue(session).release(self.job_id, self.worker_id, graceful=True)
+        return "queued"
+
     def _write_version(self, model_id: str, ann: ANN) -> int:
         data = model_to_bytes(ann)
         while True:

@@ -8,7 +8,9 @@ A claimed (``running``) job is trained with core's ``ANN.fit`` from its checkpoi
 * ``DivergenceError``: ``failed`` with code ``diverged``; any other error: ``failed`` with code
   ``internal`` (the traceback goes to the log only); a cancel request: ``cancelled``. None of these
   touches the model's current version;
-* shutdown (SIGTERM): checkpoint, and the job goes back to ``queued`` to be resumed.
+* shutdown (SIGTERM): checkpoint, and the job goes back to ``queued`` to be resumed;
+* a storage fault (full or read-only disk, :mod:`app.storage.faults`): the job goes back to
+  ``queued`` too, without counting the run as an attempt.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from app.jobs.reporter import JobLost, Reporter
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
+from app.storage.faults import storage_fault
 from app.storage.job_queue import JobQueue
 from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
 from app.storage.tables import DatasetRow, JobRow, ModelRow
@@ -194,7 +197,14 @@ def run_job(
         # names the problem and holds nothing internal.
         logger.warning("job failed: invalid input", extra={"job": job_id, "error": str(error)})
         return run.outcomes.fail("invalid_input", str(error))
-    except Exception:
+    except Exception as error:
+        if storage_fault(error) is not None:
+            # A full or read-only disk is the host's fault, not the job's: it waits in the
+            # queue (the run not counted) and resumes from its checkpoint once writes work.
+            logger.warning(
+                "storage fault; job requeued", extra={"job": job_id, "error": str(error)}
+            )
+            return run.outcomes.requeue()
         logger.exception("job failed with an internal error", extra={"job": job_id})
         return run.outcomes.fail(
             "internal", "an internal error stopped training; it has been logged"

@@ -164,15 +164,6 @@ class DatasetService:
         self, name: str, prepared: PreparedDataset, source: dict[str, Any], split: SplitOptions
     ) -> DatasetRow:
         dataset_id = new_id(DATASET)
-        self.arrays.save_dataset(
-            dataset_id,
-            {
-                "features": prepared.features,
-                "targets": prepared.targets,
-                "train_idx": prepared.train_idx,
-                "test_idx": prepared.test_idx,
-            },
-        )
         row = DatasetRow(
             id=dataset_id,
             name=name,
@@ -188,6 +179,15 @@ class DatasetService:
             stats=prepared.stats,
         )
         try:
+            self.arrays.save_dataset(
+                dataset_id,
+                {
+                    "features": prepared.features,
+                    "targets": prepared.targets,
+                    "train_idx": prepared.train_idx,
+                    "test_idx": prepared.test_idx,
+                },
+            )
             with self.db.session() as session:
                 DatasetRepository(session).add(row)
         except BaseException:

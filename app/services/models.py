@@ -75,7 +75,6 @@ class ModelService:
                 for u, a in zip(resolved.units, resolved.hidden_activations, strict=True)
             ]
         }
-        self.arrays.save_model_version_bytes(model_id, 0, model_to_bytes(ann))
         row = ModelRow(
             id=model_id,
             name=spec.name,
@@ -95,6 +94,7 @@ class ModelService:
             dataset_id=spec.dataset_id,
         )
         try:
+            self.arrays.save_model_version_bytes(model_id, 0, model_to_bytes(ann))
             with self.db.session() as session:
                 models = ModelRepository(session)
                 models.add(row)
