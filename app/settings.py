@@ -66,6 +66,14 @@ class Settings(BaseSettings):
     # A running job whose heartbeat is older than this is presumed dead and resumed elsewhere.
     heartbeat_timeout: float = Field(default=30.0, gt=0)
     max_job_attempts: int = Field(default=3, gt=0)
+    # Stored cost history per job and series: the first and last points and evenly spread
+    # ones between, so a long job costs kilobytes of database.
+    history_max_points: int = Field(default=2_000, ge=3, le=1_000_000)
+    # Cleanup of files nothing points at (temp files, files without rows, ended jobs' folders):
+    # at start-up and every ``cleanup_interval`` s (0: at start-up only) in ``annserve serve``;
+    # files younger than ``cleanup_grace`` s are left alone (their write may be in flight).
+    cleanup_interval: float = Field(default=3600.0, ge=0)
+    cleanup_grace: float = Field(default=3600.0, ge=0)
     # After a storage fault (full or read-only disk) workers wait this long between tries.
     storage_retry_interval: float = Field(default=5.0, gt=0, le=300)
     # Training workers run at this lower CPU priority, so API requests are served first.

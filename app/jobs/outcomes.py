@@ -69,7 +69,7 @@ class Outcomes:
             if not queue.finish(self.job_id, self.worker_id, status, error=error):
                 raise JobLost(self.job_id)
             if history is not None:
-                queue.append_history(self.job_id, *reporter.unsent(history))
+                reporter.write_final_history(queue, history)
             if job is not None:
                 queue.mark_model_ready(job.model_id)
         self.checkpoint_path.unlink(missing_ok=True)
@@ -144,7 +144,7 @@ class Outcomes:
                 produced_version=version,
             )
             if done:
-                queue.append_history(self.job_id, *reporter.unsent(result.history))
+                reporter.write_final_history(queue, result.history)
                 models = ModelRepository(session)
                 models.add_version(
                     ModelVersionRow(

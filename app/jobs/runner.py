@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from app.jobs.data import training_data
+from app.jobs.history_points import BoundedHistory
 from app.jobs.outcomes import Outcomes
 from app.jobs.params import TrainParams
 from app.jobs.reporter import JobLost, Reporter
@@ -100,17 +101,11 @@ class _Run:
             self.checkpoint_path.unlink(missing_ok=True)
             return None
 
-    def _reset_history(self, history: History) -> None:
+    def _reset_history(self, history: History) -> BoundedHistory:
+        stored = BoundedHistory(self.settings.history_max_points)
         with self.db.session() as session:
-            queue = JobQueue(session)
-            queue.clear_history(self.job_id)
-            queue.append_history(
-                self.job_id,
-                history.iterations,
-                history.costs,
-                history.val_iterations,
-                history.val_costs,
-            )
+            stored.reset(JobQueue(session), self.job_id, history)
+        return stored
 
     # The run -------------------------------------------------------------------------------
     def run(self) -> str:
@@ -121,7 +116,7 @@ class _Run:
         ann = model_from_bytes(self.store.model_version_bytes(model.id, params.base_version))
         state = self._resume_state()
         history = state.history if state is not None else History()
-        self._reset_history(history)
+        stored_history = self._reset_history(history)
         every = callback_every(ann.n_parameters, data.X.shape[1])
         options = params.options(every).to_dict()
         n_iter, lambd = options.pop("n_iter"), options.pop("learning_rate")
@@ -135,6 +130,7 @@ class _Run:
             self.checkpoint_path,
             history_sent=len(history.iterations),
             val_history_sent=len(history.val_iterations),
+            stored_history=stored_history,
             should_stop=self.signals.should_stop,
             parent_alive=self.signals.parent_alive,
         )
