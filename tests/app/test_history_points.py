@@ -3,6 +3,8 @@ same points however the recorded costs arrive."""
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from sqlalchemy import func, select
 
 from app.jobs.history_points import BoundedHistory
@@ -35,7 +37,7 @@ def test_a_long_history_is_stored_as_a_bounded_even_sample(database: Database) -
         rows = session.scalar(select(func.count()).where(JobHistoryRow.job_id == job_id))
     assert its[0] == 1 and its[-1] == 100_000 and len(its) <= 101
     assert len(its) > 50  # the bound is used, not wasted
-    steps = {b - a for a, b in zip(its[:-2], its[1:-1], strict=True)}
+    steps = {b - a for a, b in pairwise(its[:-1])}
     assert len(steps) == 1  # evenly spread
     assert costs == [1.0 / i for i in its]
     assert val_its[0] == 1 and len(val_its) <= 101

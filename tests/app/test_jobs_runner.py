@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -84,7 +85,7 @@ def test_the_notes_network_trains_and_becomes_the_current_version(env: Env) -> N
     # 4000 recorded costs, stored as at most history_max_points evenly spread ones.
     its = history["iterations"]
     assert its[0] == 1 and its[-1] == 4000 and len(its) <= env.settings.history_max_points + 1
-    assert len(set(b - a for a, b in zip(its[:-2], its[1:-1], strict=True))) == 1
+    assert len({b - a for a, b in pairwise(its[:-1])}) == 1
     assert len(history["val_costs"]) == len(history["val_iterations"]) <= 2001
     assert not ArrayStore(env.settings.data_dir).checkpoint_path(job["id"]).exists()
     curve = env.client.get(f"/v1/models/{model['id']}/cost-curve.png?format=svg&log_y=true")
