@@ -1,17 +1,22 @@
-"""The ``annserve`` command: ``annserve serve``, ``annserve worker`` and ``annserve migrate``."""
+"""The ``annserve`` command: ``annserve serve``, ``worker``, ``migrate`` and ``cleanup``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import ValidationError
 
 from app.logs import configure_logging, logging_config
 from app.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from app.storage.cleanup import CleanupThread
 
 
 def _load_settings() -> Settings:
@@ -58,6 +63,8 @@ def serve(args: argparse.Namespace) -> int:
     # multiply the training pool.
     executor = make_executor(settings)
     executor.start()
+    cleanup = _cleanup_thread(settings)
+    cleanup.start()
     # uvicorn re-raises the SIGTERM/SIGINT it handled once it has drained; a Python handler
     # absorbs it so the pool below is stopped cleanly (jobs checkpoint and requeue).
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -76,7 +83,38 @@ def serve(args: argparse.Namespace) -> int:
             timeout_graceful_shutdown=30,
         )
     finally:
+        cleanup.stop()
         executor.stop()
+    return 0
+
+
+def _cleanup_thread(settings: Settings) -> CleanupThread:
+    from app.storage.arrays import ArrayStore
+    from app.storage.cleanup import CleanupThread
+    from app.storage.db import Database
+
+    return CleanupThread(
+        Database(settings.database_url),
+        ArrayStore(settings.data_dir),
+        grace=settings.cleanup_grace,
+        interval=settings.cleanup_interval,
+    )
+
+
+def cleanup(args: argparse.Namespace) -> int:
+    """Remove stale temporary files, files without rows and folders of ended jobs once."""
+    from app.storage.arrays import ArrayStore
+    from app.storage.cleanup import sweep
+    from app.storage.db import Database
+
+    settings = _migrated()
+    grace = settings.cleanup_grace if args.grace is None else args.grace
+    db = Database(settings.database_url)
+    try:
+        report = sweep(db, ArrayStore(settings.data_dir), grace)
+    finally:
+        db.dispose()
+    print(json.dumps(report.as_dict()))
     return 0
 
 
@@ -104,6 +142,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--processes", type=int, default=None, help="worker processes (default: the executor's)"
     )
     worker_parser.set_defaults(handler=worker)
+    cleanup_parser = commands.add_parser(
+        "cleanup", help="remove temp files, files without rows and ended jobs' folders"
+    )
+    cleanup_parser.add_argument(
+        "--grace",
+        type=float,
+        default=None,
+        help="seconds a file must be old to be removed (default: ANNSERVE_CLEANUP_GRACE)",
+    )
+    cleanup_parser.set_defaults(handler=cleanup)
     return parser
 
 
