@@ -22,6 +22,7 @@ from app.api.schemas.datasets import (
 from app.services.datasets import SplitOptions
 from app.services.errors import InvalidInput, PayloadTooLarge
 from app.services.layout import rows_to_columns
+from app.services.numbers import check_plottable
 from app.storage.tables import DatasetRow
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
@@ -237,6 +238,9 @@ def plot_dataset(
     if if_none_match == etag:
         return Response(status_code=304, headers={"ETag": etag})
     arrays = service.load_arrays(row)
+    check_plottable(arrays.features, "features")
+    if row.classes is None:
+        check_plottable(arrays.targets, "targets")
     image = dataset_scatter(
         rows_to_columns(arrays.features),
         arrays.targets,

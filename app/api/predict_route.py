@@ -78,13 +78,23 @@ def _answer_media(accept: bytes) -> str:
     return choose(accept.decode("latin-1"), _MEDIA)
 
 
+def _int_or_float(digits: str) -> int | float:
+    # Integers beyond int64 become floats (huge ones infinite), so they get the precise 422 of
+    # the finite-number checks instead of overflowing later or tripping the digit limit.
+    return int(digits) if len(digits) <= 18 else float(digits)
+
+
 def _loads_leniently(body: bytes) -> Any:
     # Python's parser also takes NaN and Infinity tokens (and huge integers), so such rows get
     # a precise 422 from the row checks instead of a generic parse error.
     try:
-        return json.loads(body)
+        return json.loads(body, parse_int=_int_or_float)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise MalformedBody("the request body is not valid JSON") from error
+    except RecursionError as error:
+        raise MalformedBody(
+            "the request body is nested too deeply", code="nesting_too_deep"
+        ) from error
 
 
 def _parse_json(body: bytes) -> tuple[object, int | None]:
