@@ -8,7 +8,7 @@ import os
 import signal
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -81,11 +81,26 @@ def serve(args: argparse.Namespace) -> int:
             access_log=False,
             proxy_headers=True,
             timeout_graceful_shutdown=30,
+            **_http_options(settings),
         )
     finally:
         cleanup.stop()
         executor.stop()
     return 0
+
+
+def _http_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's limits and timeouts from the settings (see ``Settings.http_*``)."""
+    from app.api.server_protocol import PROTOCOL
+
+    return {
+        "http": PROTOCOL,
+        "timeout_keep_alive": settings.http_keep_alive_timeout,
+        "limit_concurrency": settings.http_limit_concurrency,
+        "backlog": settings.http_backlog,
+        # Used should the h11 protocol be chosen instead; the protocol above counts itself.
+        "h11_max_incomplete_event_size": settings.http_max_header_bytes,
+    }
 
 
 def _cleanup_thread(settings: Settings) -> CleanupThread:

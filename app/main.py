@@ -14,6 +14,7 @@ from app.api.middleware import BodyLimitMiddleware, RequestContextMiddleware
 from app.api.openapi import install_openapi
 from app.api.playground import install_playground
 from app.api.routes import include_routers
+from app.api.throttle import FailedAuthThrottle
 from app.api.unexpected import UnexpectedErrorMiddleware
 from app.services.datasets import DatasetService
 from app.services.images import ImageService
@@ -49,6 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.model_cache, DatasetService(app.state.db, app.state.arrays, settings)
     )
     app.state.api_keys = tuple(key.encode() for key in settings.api_keys)
+    app.state.auth_throttle = FailedAuthThrottle(
+        settings.auth_failure_budget, settings.auth_failure_window
+    )
     app.state.metrics = HttpMetrics()
     install_error_handlers(app)
     include_routers(app)

@@ -46,9 +46,21 @@ class Unauthenticated(ServiceError):  # noqa: N818 (HTTP-style name)
     title = "Unauthorized"
 
 
+class TooManyAttempts(ServiceError):  # noqa: N818 (HTTP-style name)
+    """This client address failed authentication too often; it must wait ``retry_after`` s."""
+
+    code = "too_many_failed_attempts"
+    title = "Too many requests"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed authentication attempts; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
 # THE table: an error class maps to its status; subclasses inherit it unless listed themselves.
 STATUS_BY_ERROR: Mapping[type[Exception], int] = {
     Unauthenticated: 401,
+    TooManyAttempts: 429,
     NotFound: 404,
     NotAcceptable: 406,
     Conflict: 409,
@@ -120,6 +132,8 @@ async def handle_service_error(request: Request, error: Exception) -> JSONRespon
     headers = None
     if isinstance(error, Unauthenticated):
         headers = {"WWW-Authenticate": 'Bearer realm="annserve"'}
+    elif isinstance(error, TooManyAttempts):
+        headers = {"Retry-After": str(error.retry_after)}
     elif isinstance(error, ServiceUnavailable | InsufficientStorage):
         headers = {"Retry-After": "5"}
     if isinstance(error, ServiceError):
