@@ -103,6 +103,10 @@ def _version(raw: str | None) -> int | None:
     return int(raw)
 
 
+# Liveness and readiness are open without an API key, like /healthz and /readyz.
+health_router = APIRouter(prefix="/v2", tags=["open inference protocol (v2)"], route_class=V2Route)
+
+
 # --- server ---------------------------------------------------------------------------------
 # No I/O in these two: ``async def`` keeps them off the thread pool.
 @router.get("")
@@ -111,13 +115,13 @@ async def server_metadata(request: Request) -> ServerMetadata:
     return ServerMetadata(name="annserve", version=request.app.version, extensions=[])
 
 
-@router.get("/health/live")
+@health_router.get("/health/live")
 async def server_live() -> LiveResponse:
     """The server answers requests."""
     return LiveResponse(live=True)
 
 
-@router.get("/health/ready", responses={503: {"model": ReadyResponse}})
+@health_router.get("/health/ready", responses={503: {"model": ReadyResponse}})
 def server_ready(request: Request) -> JSONResponse:
     """The server can answer inference requests (its database answers)."""
     ready = bool(request.app.state.db.ping())

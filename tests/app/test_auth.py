@@ -63,7 +63,8 @@ def test_each_configured_key_works(secured: TestClient) -> None:
 
 
 def test_open_endpoints(secured: TestClient) -> None:
-    for path in ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"]:
+    open_paths = ["/healthz", "/readyz", "/metrics", "/openapi.json", "/docs"]
+    for path in [*open_paths, "/v2/health/live", "/v2/health/ready"]:
         assert secured.get(path).status_code == 200, path
 
 
