@@ -7,7 +7,9 @@ files and model folders or versions without their rows, and folders of jobs that
 A file is only removed once it is older than ``grace`` seconds: a create writes its file before
 the row that points at it, so a young file without a row may be a write in flight. A job's folder
 is removed once the job has ended (or no longer exists), whatever its age: no writer is left.
-Sweeps are idempotent, so several processes may sweep the same data dir at once.
+Sweeps are idempotent, so several processes may sweep the same data dir at once. A database
+without a single dataset or model row next to a data dir holding files is taken for the wrong
+database: then only temporary files are removed.
 """
 
 from __future__ import annotations
@@ -146,9 +148,14 @@ def sweep(db: Database, store: ArrayStore, grace: float, now: float | None = Non
     rows = _rows(db)
     work = _Sweep(store, rows, grace, time.time() if now is None else now)
     work.temp_files()
-    work.datasets()
-    work.models()
-    work.jobs()
+    if rows.datasets or rows.models:
+        work.datasets()
+        work.models()
+        work.jobs()
+    elif _entries(store.datasets_dir, "*.npz") or _entries(store.models_dir, "*"):
+        # Files but not one row: more likely a database that is not this data dir's (a wrong
+        # URL) than a data dir whose every row went. Nothing is removed on such a guess.
+        logger.warning("cleanup skipped: the database has no rows for the files in the data dir")
     if work.report.model_folders or work.report.model_versions:
         store.model_changes.touch()
     return work.report

@@ -22,7 +22,7 @@ from app.storage.migrate import run_migrations
 from app.storage.tables import JobRow, ModelVersionRow
 from tests.app.process_support import eventually
 from tests.app.test_jobs_queue import _seed
-from tests.conftest import StartServer
+from tests.conftest import StartServer, stop_process
 
 HOUR = 3600.0
 ORPHAN_DATASET = "ds_00000000000000ff"
@@ -125,12 +125,34 @@ def test_annserve_cleanup_sweeps_once_and_reports(
     assert {name for name, path in files.items() if not path.exists()} == GONE
 
 
+def test_an_empty_database_next_to_files_removes_only_temp_files(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'other.db'}"
+    run_migrations(url)
+    db = Database(url)  # not the database of these files
+    store = ArrayStore(tmp_path)
+    dataset = _age(_touch(store.dataset_path(ORPHAN_DATASET)))
+    temp = _age(_touch(store.datasets_dir / ".x.npz.k3j2.tmp"))
+    try:
+        report = sweep(db, store, grace=HOUR)
+    finally:
+        db.dispose()
+    assert dataset.exists() and not temp.exists()
+    assert report.as_dict()["dataset_files"] == 0
+
+
 def test_a_server_sweeps_its_data_dir_at_start(live_server: StartServer, tmp_path: Path) -> None:
     data_dir = tmp_path / "data"
+    env = {"ANNSERVE_LOG_LEVEL": "warning", "ANNSERVE_MAX_CONCURRENT_JOBS": "0"}
+    server = live_server(data_dir=data_dir, env=env)
+    with httpx.Client(base_url=server.base_url, timeout=10.0) as client:
+        kept = client.post("/v1/datasets/generate", json={"kind": "xor", "n_samples": 20})
+        assert kept.status_code == 201
+    stop_process(server.process)
     store = ArrayStore(Settings(data_dir=data_dir).data_dir)
     orphan = _age(_touch(store.dataset_path(ORPHAN_DATASET)))
     leftover = _age(_touch(store.models_dir / f".{ORPHAN_MODEL}.v0.npz.q1w2.tmp"))
-    server = live_server(data_dir=data_dir, env={"ANNSERVE_LOG_LEVEL": "warning"})
+    server = live_server(data_dir=data_dir, env=env)
     eventually(lambda: not orphan.exists() and not leftover.exists(), 20, "the start-up sweep")
+    assert store.dataset_path(kept.json()["id"]).exists()
     with httpx.Client(base_url=server.base_url, timeout=10.0) as client:
-        assert client.get("/readyz").status_code == 200
+        assert client.get(f"/v1/datasets/{kept.json()['id']}/data").status_code == 200
