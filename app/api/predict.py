@@ -22,6 +22,7 @@ from app.services.errors import InvalidInput
 from app.services.evaluation import EvaluationService
 from app.services.loaded_model import LoadedModel
 from app.services.model_cache import ModelCache
+from app.services.numbers import check_float64_ints
 
 router = APIRouter(prefix="/v1/models", tags=["predictions"])
 
@@ -93,6 +94,8 @@ def evaluate(model_id: str, body: EvaluateRequest, service: EvaluationDep) -> Ev
         raise InvalidInput(
             "inline evaluation needs both inputs and targets", code="targets_required"
         )
+    if body.targets is not None:
+        check_float64_ints(body.targets, "targets")
     loaded = service.cache.get(model_id, body.version)
     if body.inputs is not None and body.targets is not None:
         samples = service.inline_samples(loaded.model, body.inputs, body.targets)

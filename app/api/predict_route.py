@@ -170,7 +170,7 @@ def _query_version(request: Request) -> int | None:
     raw = request.query_params.get("version")
     if raw is None:
         return None
-    if not raw.isdigit() or int(raw) > MAX_VERSION:
+    if not raw.isdigit() or len(raw) > len(str(MAX_VERSION)) or int(raw) > MAX_VERSION:
         raise InvalidInput(
             "version must be a non-negative integer",
             code="validation_error",

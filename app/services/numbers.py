@@ -50,6 +50,38 @@ def _float_or_inf(value: Any) -> float:
         return float("inf")
 
 
+def check_float64_ints(values: Sequence[Any], field: str) -> None:
+    """``InvalidInput`` when an integer in ``values`` (or in a row of them) is too large to be
+    a float64, so that a later conversion cannot overflow."""
+    bad = [
+        i
+        for i, v in enumerate(values)
+        if any(
+            isinstance(x, int) and not isinstance(x, bool) and not _fits_float(x)
+            for x in (v if isinstance(v, list) else [v])
+        )
+    ]
+    if bad:
+        raise InvalidInput(
+            f"{len(bad)} {field} value(s) are too large for float64",
+            code="not_finite",
+            errors=[
+                FieldError(
+                    field=f"{field}.{i}", message="is too big for float64", code="not_finite"
+                )
+                for i in bad[:MAX_REPORTED_ERRORS]
+            ],
+        )
+
+
+def _fits_float(value: int) -> bool:
+    try:
+        float(value)
+    except OverflowError:
+        return False
+    return True
+
+
 def check_int_labels(labels: Sequence[Any], field: str = "targets") -> None:
     """``InvalidInput`` when an integer class label does not fit in int64."""
     bad = [

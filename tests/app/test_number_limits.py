@@ -164,3 +164,17 @@ def test_a_500_keeps_the_keep_alive_connection(live_server: StartServer, tmp_pat
         assert after.status_code == 200
         # One TCP connection served all three requests.
         assert _client_port(first) == _client_port(failed) == _client_port(after)
+
+
+def test_evaluate_refuses_targets_beyond_float64(client: TestClient) -> None:
+    dataset = client.post("/v1/datasets/generate", json={"kind": "reg-plane", "n_samples": 40})
+    spec = {"name": "r", "dataset_id": dataset.json()["id"], "hidden_layers": [{"units": 3}]}
+    model_id = client.post("/v1/models", json=spec).json()["id"]
+    body = f'{{"inputs":[[1,1],[2,2]],"targets":[{BIG},0]}}'.encode()
+    response = client.post(f"/v1/models/{model_id}/evaluate", content=body, headers=JSON)
+    assert_problem(response, 422, "not_finite")
+
+
+def test_a_version_of_thousands_of_digits_in_the_query_is_422(client: TestClient) -> None:
+    url = f"/v1/models/{_model(client)}/predict?version={HUGE}"
+    assert_problem(client.post(url, json={"inputs": [[1.0, 1.0]]}), 422)
