@@ -48,7 +48,7 @@ def test_a_job_survives_repeated_kill_9_of_the_whole_server(live_server: StartSe
     with httpx.Client(base_url=server.base_url, timeout=30.0) as client:
         dataset = make_dataset(client)
         model = make_model(client, dataset["id"])
-        job = start_job(client, model["id"], dataset["id"], n_iter=60_000)
+        job = start_job(client, model["id"], dataset["id"], n_iter=600_000)
     checkpoint = ArrayStore(server.data_dir).checkpoint_path(job["id"])
     reached = 0
     for _ in range(KILLS):  # more crashes than max_job_attempts allows failures
