@@ -1,8 +1,9 @@
-"""The ``annserve`` command: ``annserve serve``, ``annserve worker`` and ``annserve migrate``."""
+"""The ``annserve`` command: ``annserve serve``, ``worker``, ``migrate`` and ``cleanup``."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import signal
@@ -10,7 +11,7 @@ import sys
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -19,6 +20,7 @@ from app.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from app.grpc.server import GrpcServer
+    from app.storage.cleanup import CleanupThread
 
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -95,6 +97,8 @@ def _serve(args: argparse.Namespace) -> int:
     # Searches are scheduled here too, next to the executor their trials' jobs run on.
     scheduler = SearchScheduler(settings, executor)
     scheduler.start()
+    cleanup = _cleanup_thread(settings)
+    cleanup.start()
     # uvicorn re-raises the SIGTERM/SIGINT it handled once it has drained; a Python handler
     # absorbs it so the pool below is stopped cleanly (jobs checkpoint and requeue).
     for signum in (signal.SIGTERM, signal.SIGINT):
@@ -111,11 +115,13 @@ def _serve(args: argparse.Namespace) -> int:
             access_log=False,
             proxy_headers=True,
             timeout_graceful_shutdown=30,
+            **_http_options(settings),
         )
     finally:
         if grpc_server is not None:
             grpc_server.stop()
         scheduler.stop()
+        cleanup.stop()
         executor.stop()
     return 0
 
@@ -134,6 +140,50 @@ def _start_grpc(settings: Settings, host: str) -> GrpcServer | None:
         print(f"annserve: {error}", file=sys.stderr)
         raise SystemExit(1) from None
     return server
+
+
+def _http_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's limits and timeouts from the settings (see ``Settings.http_*``)."""
+    from app.api.http.server_protocol import PROTOCOL
+
+    return {
+        "http": PROTOCOL,
+        "timeout_keep_alive": settings.http_keep_alive_timeout,
+        "limit_concurrency": settings.http_limit_concurrency,
+        "backlog": settings.http_backlog,
+        # Used should the h11 protocol be chosen instead; the protocol above counts itself.
+        "h11_max_incomplete_event_size": settings.http_max_header_bytes,
+    }
+
+
+def _cleanup_thread(settings: Settings) -> CleanupThread:
+    from app.storage.arrays import ArrayStore
+    from app.storage.cleanup import CleanupThread
+    from app.storage.db import Database
+
+    return CleanupThread(
+        Database(settings.database_url),
+        ArrayStore(settings.data_dir),
+        grace=settings.cleanup_grace,
+        interval=settings.cleanup_interval,
+    )
+
+
+def cleanup(args: argparse.Namespace) -> int:
+    """Remove stale temporary files, files without rows and folders of ended jobs once."""
+    from app.storage.arrays import ArrayStore
+    from app.storage.cleanup import sweep
+    from app.storage.db import Database
+
+    settings = _migrated()
+    grace = settings.cleanup_grace if args.grace is None else args.grace
+    db = Database(settings.database_url)
+    try:
+        report = sweep(db, ArrayStore(settings.data_dir), grace)
+    finally:
+        db.dispose()
+    print(json.dumps(report.as_dict()))
+    return 0
 
 
 def worker(args: argparse.Namespace) -> int:
@@ -178,6 +228,16 @@ def build_parser() -> argparse.ArgumentParser:
     hash_parser.add_argument("--role", choices=("admin", "write", "read"), default="write")
     hash_parser.add_argument("--key", default=None, help="hash this key instead of a new one")
     hash_parser.set_defaults(handler=hash_key_command)
+    cleanup_parser = commands.add_parser(
+        "cleanup", help="remove temp files, files without rows and ended jobs' folders"
+    )
+    cleanup_parser.add_argument(
+        "--grace",
+        type=float,
+        default=None,
+        help="seconds a file must be old to be removed (default: ANNSERVE_CLEANUP_GRACE)",
+    )
+    cleanup_parser.set_defaults(handler=cleanup)
     return parser
 
 

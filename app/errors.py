@@ -102,6 +102,20 @@ class ServiceUnavailable(ServiceError):  # noqa: N818 (HTTP-style names)
     title = "Service unavailable"
 
 
+class InsufficientStorage(ServiceError):  # noqa: N818 (HTTP-style names)
+    """The data volume is full: nothing was stored; retry once space has been freed."""
+
+    code = "insufficient_storage"
+    title = "Insufficient storage"
+
+
+class StorageUnavailable(ServiceUnavailable):
+    """The data volume or database is read-only: nothing was stored; retry later."""
+
+    code = "storage_unavailable"
+    title = "Storage unavailable"
+
+
 def model_not_found(model_id: str) -> NotFound:
     """The error for an unknown model id."""
     return NotFound(f"no model with id {model_id}", code="model_not_found")

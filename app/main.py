@@ -16,6 +16,8 @@ from app.api.http.middleware import (
     RequestContextMiddleware,
 )
 from app.api.http.openapi import install_openapi, operation_id
+from app.api.http.throttle import FailedAuthThrottle
+from app.api.http.unexpected import UnexpectedErrorMiddleware
 from app.api.http.v2_errors import install_v2_errors
 from app.api.routers.playground import install_playground
 from app.api.routes import include_routers
@@ -65,6 +67,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.api_keys = KeyRing.parse(settings.api_keys)
     app.state.metrics = ServiceMetrics(app.state.db)
+    app.state.auth_throttle = FailedAuthThrottle(
+        settings.auth_failure_budget, settings.auth_failure_window
+    )
     install_error_handlers(app)
     install_v2_errors(app)
     include_routers(app)
@@ -75,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         upload = path.endswith("/upload")
         return settings.max_upload_bytes if upload else settings.max_body_bytes
 
+    app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     app.add_middleware(HeadMiddleware)
     if settings.cors_origins:

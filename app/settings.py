@@ -50,6 +50,23 @@ class Settings(BaseSettings):
     max_units: int = Field(default=1_024, gt=0)
     max_parameters: int = Field(default=2_000_000, gt=0)
 
+    # Failed authentication: an address that fails more than ``auth_failure_budget`` times in
+    # ``auth_failure_window`` s is answered 429 for that long.
+    auth_failure_budget: int = Field(default=20, gt=0)
+    auth_failure_window: float = Field(default=60.0, gt=0)
+
+    # The HTTP server of ``annserve serve`` (uvicorn): idle keep-alive connections close after
+    # ``http_keep_alive_timeout`` s; a request's headers must arrive within
+    # ``http_header_timeout`` s and ``http_max_header_bytes``, its body within
+    # ``http_body_timeout`` s; at most ``http_limit_concurrency`` connections and tasks (503
+    # beyond), ``http_backlog`` connections waiting to be accepted.
+    http_keep_alive_timeout: int = Field(default=5, gt=0)
+    http_header_timeout: float = Field(default=10.0, gt=0)
+    http_body_timeout: float = Field(default=60.0, gt=0)
+    http_max_header_bytes: int = Field(default=16 * 1024, ge=1024)
+    http_limit_concurrency: int = Field(default=1000, gt=0)
+    http_backlog: int = Field(default=2048, gt=0)
+
     # Serving: rows per predict request, loaded (model, version) pairs kept in memory, how long
     # a cached current-version lookup is trusted without a change on disk, and the batch size
     # above which the forward pass leaves the event loop for the thread pool.
@@ -71,6 +88,16 @@ class Settings(BaseSettings):
     # A running job whose heartbeat is older than this is presumed dead and resumed elsewhere.
     heartbeat_timeout: float = Field(default=30.0, gt=0)
     max_job_attempts: int = Field(default=3, gt=0)
+    # Stored cost history per job and series: the first and last points and evenly spread
+    # ones between, so a long job costs kilobytes of database.
+    history_max_points: int = Field(default=2_000, ge=3, le=1_000_000)
+    # Cleanup of files nothing points at (temp files, files without rows, ended jobs' folders):
+    # at start-up and every ``cleanup_interval`` s (0: at start-up only) in ``annserve serve``;
+    # files younger than ``cleanup_grace`` s are left alone (their write may be in flight).
+    cleanup_interval: float = Field(default=3600.0, ge=0)
+    cleanup_grace: float = Field(default=3600.0, ge=0)
+    # After a storage fault (full or read-only disk) workers wait this long between tries.
+    storage_retry_interval: float = Field(default=5.0, gt=0, le=300)
     # Training workers run at this lower CPU priority, so API requests are served first.
     worker_nice: int = Field(default=19, ge=0, le=19)
 

@@ -164,6 +164,8 @@ def live_server(
                 env=full_env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                # A group of its own (its workers join it), so a test can kill the whole tree.
+                start_new_session=True,
             )
         server = LiveServer(f"http://127.0.0.1:{port}", process, directory, log_path)
         started.append(server)

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from app.api.http.auth import check_api_key
 from app.api.http.metrics import ServiceMetrics
 from app.api.http.openapi import BEARER
+from app.api.http.throttle import FailedAuthThrottle
 from app.errors import UnsupportedMediaType
 from app.jobs.executor import Executor, make_executor
 from app.keys import KeyRing
@@ -59,6 +60,12 @@ def app_dataplane(app: FastAPI) -> DataPlane:
     """``app``'s Open Inference Protocol data plane."""
     plane: DataPlane = app.state.dataplane
     return plane
+
+
+def app_auth_throttle(app: FastAPI) -> FailedAuthThrottle:
+    """``app``'s throttle of failed authentication."""
+    throttle: FailedAuthThrottle = app.state.auth_throttle
+    return throttle
 
 
 def app_model_cache(app: FastAPI) -> ModelCache:
@@ -206,7 +213,7 @@ async def require_api_key(
     _credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
 ) -> None:
     """Refuse the request with 401 unless it carries a configured key (no keys: open)."""
-    check_api_key(request, app_api_keys(request.app))
+    check_api_key(request, app_api_keys(request.app), app_auth_throttle(request.app))
 
 
 def _media_type(request: Request) -> tuple[str, str]:

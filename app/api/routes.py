@@ -1,4 +1,5 @@
-"""Which routers the app serves; the API routers sit behind the API-key check.
+"""Which routers the app serves; the API routers sit behind the API-key check, the health
+endpoints (``/healthz``, ``/readyz``, ``/metrics``, ``/v2/health/*``) do not.
 
 Each API router carries its full prefix (``/v1/...``), so route templates in metrics and logs are
 the paths clients call.
@@ -42,6 +43,7 @@ API_ROUTERS: tuple[APIRouter, ...] = (
 def include_routers(app: FastAPI) -> None:
     """Mount the open operational routes and the authenticated API."""
     app.include_router(health.router)
+    app.include_router(v2.health_router)
     for router in API_ROUTERS:
         app.include_router(router, dependencies=[Authenticated])
     v2_infer.install_v2_infer_routes(app)  # first routes, check the API key themselves

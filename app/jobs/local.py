@@ -2,7 +2,8 @@
 
 ``annserve serve`` starts the pool next to uvicorn (not inside the ASGI app, so uvicorn's own
 ``--workers`` do not multiply it). A supervisor thread replaces a worker process that dies and
-requeues its job at once. ``stop`` sends SIGTERM: running jobs checkpoint and go back to the queue.
+requeues its job at once; it survives any error (a full disk, a database away) and keeps the
+pool at its size. ``stop`` sends SIGTERM: running jobs checkpoint and go back to the queue.
 """
 
 from __future__ import annotations
@@ -86,20 +87,33 @@ class LocalExecutor:
 
     def _supervise(self) -> None:
         db = Database(self.settings.database_url)
+        dead: set[int] = set()
         try:
             while not self._stopping.wait(SUPERVISE_INTERVAL):
-                for index, process in enumerate(self._workers):
-                    if process.is_alive() or self._stopping.is_set():
-                        continue
-                    logger.error(
-                        "worker process died; replacing it",
-                        extra={"pid": process.pid, "exitcode": process.exitcode},
-                    )
-                    if process.pid is not None:
-                        reclaim_dead_local(db, self.settings, {process.pid})
-                    self._workers[index] = self._spawn()
+                try:
+                    self._replace_dead(dead)
+                    if dead:
+                        # The jobs of dead workers go back to the queue; a database that cannot
+                        # be written now (full disk) is tried again at the next round.
+                        reclaim_dead_local(db, self.settings, dead)
+                        dead.clear()
+                except Exception:
+                    logger.exception("supervising the worker pool failed; trying again")
         finally:
             db.dispose()
+
+    def _replace_dead(self, dead: set[int]) -> None:
+        """Start a new process in the place of each dead one, noting the dead pids."""
+        for index, process in enumerate(self._workers):
+            if process.is_alive() or self._stopping.is_set():
+                continue
+            if process.pid is not None and process.pid not in dead:
+                logger.error(
+                    "worker process died; replacing it",
+                    extra={"pid": process.pid, "exitcode": process.exitcode},
+                )
+                dead.add(process.pid)
+            self._workers[index] = self._spawn()
 
     def stop(self, timeout: float = 30.0) -> None:
         """SIGTERM every worker (jobs checkpoint and requeue), wait, then kill stragglers."""

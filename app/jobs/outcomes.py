@@ -70,7 +70,7 @@ class Outcomes:
             if not queue.finish(self.job_id, self.worker_id, status, error=error):
                 raise JobLost(self.job_id)
             if history is not None:
-                queue.append_history(self.job_id, *reporter.unsent(history))
+                reporter.write_final_history(queue, history)
             if job is not None:
                 queue.mark_model_ready(job.model_id)
         self.checkpoint_path.unlink(missing_ok=True)
@@ -84,6 +84,12 @@ class Outcomes:
         with self.db.session() as session:
             JobQueue(session).release(self.job_id, self.worker_id, graceful=True)
         logger.info("job checkpointed for shutdown", extra={"job": self.job_id})
+        return "queued"
+
+    def requeue(self) -> str:
+        """A storage fault stopped the run: back to ``queued``, not counted as an attempt."""
+        with self.db.session() as session:
+            JobQueue(session).release(self.job_id, self.worker_id, graceful=True)
         return "queued"
 
     def _write_version(self, model_id: str, ann: ANN, stage: Preprocessor | None = None) -> int:
@@ -140,7 +146,7 @@ class Outcomes:
                 produced_version=version,
             )
             if done:
-                queue.append_history(self.job_id, *reporter.unsent(result.history))
+                reporter.write_final_history(queue, result.history)
                 models = ModelRepository(session)
                 models.add_version(
                     ModelVersionRow(

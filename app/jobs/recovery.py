@@ -2,8 +2,14 @@
 
 A running job is reclaimed when its heartbeat is older than ``settings.heartbeat_timeout`` (any
 host), or at once when its worker was a process on this host that no longer exists. A reclaimed
-job goes back to ``queued`` and resumes from its checkpoint; once it has been started
-``max_job_attempts`` times it ends ``failed`` with code ``interrupted`` instead.
+job goes back to ``queued`` and resumes from its checkpoint.
+
+Attempts count failures of the job itself: a worker that died while its pool lived on, or a
+heartbeat that stopped. Once a job has been started ``max_job_attempts`` times that way it ends
+``failed`` with code ``interrupted``. A restart of the whole server (every process of the pool
+gone at once: a crash, kill -9, a reboot) is not the job's doing and is not counted; such a job
+resumes after any number of restarts, until twice its own time budget (``max_seconds``) has
+passed since it first started (:func:`over_budget`).
 
 With a message broker, no job stays ``queued`` forever either: a broker that loses a message
 (a Redis restart without persistence) would leave its job waiting for a task that never comes, so
@@ -58,15 +64,32 @@ def pid_alive(pid: int) -> bool:
         return True
 
 
-def _reclaim(queue: JobQueue, job: JobRow, settings: Settings, why: str) -> bool:
-    """Requeue or fail ``job``; True when this call put it back in the queue."""
-    if job.attempts >= settings.max_job_attempts:
+def over_budget(job: JobRow, settings: Settings) -> bool:
+    """Whether more than twice the job's time budget has passed since it first started."""
+    budget = job.params.get("max_seconds") or settings.max_job_seconds
+    started = job.started_at
+    return started is not None and utcnow() - started > timedelta(seconds=2 * float(budget))
+
+
+def _reclaim(
+    queue: JobQueue, job: JobRow, settings: Settings, why: str, *, counted: bool = True
+) -> bool:
+    """Requeue or fail ``job``; True when this call put it back in the queue.
+
+    ``counted`` says whether the lost run was a failure of the job (see the module docstring).
+    """
+    if counted and job.attempts >= settings.max_job_attempts:
         message = f"the job was interrupted {job.attempts} times ({why}); giving up"
+    elif not counted and over_budget(job, settings):
+        message = f"the job was interrupted ({why}) after its time budget had passed; giving up"
+    else:
+        message = ""
+    if message:
         if queue.fail_interrupted(job.id, message):
             queue.mark_model_ready(job.model_id)
             logger.warning("job failed: interrupted", extra={"job": job.id, "reason": why})
         return False
-    if queue.release(job.id, job.worker_id):
+    if queue.release(job.id, job.worker_id, graceful=not counted):
         logger.warning("job requeued to resume", extra={"job": job.id, "reason": why})
         return True
     return False
@@ -90,8 +113,9 @@ def reclaim_stale(db: Database, settings: Settings) -> list[str]:
 def reclaim_dead_local(db: Database, settings: Settings, pids: set[int] | None = None) -> None:
     """Requeue (or fail) running jobs of local worker processes that are gone.
 
-    With ``pids``, only jobs of those (known dead) processes; otherwise every local job whose
-    process no longer exists.
+    With ``pids``, only jobs of those processes, known to have died while their pool lived
+    (counted as attempts); otherwise, at the start of a pool, every local job whose process no
+    longer exists: those died with the previous server, which is not counted.
     """
     with db.session() as session:
         queue = JobQueue(session)
@@ -99,9 +123,10 @@ def reclaim_dead_local(db: Database, settings: Settings, pids: set[int] | None =
             pid = local_pid(job.worker_id)
             if pid is None:
                 continue
-            dead = pid in pids if pids is not None else not pid_alive(pid)
-            if dead:
+            if pids is not None and pid in pids:
                 _reclaim(queue, job, settings, "worker process died")
+            elif pids is None and not pid_alive(pid):
+                _reclaim(queue, job, settings, "the server restarted", counted=False)
 
 
 def resend_waiting(db: Database, settings: Settings) -> list[str]:

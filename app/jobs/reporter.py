@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from app.jobs import job_metrics
+from app.jobs.history_points import BoundedHistory, Chunk
 from app.settings import Settings
 from app.storage.db import Database
 from app.storage.job_queue import JobQueue
@@ -31,9 +32,7 @@ from core.training_state import History, Progress, TrainingState
 
 logger = logging.getLogger("annserve.jobs")
 
-# New history: iterations, costs, validation iterations, validation costs.
-_Chunk = tuple[list[int], list[float], list[int], list[float]]
-_Write = tuple[_Chunk | None, dict[str, Any]]
+_Write = tuple[Chunk | None, dict[str, Any]]
 
 # Costs recorded since the last write are appended at every HISTORY_EVERY-th progress write.
 HISTORY_EVERY = 4
@@ -84,6 +83,7 @@ class Reporter:
         *,
         history_sent: int = 0,
         val_history_sent: int = 0,
+        stored_history: BoundedHistory | None = None,
         should_stop: Callable[[], bool] = lambda: False,
         parent_alive: Callable[[], bool] = lambda: True,
     ) -> None:
@@ -91,6 +91,7 @@ class Reporter:
         self.job_id, self.worker_id = job_id, worker_id
         self.checkpoint_path = checkpoint_path
         self.sent, self.val_sent = history_sent, val_history_sent
+        self.stored_history = stored_history or BoundedHistory(settings.history_max_points)
         self.should_stop, self.parent_alive = should_stop, parent_alive
         now = time.monotonic()
         self.next_flush = now + settings.progress_interval
@@ -152,7 +153,7 @@ class Reporter:
                 self.checkpoint(state)
         return True
 
-    def unsent(self, history: History) -> _Chunk:
+    def unsent(self, history: History) -> Chunk:
         """The part of ``history`` not yet written to the database."""
         return (
             history.iterations[self.sent :],
@@ -186,15 +187,21 @@ class Reporter:
             finally:
                 self._outbox.task_done()
 
-    def _write(self, chunk: _Chunk | None, progress: dict[str, Any] | None) -> bool:
+    def _write(self, chunk: Chunk | None, progress: dict[str, Any] | None) -> bool:
         with self.db.session() as session:
             queue_ = JobQueue(session)
             cancel = queue_.heartbeat(self.job_id, self.worker_id, utcnow(), progress)
             if cancel is None:
                 raise JobLost(self.job_id)
             if chunk is not None:
-                queue_.append_history(self.job_id, *chunk)
+                self.stored_history.write(queue_, self.job_id, chunk)
         return cancel
+
+    def write_final_history(self, queue_: JobQueue, history: History) -> None:
+        """Store the rest of ``history`` and its last points, in the caller's transaction
+        (the end of a run, after :meth:`finish`)."""
+        self.stored_history.write(queue_, self.job_id, self.unsent(history), final=True)
+        self.sent, self.val_sent = len(history.iterations), len(history.val_iterations)
 
     def flush(self, history: History | None, progress: dict[str, Any] | None) -> bool:
         """Write progress, heartbeat and new history now, in this thread; True if cancelled.

@@ -12,6 +12,8 @@ Endings:
 * shutdown (SIGTERM): checkpoint, and the job goes back to ``queued`` to be resumed;
 * a pause request, or the step target ``pause_at``: checkpoint, and the job is ``paused`` until
   it is resumed (:mod:`app.jobs.controlled_reporter`).
+* a storage fault (full or read-only disk, :mod:`app.storage.faults`): the job goes back to
+  ``queued`` too, without counting the run as an attempt.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from dataclasses import dataclass, field
 
 from app.jobs.controlled_reporter import ControlledReporter
 from app.jobs.data import training_data
+from app.jobs.history_points import BoundedHistory
 from app.jobs.job_spec import JobSpec
 from app.jobs.outcomes import Outcomes
 from app.jobs.reporter import JobLost
@@ -30,6 +33,7 @@ from app.jobs.snapshots import snapshot_path
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
+from app.storage.faults import storage_fault
 from app.storage.job_queue import JobQueue
 from app.storage.repositories import DatasetRepository, JobRepository, ModelRepository
 from app.storage.tables import DatasetRow, JobRow, ModelRow
@@ -104,17 +108,11 @@ class JobRun:
             self.checkpoint_path.unlink(missing_ok=True)
             return None
 
-    def _reset_history(self, history: History) -> None:
+    def _reset_history(self, history: History) -> BoundedHistory:
+        stored = BoundedHistory(self.settings.history_max_points)
         with self.db.session() as session:
-            queue = JobQueue(session)
-            queue.clear_history(self.job_id)
-            queue.append_history(
-                self.job_id,
-                history.iterations,
-                history.costs,
-                history.val_iterations,
-                history.val_costs,
-            )
+            stored.reset(JobQueue(session), self.job_id, history)
+        return stored
 
     # The run -------------------------------------------------------------------------------
     def run(self) -> str:
@@ -126,7 +124,7 @@ class JobRun:
         data = training_data(arrays, loaded.dataset, model, spec, base.preprocessor, metadata)
         state = self._resume_state()
         history = state.history if state is not None else History()
-        self._reset_history(history)
+        stored_history = self._reset_history(history)
         every = callback_every(ann.n_parameters, data.X.shape[1])
         pause_at = loaded.job.pause_at
         if pause_at is not None:
@@ -142,6 +140,7 @@ class JobRun:
             self.checkpoint_path,
             history_sent=len(history.iterations),
             val_history_sent=len(history.val_iterations),
+            stored_history=stored_history,
             should_stop=self.signals.should_stop,
             parent_alive=self.signals.parent_alive,
             parameters=lambda: ann.parameters,
@@ -208,7 +207,14 @@ def run_job(
         # names the problem and holds nothing internal.
         logger.warning("job failed: invalid input", extra={"job": job_id, "error": str(error)})
         return run.outcomes.fail("invalid_input", str(error))
-    except Exception:
+    except Exception as error:
+        if storage_fault(error) is not None:
+            # A full or read-only disk is the host's fault, not the job's: it waits in the
+            # queue (the run not counted) and resumes from its checkpoint once writes work.
+            logger.warning(
+                "storage fault; job requeued", extra={"job": job_id, "error": str(error)}
+            )
+            return run.outcomes.requeue()
         logger.exception("job failed with an internal error", extra={"job": job_id})
         return run.outcomes.fail(
             "internal", "an internal error stopped training; it has been logged"

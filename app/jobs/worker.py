@@ -21,6 +21,7 @@ from app.jobs.runner import Signals, run_job
 from app.logs import configure_logging
 from app.settings import Settings
 from app.storage.db import Database
+from app.storage.faults import storage_fault
 from app.storage.job_queue import JobQueue
 from app.storage.tables import utcnow
 
@@ -57,8 +58,42 @@ def claim_next(db: Database, worker_id: str) -> str | None:
     return None
 
 
+def _release_pending(db: Database, worker_id: str, pending: set[str]) -> None:
+    """Put back in the queue the jobs whose run a storage fault stopped before they could be."""
+    for job_id in sorted(pending):
+        with db.session() as session:
+            JobQueue(session).release(job_id, worker_id, graceful=True)
+        pending.discard(job_id)
+        logger.info("job requeued after a storage fault", extra={"job": job_id})
+
+
+def _run_claimed(
+    settings: Settings, db: Database, job_id: str, worker_id: str, signals: Signals
+) -> bool:
+    """Run ``job_id``; False when a storage fault left it to be requeued later."""
+    try:
+        return run_job(settings, job_id, worker_id, db=db, signals=signals) != "queued"
+    except Exception as error:
+        # Even ending the job failed (the database cannot be written): this worker lives on.
+        logger.exception("ending a job failed", extra={"job": job_id, "worker": worker_id})
+        if storage_fault(error) is None:
+            return True
+        raise _Requeue(job_id) from error
+
+
+class _Requeue(Exception):  # noqa: N818 - a control-flow signal
+    def __init__(self, job_id: str) -> None:
+        super().__init__(job_id)
+        self.job_id = job_id
+
+
 def work(settings: Settings, stop: StopFlag, parent_pid: int | None = None) -> None:
-    """The poll-claim-run loop, until ``stop`` is set (or the parent dies: ``ParentGone``)."""
+    """The poll-claim-run loop, until ``stop`` is set (or the parent dies: ``ParentGone``).
+
+    Nothing but ``ParentGone`` ends it: after a storage fault (full or read-only disk) it waits
+    ``storage_retry_interval`` seconds between tries, and jobs it could not requeue then are
+    requeued as soon as the database takes writes again.
+    """
 
     def parent_alive() -> bool:
         return parent_pid is None or os.getppid() == parent_pid
@@ -67,25 +102,33 @@ def work(settings: Settings, stop: StopFlag, parent_pid: int | None = None) -> N
     worker_id = new_worker_id()
     db = Database(settings.database_url)
     next_recovery = 0.0
+    pending: set[str] = set()
     logger.info("worker started", extra={"worker": worker_id})
     try:
         while not stop.stopping:
             if not parent_alive():
                 raise ParentGone
+            pause = settings.job_poll_interval
             try:
+                _release_pending(db, worker_id, pending)
                 if time.monotonic() >= next_recovery:
                     reclaim_stale(db, settings)
                     next_recovery = time.monotonic() + RECOVERY_INTERVAL
                 job_id = claim_next(db, worker_id)
-            except Exception:
-                # The database may be briefly unavailable (locked, restarting): try again.
+                if job_id is not None:
+                    logger.info("job claimed", extra={"job": job_id, "worker": worker_id})
+                    if _run_claimed(settings, db, job_id, worker_id, signals):
+                        continue
+                    pause = settings.storage_retry_interval
+            except _Requeue as requeue:
+                pending.add(requeue.job_id)
+                pause = settings.storage_retry_interval
+            except Exception as error:
+                # The database may be briefly unavailable (locked, restarting, full): try again.
                 logger.exception("polling the job queue failed", extra={"worker": worker_id})
-                job_id = None
-            if job_id is None:
-                time.sleep(settings.job_poll_interval)
-                continue
-            logger.info("job claimed", extra={"job": job_id, "worker": worker_id})
-            run_job(settings, job_id, worker_id, db=db, signals=signals)
+                if storage_fault(error) is not None:
+                    pause = settings.storage_retry_interval
+            time.sleep(pause)
     finally:
         db.dispose()
     logger.info("worker stopped", extra={"worker": worker_id})

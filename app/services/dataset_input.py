@@ -28,6 +28,7 @@ from app.errors import (
     LimitExceeded,
     not_finite,
 )
+from app.services.numbers import check_int_labels, float64_values
 from app.settings import Settings
 from core.errors import CoreError
 from core.inference import rows_to_columns
@@ -95,7 +96,10 @@ def features_matrix(rows: Sequence[Sequence[float]], settings: Settings) -> NDAr
         raise LimitExceeded(
             f"{n} features exceed max_features={settings.max_features}", code="too_many_features"
         )
-    features = np.asarray(rows, dtype=np.float64)
+    try:
+        features = np.asarray(rows, dtype=np.float64)
+    except OverflowError as error:
+        raise InvalidInput("a feature value is too large for float64", code="not_finite") from error
     if not np.isfinite(features).all():
         raise not_finite(features, "features", "feature")
     if features.shape[0] < 2:
@@ -123,10 +127,7 @@ def _regression_targets(labels: Sequence[Label]) -> NDArray[np.float64]:
             "regression targets must be numbers",
             "labels_do_not_fit_task",
         )
-    targets = np.asarray(labels, dtype=np.float64)
-    if not np.isfinite(targets).all():
-        raise InvalidInput("targets contain NaN or infinite values", code="not_finite")
-    return targets
+    return float64_values(labels, "targets")
 
 
 def _class_targets(
@@ -134,6 +135,7 @@ def _class_targets(
 ) -> tuple[NDArray[np.int64], list[int | str]]:
     if {type(v) is str for v in labels} == {True, False}:
         raise InvalidInput("class labels mix numbers and strings", code="mixed_labels")
+    check_int_labels(labels)
     if len(set(labels)) < 2:
         raise InvalidInput(
             f"classification needs at least 2 classes, got only {sorted(set(labels))}",

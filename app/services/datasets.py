@@ -244,7 +244,6 @@ class DatasetService:
         if prepared.table is not None:
             columns, metadata = table_arrays(prepared.table)
             arrays |= columns
-        self.arrays.save_dataset(dataset_id, arrays, metadata)
         row = DatasetRow(
             id=dataset_id,
             name=name,
@@ -260,6 +259,7 @@ class DatasetService:
             stats=prepared.stats,
         )
         try:
+            self.arrays.save_dataset(dataset_id, arrays, metadata)
             with self.db.session() as session:
                 DatasetRepository(session).add(row)
         except BaseException:

@@ -125,7 +125,6 @@ class ModelService:
                 | {"derived_features": [f.expression for f in stage.derived]},
                 "encoded_features": stage.feature_names(),
             }
-        self.arrays.save_model_version_bytes(model_id, 0, pipeline_to_bytes(Pipeline(stage, ann)))
         row = ModelRow(
             id=model_id,
             name=spec.name,
@@ -145,6 +144,8 @@ class ModelService:
             dataset_id=spec.dataset_id,
         )
         try:
+            data = pipeline_to_bytes(Pipeline(stage, ann))
+            self.arrays.save_model_version_bytes(model_id, 0, data)
             with self.db.session() as session:
                 models = ModelRepository(session)
                 models.add(row)

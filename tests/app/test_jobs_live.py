@@ -232,7 +232,8 @@ def test_kill_9_mid_training_resumes_to_the_uninterrupted_parameters(
     with http(info["server"]) as client:
         done = wait_final(client, job_id, timeout=90)
     assert done["status"] == "succeeded", done
-    assert done["attempts"] == 2
+    # The local pool's restart is not the job's failure; a Celery worker's death is counted.
+    assert done["attempts"] == (1 if executor_name == "local" else 2)
     resumed = done["result"]["resumed_from_iteration"]
     assert resumed is not None and resumed > 0
     assert_same_parameters(

@@ -21,7 +21,9 @@ def test_healthz_and_readyz(client: TestClient) -> None:
     assert client.get("/readyz").json() == {
         "status": "ready",
         "database": True,
+        "database_writable": True,
         "data_dir_writable": True,
+        "reason": None,
     }
 
 
@@ -38,11 +40,10 @@ def test_readyz_reports_unwritable_data_dir(tmp_path: Path) -> None:
     client = TestClient(create_app(settings))  # no lifespan: the data dir cannot be made
     response = client.get("/readyz")
     assert response.status_code == 503
-    assert response.json() == {
-        "status": "not ready",
-        "database": True,
-        "data_dir_writable": False,
-    }
+    body = response.json()
+    assert body["status"] == "not ready"
+    assert body["database"] is True and body["data_dir_writable"] is False
+    assert "data dir cannot be written" in body["reason"]
 
 
 def test_readyz_reports_unreachable_database(tmp_path: Path) -> None:

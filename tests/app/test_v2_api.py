@@ -200,9 +200,11 @@ def test_v2_follows_the_api_key_rule(tmp_path: Path) -> None:
             "/v1/models", headers=auth, json={"name": "k", "task": "binary", "n_inputs": 2}
         ).json()
         body = {"inputs": [_tensor([[0.0, 0.0]], [1, 2])]}
-        for path in ("/v2", "/v2/health/ready", f"/v2/models/{created['id']}"):
+        for path in ("/v2", f"/v2/models/{created['id']}"):
             _error(client.get(path), 401)
             assert client.get(path, headers=auth).status_code == 200
+        for path in ("/v2/health/live", "/v2/health/ready"):  # open, like /healthz
+            assert client.get(path).status_code == 200
         url = f"/v2/models/{created['id']}/infer"
         denied = client.post(url, json=body, headers={"authorization": "Bearer nope"})
         _error(denied, 401)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from app.api.http.errors import Forbidden, Unauthenticated
+from app.api.http.errors import Forbidden, TooManyAttempts, Unauthenticated
+from app.api.http.throttle import FailedAuthThrottle
 from app.keys import KeyRing, Principal
 from app.storage.tenancy import current_tenant
 
@@ -18,16 +19,25 @@ _READ_ONLY_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _SCORING_SUFFIXES = ("/predict", "/infer", "/evaluate")
 
 
-def authenticate(request: Request, keys: KeyRing) -> Principal | None:
+def authenticate(
+    request: Request, keys: KeyRing, throttle: FailedAuthThrottle | None = None
+) -> Principal | None:
     """The principal of the request's key (None when the deployment is open), its tenant made
-    the request's; 401 for a missing or unknown key, 403 for a write with a read key."""
+    the request's; 401 for a missing or unknown key, 403 for a write with a read key, 429 for
+    an address that failed too often (:mod:`app.api.http.throttle`)."""
     if not keys:
         return None
+    if throttle is not None and throttle.blocked:
+        wait = throttle.retry_after(_address(request))
+        if wait is not None:
+            raise TooManyAttempts(wait)
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
+        _failed(throttle, request)
         raise Unauthenticated("send 'Authorization: Bearer <api key>'", code="missing_api_key")
     principal = keys.match(token.strip())
     if principal is None:
+        _failed(throttle, request)
         raise Unauthenticated("the API key is not valid", code="invalid_api_key")
     current_tenant.set(principal.tenant)
     if not principal.may_write and not _reads(request):
@@ -42,6 +52,20 @@ def _reads(request: Request) -> bool:
     return method == "POST" and request.scope["path"].endswith(_SCORING_SUFFIXES)
 
 
-def check_api_key(request: Request, keys: KeyRing) -> None:
+def _address(request: Request) -> str:
+    return request.client.host if request.client is not None else ""
+
+
+def _failed(throttle: FailedAuthThrottle | None, request: Request) -> None:
+    if throttle is None:
+        return
+    wait = throttle.failed(_address(request))
+    if wait is not None:
+        raise TooManyAttempts(wait)
+
+
+def check_api_key(
+    request: Request, keys: KeyRing, throttle: FailedAuthThrottle | None = None
+) -> None:
     """:func:`authenticate`, for callers that need only its verdict."""
-    authenticate(request, keys)
+    authenticate(request, keys, throttle)

@@ -20,15 +20,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from app.errors import (
     Conflict,
     FieldError,
+    InsufficientStorage,
     InvalidInput,
     NotAcceptable,
     NotFound,
     PayloadTooLarge,
     ServiceError,
     ServiceUnavailable,
+    StorageUnavailable,
     UnsupportedMediaType,
 )
 from app.logs import request_id_var
+from app.storage.faults import describe, storage_fault
 from core.errors import ConfigurationError, CoreError, DivergenceError, ShapeError
 
 logger = logging.getLogger("annserve.errors")
@@ -50,16 +53,29 @@ class Forbidden(ServiceError):  # noqa: N818 (HTTP-style name)
     title = "Forbidden"
 
 
+class TooManyAttempts(ServiceError):  # noqa: N818 (HTTP-style name)
+    """This client address failed authentication too often; it must wait ``retry_after`` s."""
+
+    code = "too_many_failed_attempts"
+    title = "Too many requests"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"too many failed authentication attempts; retry in {retry_after} s")
+        self.retry_after = retry_after
+
+
 # THE table: an error class maps to its status; subclasses inherit it unless listed themselves.
 STATUS_BY_ERROR: Mapping[type[Exception], int] = {
     Unauthenticated: 401,
     Forbidden: 403,
+    TooManyAttempts: 429,
     NotFound: 404,
     NotAcceptable: 406,
     Conflict: 409,
     PayloadTooLarge: 413,
     UnsupportedMediaType: 415,
     InvalidInput: 422,
+    InsufficientStorage: 507,
     ServiceUnavailable: 503,
     ServiceError: 400,
     CoreError: 422,
@@ -124,7 +140,9 @@ async def handle_service_error(request: Request, error: Exception) -> JSONRespon
     headers = None
     if isinstance(error, Unauthenticated):
         headers = {"WWW-Authenticate": 'Bearer realm="annserve"'}
-    elif isinstance(error, ServiceUnavailable):
+    elif isinstance(error, TooManyAttempts):
+        headers = {"Retry-After": str(error.retry_after)}
+    elif isinstance(error, ServiceUnavailable | InsufficientStorage):
         headers = {"Retry-After": "5"}
     if isinstance(error, ServiceError):
         return problem(
@@ -175,7 +193,17 @@ async def handle_http_exception(request: Request, error: Exception) -> JSONRespo
 
 
 async def handle_unexpected(request: Request, error: Exception) -> JSONResponse:
-    """Anything else is our bug: log it in full, tell the client nothing internal."""
+    """A full or read-only disk is 507 or 503; anything else is our bug: log it in full, tell
+    the client nothing internal."""
+    fault = storage_fault(error)
+    if fault is not None:
+        logger.warning("storage fault", extra={"fault": fault, "error": str(error)[:200]})
+        domain: ServiceError = (
+            InsufficientStorage(f"{describe(fault)}; nothing was stored, retry later")
+            if fault == "full"
+            else StorageUnavailable(f"{describe(fault)}; nothing was stored, retry later")
+        )
+        return await handle_service_error(request, domain)
     logger.error("unhandled error", exc_info=error)
     return problem(500, "internal_error", "an internal error occurred; it has been logged")
 

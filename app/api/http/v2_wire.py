@@ -79,6 +79,8 @@ def _document(header: bytes) -> Any:
         return json.loads(header)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise InvalidInput("invalid request: the body is not valid JSON") from error
+    except RecursionError as error:
+        raise InvalidInput("invalid request: the body is nested too deeply") from error
 
 
 def _header_length(raw: str | None, size: int) -> int:

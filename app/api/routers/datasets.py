@@ -26,6 +26,7 @@ from app.api.schemas.datasets import (
 )
 from app.errors import InvalidInput, PayloadTooLarge
 from app.services.datasets import SplitOptions
+from app.services.numbers import check_plottable
 from app.services.table_upload import UploadOptions
 from app.storage.tables import DatasetRow
 from core.inference import rows_to_columns
@@ -315,6 +316,9 @@ def plot_dataset(
                 "a scatter plot needs 2 numeric feature columns without missing values",
                 code="plot_needs_two_features",
             )
+        check_plottable(arrays.features, "features")
+        if row.classes is None:
+            check_plottable(arrays.targets, "targets")
         return dataset_scatter(
             rows_to_columns(arrays.features),
             arrays.targets,

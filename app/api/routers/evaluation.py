@@ -18,6 +18,7 @@ from app.api.schemas.predict import (
     Split,
 )
 from app.errors import InvalidInput
+from app.services.numbers import check_float64_ints
 
 router = APIRouter(prefix="/v1/models", tags=["predictions"])
 
@@ -58,6 +59,8 @@ def evaluate(model_id: str, body: EvaluateRequest, service: EvaluationServiceDep
         raise InvalidInput(
             "inline evaluation needs both inputs and targets", code="targets_required"
         )
+    if body.targets is not None:
+        check_float64_ints(body.targets, "targets")
     loaded = service.cache.get(model_id, body.version)
     if body.inputs is not None and body.targets is not None:
         samples = service.inline_samples(loaded.model, body.inputs, body.targets)

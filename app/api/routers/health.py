@@ -9,6 +9,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from app.api.deps import ArrayStoreDep, DatabaseDep, ServiceMetricsDep
+from app.storage.faults import data_dir_problem, database_problem
 
 router = APIRouter(tags=["operations"])
 
@@ -20,11 +21,13 @@ class Health(BaseModel):
 
 
 class Readiness(BaseModel):
-    """Readiness and the checks behind it."""
+    """Readiness and the checks behind it; ``reason`` says what is wrong when not ready."""
 
     status: Literal["ready", "not ready"]
     database: bool
+    database_writable: bool
     data_dir_writable: bool
+    reason: str | None = None
 
 
 # Endpoints that do no I/O are ``async def``, so FastAPI answers them on the event loop instead
@@ -41,13 +44,19 @@ async def healthz() -> Health:
     responses={503: {"model": Readiness, "description": "Not ready"}},
 )
 def readyz(db: DatabaseDep, arrays: ArrayStoreDep) -> JSONResponse:
-    """The database answers and the data dir is writable (503 otherwise)."""
-    database, writable = db.ping(), arrays.is_writable()
-    ready = database and writable
+    """The database answers and takes writes, and the data dir is writable (503 otherwise)."""
+    database = db.ping()
+    dir_problem = data_dir_problem(arrays.root)
+    db_problem = database_problem(db) if database else "the database does not answer"
+    reason = "; ".join(p for p in (db_problem, dir_problem) if p) or None
     body = Readiness(
-        status="ready" if ready else "not ready", database=database, data_dir_writable=writable
+        status="not ready" if reason else "ready",
+        database=database,
+        database_writable=db_problem is None,
+        data_dir_writable=dir_problem is None,
+        reason=reason,
     )
-    return JSONResponse(body.model_dump(), status_code=200 if ready else 503)
+    return JSONResponse(body.model_dump(), status_code=503 if reason else 200)
 
 
 @router.get(

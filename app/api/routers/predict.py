@@ -21,7 +21,7 @@ from numpy.typing import NDArray
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
-from app.api.deps import app_api_keys, app_metrics, app_model_cache, app_settings
+from app.api.deps import app_api_keys, app_auth_throttle, app_metrics, app_model_cache, app_settings
 from app.api.http.auth import check_api_key
 from app.api.http.direct_route import DirectRoute
 from app.api.http.negotiation import choose
@@ -81,13 +81,23 @@ def _answer_media(accept: bytes) -> str:
     return choose(accept.decode("latin-1"), _MEDIA)
 
 
+def _int_or_float(digits: str) -> int | float:
+    # Integers beyond int64 become floats (huge ones infinite), so they get the precise 422 of
+    # the finite-number checks instead of overflowing later or tripping the digit limit.
+    return int(digits) if len(digits) <= 18 else float(digits)
+
+
 def _loads_leniently(body: bytes) -> Any:
     # Python's parser also takes NaN and Infinity tokens (and huge integers), so such rows get
     # a precise 422 from the row checks instead of a generic parse error.
     try:
-        return json.loads(body)
+        return json.loads(body, parse_int=_int_or_float)
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise MalformedBody("the request body is not valid JSON") from error
+    except RecursionError as error:
+        raise MalformedBody(
+            "the request body is nested too deeply", code="nesting_too_deep"
+        ) from error
 
 
 def _parse_json(body: bytes) -> tuple[object, int | None]:
@@ -174,7 +184,7 @@ def _query_version(request: Request) -> int | None:
     raw = request.query_params.get("version")
     if raw is None:
         return None
-    if not raw.isdigit() or int(raw) > MAX_VERSION:
+    if not raw.isdigit() or len(raw) > len(str(MAX_VERSION)) or int(raw) > MAX_VERSION:
         raise InvalidInput(
             "version must be a non-negative integer",
             code="validation_error",
@@ -195,6 +205,7 @@ def predict_endpoint(app: FastAPI) -> Callable[[Request], Awaitable[Response]]:
     settings = app_settings(app)
     max_rows, inline_rows = settings.max_predict_rows, settings.predict_inline_rows
     api_keys = app_api_keys(app)
+    throttle = app_auth_throttle(app)
     metrics = app_metrics(app)
 
     async def predict_rows(request: Request) -> Response:
@@ -205,7 +216,7 @@ def predict_endpoint(app: FastAPI) -> Callable[[Request], Awaitable[Response]]:
         ``trained: false``. Send ``Accept: text/csv`` for a CSV answer.
         """
         if api_keys:
-            check_api_key(request, api_keys)
+            check_api_key(request, api_keys, throttle)
         scope = request.scope
         model_id: str = scope["path_params"]["model_id"]
         version = _query_version(request) if scope["query_string"] else None

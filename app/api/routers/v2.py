@@ -44,6 +44,10 @@ router = APIRouter(
 ModelRef = Annotated[str, Path(min_length=1, max_length=200, description="Model id or name.")]
 
 
+# Liveness and readiness are open without an API key, like /healthz and /readyz.
+health_router = APIRouter(prefix="/v2", tags=["open inference protocol (v2)"], route_class=V2Route)
+
+
 # --- server ---------------------------------------------------------------------------------
 # No I/O in these two: ``async def`` keeps them off the thread pool.
 @router.get("")
@@ -53,13 +57,13 @@ async def server_metadata(plane: DataPlaneDep) -> ServerMetadata:
     return ServerMetadata(name=info.name, version=info.version, extensions=list(info.extensions))
 
 
-@router.get("/health/live")
+@health_router.get("/health/live")
 async def server_live() -> LiveResponse:
     """The server answers requests."""
     return LiveResponse(live=True)
 
 
-@router.get("/health/ready", responses={503: {"model": ReadyResponse}})
+@health_router.get("/health/ready", responses={503: {"model": ReadyResponse}})
 def server_ready(plane: DataPlaneDep) -> JSONResponse:
     """The server can answer inference requests (its database answers)."""
     ready = plane.ready()

@@ -16,7 +16,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import app_api_keys, app_dataplane, app_settings
+from app.api.deps import app_api_keys, app_auth_throttle, app_dataplane, app_settings
 from app.api.http import v2_wire as wire
 from app.api.http.auth import check_api_key
 from app.api.http.v2_errors import V2DirectRoute
@@ -52,6 +52,7 @@ def infer_endpoint(app: FastAPI) -> Callable[[Request], Awaitable[Response]]:
     settings = app_settings(app)
     limit = settings.max_body_bytes
     api_keys = app_api_keys(app)
+    throttle = app_auth_throttle(app)
     open_access = not api_keys
 
     async def infer(request: Request) -> Response:
@@ -60,7 +61,7 @@ def infer_endpoint(app: FastAPI) -> Callable[[Request], Awaitable[Response]]:
         The body is the protocol's JSON (documented here) or its binary tensor data form.
         """
         if not open_access:
-            check_api_key(request, api_keys)
+            check_api_key(request, api_keys, throttle)
         params = request.scope["path_params"]
         ref: str = params["name"]
         if len(ref) > MAX_REF_LENGTH:

@@ -29,7 +29,8 @@ GeneratorKind = Literal["circle", "xor", "gauss", "spiral", "moons", "reg-plane"
 Name = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$")]
 Seed = Annotated[int, Field(ge=0, le=2_147_483_647)]
 Label = Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[^\x00]+$")]
-ClassLabel = StrictInt | Label
+# Integer class labels are served as int64 (JSON, v2 INT64 tensors): larger ones are refused.
+ClassLabel = Annotated[StrictInt, Field(ge=-(2**63), le=2**63 - 1)] | Label
 TargetValue = StrictInt | FiniteFloat | Label
 DatasetId = Annotated[str, Field(pattern=r"^ds_[0-9a-f]{16}$", examples=["ds_0123456789abcdef"])]
 
