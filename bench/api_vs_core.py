@@ -13,6 +13,7 @@ are checked to be bit-identical. Run: ``python -m bench.api_vs_core``.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
@@ -42,10 +43,17 @@ def train_via_api(client: httpx.Client, dataset_id: str, n_iter: int) -> tuple[f
     job = client.post(
         f"/v1/models/{model['id']}/train", json={"dataset_id": dataset_id, "n_iter": n_iter}
     ).json()
+    final = {"succeeded", "failed", "cancelled"}
     with client.stream("GET", f"/v1/jobs/{job['id']}/events") as events:
+        status_event = False
         for line in events.iter_lines():
             if line == "event: status":
-                break
+                status_event = True
+            elif status_event and line.startswith("data:"):
+                # A queued job's stream opens with its status too: wait for the final one.
+                if json.loads(line.removeprefix("data:"))["status"] in final:
+                    break
+                status_event = False
     elapsed = time.perf_counter() - start
     status = client.get(f"/v1/jobs/{job['id']}").json()["status"]
     if status != "succeeded":

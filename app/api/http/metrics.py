@@ -136,6 +136,7 @@ class ServiceMetrics:
             "Bytes of the dataset files uploaded and stored.",
             registry=self.registry,
         )
+        self._prediction_children: dict[tuple[str, str], tuple[Counter, Counter]] = {}
         self._collectors: list[Collector] = [] if db is None else [JobQueueCollector(db)]
         if self.multiprocess_dir is None:
             for collector in (
@@ -158,8 +159,16 @@ class ServiceMetrics:
 
     def predicted(self, model_id: str, protocol: str, rows: int) -> None:
         """Record one prediction request of ``rows`` rows."""
-        self.predictions.labels(model_id, protocol).inc()
-        self.predicted_rows.labels(model_id).inc(rows)
+        # The labelled children are kept: looking them up costs more than counting, per request.
+        children = self._prediction_children.get((model_id, protocol))
+        if children is None:
+            children = (
+                self.predictions.labels(model_id, protocol),
+                self.predicted_rows.labels(model_id),
+            )
+            self._prediction_children[(model_id, protocol)] = children
+        children[0].inc()
+        children[1].inc(rows)
 
     def uploaded(self, created: bool, size: int = 0) -> None:
         """Record one upload: stored (with its size) or refused."""
