@@ -39,6 +39,8 @@ def settings_env(settings: Settings) -> dict[str, str]:
     """``ANNSERVE_*`` variables that make a child process build settings equal to ``settings``."""
     env: dict[str, str] = {}
     for name, value in settings.model_dump().items():
+        if value is None:
+            continue  # unset: the child's default is None too
         if isinstance(value, list):
             text = ",".join(str(item) for item in value)
         elif isinstance(value, bool):

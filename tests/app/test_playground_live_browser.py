@@ -89,9 +89,9 @@ def test_play_pause_step_resume_and_neuron_maps_change_while_training(
     page, errors = open_page(browser, url, 1280, 900)
     console = watch_console(page)
     expect(page.locator("#dataset-summary")).to_contain_text("200 samples")
-    # This service takes no derived features yet: x1 and x2 stay, the derived toggles go.
-    expect(page.locator("#features-note")).to_be_visible()
-    expect(page.locator("#feature-toggles input")).to_have_count(2)
+    # The service takes derived features: x1, x2 and the five derived toggles (all off).
+    expect(page.locator("#features-note")).to_be_hidden()
+    expect(page.locator("#feature-toggles input")).to_have_count(7)
 
     page.click("#play")
     expect(page.locator("#job-state")).to_have_text("running", timeout=TRAIN_WAIT_MS)
