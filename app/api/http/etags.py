@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 
 from fastapi import Response
 
+from app.services.images import ImagePlan
+
 _ENTITY_TAG = re.compile(r'(?:W/)?"[^"]*"')
 
 
@@ -40,3 +42,16 @@ def conditional_response(
     if etag_matches(if_none_match, etag):
         return Response(status_code=304, headers=sent)
     return Response(body(), media_type=media_type, headers=sent)
+
+
+def plan_response(
+    plan: ImagePlan, if_none_match: str | None, cache_control: str = "private, no-cache"
+) -> Response:
+    """:func:`conditional_response` for an image plan: 304, or the image drawn now."""
+    return conditional_response(
+        etag=plan.etag,
+        if_none_match=if_none_match,
+        cache_control=cache_control,
+        media_type=plan.media_type,
+        body=plan.render,
+    )

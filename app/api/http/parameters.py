@@ -33,3 +33,12 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 """The generic problems; the OpenAPI document keeps those an operation can answer."""
 CONFLICT: dict[int | str, dict[str, Any]] = {409: _problem("Conflicts with the current state")}
 """For the operations that can conflict with a resource's state."""
+
+IMAGE_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **PROBLEMS,
+    200: {"content": {"image/png": {}, "image/svg+xml": {}}, "description": "The image"},
+    304: {"description": "The client's copy (If-None-Match) is current"},
+}
+"""The answers of an image route (the OpenAPI document adds 304's headers)."""
+ImageFormat = Annotated[str, Query(alias="format", pattern="^(png|svg)$")]
+"""``?format=png`` (default) or ``svg`` of a route that draws a figure."""

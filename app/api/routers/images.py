@@ -15,7 +15,7 @@ from fastapi import APIRouter, Header, Query, Response
 from app.api.deps import ImageServiceDep
 from app.api.http.etags import conditional_response
 from app.api.http.negotiation import choose
-from app.api.http.parameters import PROBLEMS, Version
+from app.api.http.parameters import IMAGE_RESPONSES, Version
 from app.services.images import MEDIA_TYPES, ImageFormat, ImagePlan, ImageService, activation
 
 router = APIRouter(prefix="/v1", tags=["images"])
@@ -23,11 +23,6 @@ router = APIRouter(prefix="/v1", tags=["images"])
 FormatQuery = Annotated[Literal["png", "svg"] | None, Query(description="png (default) or svg.")]
 IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
 Accept = Annotated[str | None, Header()]
-IMAGE_RESPONSES: dict[int | str, dict[str, object]] = {
-    **PROBLEMS,
-    200: {"content": {"image/png": {}, "image/svg+xml": {}}, "description": "The image"},
-    304: {"description": "The client's copy (If-None-Match) is current"},
-}
 
 
 def image_format(fmt: str | None, accept: str | None) -> ImageFormat:

@@ -11,11 +11,11 @@ from fastapi import APIRouter, Header, Query, Request, Response, status
 from sse_starlette import EventSourceResponse
 
 from app.api.deps import JobServiceDep, JsonBody
-from app.api.http.etags import conditional_response
+from app.api.http.etags import plan_response
 from app.api.http.job_events import event_stream
 from app.api.http.negotiation import choose
 from app.api.http.pagination import link_pages
-from app.api.http.parameters import CONFLICT, PROBLEMS, Limit, Offset
+from app.api.http.parameters import CONFLICT, IMAGE_RESPONSES, PROBLEMS, ImageFormat, Limit, Offset
 from app.api.http.storage_calls import call_storage
 from app.api.schemas.common import Problem
 from app.api.schemas.jobs import (
@@ -26,19 +26,12 @@ from app.api.schemas.jobs import (
     TrainRequest,
 )
 from app.jobs.job_spec import JobSpec
-from app.services.images import ImagePlan
 from app.services.job_images import CostCurves
 from app.storage.tables import JobRow
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
 
 ModelIdQuery = Annotated[str | None, Query(pattern=r"^mdl_[0-9a-f]{16}$")]
-ImageFormat = Annotated[str, Query(alias="format", pattern="^(png|svg)$")]
-IMAGE_RESPONSES: dict[int | str, dict[str, object]] = {
-    **PROBLEMS,
-    200: {"content": {"image/png": {}, "image/svg+xml": {}}, "description": "The cost curve"},
-    304: {"description": "Not modified (ETag matches)"},
-}
 
 
 def to_read(row: JobRow) -> JobRead:
@@ -171,16 +164,6 @@ def job_events(
     return event_stream(lambda: service.get(job_id), to_read, last_event_id)
 
 
-def _image(plan: ImagePlan, if_none_match: str | None) -> Response:
-    return conditional_response(
-        etag=plan.etag,
-        if_none_match=if_none_match,
-        cache_control="private, no-cache",
-        media_type=plan.media_type,
-        body=plan.render,
-    )
-
-
 @router.get(
     "/jobs/{job_id}/cost-curve.png",
     operation_id="getJobCostCurve",
@@ -195,7 +178,7 @@ def job_cost_curve(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Training and validation cost over the iterations (also while running); SVG on request."""
-    return _image(CostCurves(service).for_job(job_id, fmt, log_y), if_none_match)
+    return plan_response(CostCurves(service).for_job(job_id, fmt, log_y), if_none_match)
 
 
 @router.get(
@@ -212,4 +195,4 @@ def model_cost_curve(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """The cost curve of the training that produced the model's current version."""
-    return _image(CostCurves(service).for_model(model_id, fmt, log_y), if_none_match)
+    return plan_response(CostCurves(service).for_model(model_id, fmt, log_y), if_none_match)

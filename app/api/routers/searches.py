@@ -8,8 +8,8 @@ from fastapi import APIRouter, Header, Query, Response, status
 from sse_starlette import EventSourceResponse
 
 from app.api.deps import JsonBody, SearchServiceDep
-from app.api.http.etags import conditional_response
-from app.api.http.parameters import PROBLEMS, Limit, Offset
+from app.api.http.etags import plan_response
+from app.api.http.parameters import IMAGE_RESPONSES, PROBLEMS, ImageFormat, Limit, Offset
 from app.api.http.search_events import search_event_stream
 from app.api.schemas.searches import (
     SearchCreate,
@@ -24,12 +24,6 @@ from app.services.searches import SearchView, trial_body
 
 router = APIRouter(prefix="/v1", tags=["searches"])
 DatasetIdQuery = Annotated[str | None, Query(pattern=r"^ds_[0-9a-f]{16}$")]
-ImageFormat = Annotated[str, Query(alias="format", pattern="^(png|svg)$")]
-IMAGE_RESPONSES: dict[int | str, dict[str, object]] = {
-    **PROBLEMS,
-    200: {"content": {"image/png": {}, "image/svg+xml": {}}, "description": "The image"},
-    304: {"description": "Not modified (ETag matches)"},
-}
 
 
 def to_read(view: SearchView) -> SearchRead:
@@ -131,11 +125,6 @@ def search_trials_image(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Each trial's metric in order, with the best so far; SVG on request."""
-    plan = trials_image(service.view(search_id), "svg" if fmt == "svg" else "png")
-    return conditional_response(
-        etag=plan.etag,
-        if_none_match=if_none_match,
-        cache_control="private, no-cache",
-        media_type=plan.media_type,
-        body=plan.render,
+    return plan_response(
+        trials_image(service.view(search_id), "svg" if fmt == "svg" else "png"), if_none_match
     )
