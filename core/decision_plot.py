@@ -142,6 +142,7 @@ def decision_boundary(
     resolution: int = 150,
     task: str | None = None,
     format: str = "png",
+    axis_names: tuple[str, str] = ("x1", "x2"),
 ) -> bytes:
     """What a 2-input model predicts over the plane, with the data on top.
 
@@ -150,7 +151,8 @@ def decision_boundary(
     contour, multiclass models the arg-max class map, regressors a value map. Training points
     ``X`` ``(2, m)``, ``y`` ``(m,)`` (class indices or values) are filled; test points are rings
     (diamonds for regression). ``task`` is inferred when omitted: several outputs mean
-    multiclass, one output with float ``y`` regression, otherwise binary.
+    multiclass, one output with float ``y`` regression, otherwise binary. ``axis_names`` label
+    the two inputs.
     """
     check_format(format)
     if not MIN_RESOLUTION <= resolution <= MAX_RESOLUTION:
@@ -183,6 +185,6 @@ def decision_boundary(
             ax.legend(loc="upper right", fontsize="small", framealpha=0.8)
         ax.set_xlim(extent[0], extent[1])
         ax.set_ylim(extent[2], extent[3])
-        ax.set_xlabel("x1")
-        ax.set_ylabel("x2")
+        ax.set_xlabel(axis_names[0])
+        ax.set_ylabel(axis_names[1])
         return encode(fig, format)

@@ -64,6 +64,13 @@ class DatasetArrays:
         shown = [_client_values(column[list(keep)]) for column in self.columns.values()]
         return [list(row) for row in zip(*shown, strict=True)]
 
+    def feature_columns(self, names: Sequence[str]) -> dict[str, Column]:
+        """The feature columns by name: a table's typed columns, or the numeric ``features``'
+        columns named ``names`` (the dataset's feature names, in order)."""
+        if self.columns is not None:
+            return self.columns
+        return {name: self.features[:, j] for j, name in enumerate(names)}
+
     def labels(self, classes: Sequence[int | str] | None) -> list[Any]:
         """Targets as clients see them: class labels, or regression values."""
         if classes is None:

@@ -13,13 +13,15 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+from numpy.typing import NDArray
 
-from app.errors import Conflict, InvalidInput, NotFound
-from app.services.datasets import DatasetService
-from app.services.loaded_model import LoadedModel
+from app.errors import InvalidInput, NotFound
+from app.services.compatibility import check_compatible
+from app.services.datasets import DatasetArrays, DatasetService
+from app.services.loaded_model import LoadedModel, ServedModel
 from app.services.model_cache import ModelCache
 from app.storage.tables import DatasetRow
 from core import plots
@@ -84,11 +86,8 @@ class ImageService:
         loaded = self.cache.get(model_id, version)
         model = loaded.model
         if model.input_schema is not None:
-            raise Conflict(
-                "the decision boundary of a model with a preprocessing stage is not drawn yet",
-                code="table_model_boundary_unsupported",
-            )
-        if model.n_inputs != 2:
+            _check_plane_columns(model.input_schema)
+        elif model.n_inputs != 2:
             raise InvalidInput(
                 f"a decision boundary needs a model with 2 inputs, this one has {model.n_inputs}",
                 code="not_two_inputs",
@@ -99,7 +98,9 @@ class ImageService:
                 "the model has no dataset of its own: give dataset_id", code="dataset_required"
             )
         dataset = self.datasets.get(dataset_id)
-        if dataset.n_features != 2:
+        if model.input_schema is not None:
+            check_compatible(model, dataset, training=False)
+        elif dataset.n_features != 2:
             raise InvalidInput(
                 f"dataset {dataset_id} has {dataset.n_features} features, the model takes 2",
                 code="feature_count_mismatch",
@@ -146,6 +147,37 @@ def activation(name: str, fmt: ImageFormat) -> ImagePlan:
     )
 
 
+def _check_plane_columns(schema: tuple[dict[str, Any], ...]) -> None:
+    """``InvalidInput`` unless a table model takes exactly two numeric columns (the plane)."""
+    if len(schema) != 2:
+        names = ", ".join(repr(c["name"]) for c in schema)
+        raise InvalidInput(
+            f"a decision boundary needs a model of 2 numeric input columns, this one takes "
+            f"{len(schema)} ({names})",
+            code="not_two_inputs",
+        )
+    other = [c for c in schema if c["type"] != "numeric"]
+    if other:
+        raise InvalidInput(
+            f"a decision boundary is drawn over 2 numeric input columns; column "
+            f"{other[0]['name']!r} is {other[0]['type']}",
+            code="not_numeric_inputs",
+        )
+
+
+def _plane_points(
+    model: ServedModel, row: DatasetRow, arrays: DatasetArrays
+) -> tuple[NDArray[np.float64], str, str]:
+    """The points ``(m, 2)`` over the model's two input columns (NaN where a cell is missing)
+    and the columns' names."""
+    if model.input_schema is None:
+        return arrays.features, "x1", "x2"
+    first, second = (c["name"] for c in model.input_schema)
+    stored = arrays.feature_columns(row.feature_names)
+    columns = [np.asarray(stored[name], dtype=np.float64) for name in (first, second)]
+    return np.column_stack(columns), first, second
+
+
 def _draw_boundary(
     datasets: DatasetService,
     loaded: LoadedModel,
@@ -155,6 +187,9 @@ def _draw_boundary(
 ) -> bytes:
     arrays = datasets.load_arrays(row)
     model = loaded.model
+    features, first, second = _plane_points(model, row, arrays)
+    # A row with a missing coordinate has no place on the plane (the model would impute it).
+    placed = np.isfinite(features).all(axis=1)
     if model.codec is not None and row.classes is not None:
         # Colour points by the model's class order, whatever order the dataset lists them in.
         lookup = {c: i for i, c in enumerate(model.codec.classes)}
@@ -164,17 +199,19 @@ def _draw_boundary(
     else:
         known = np.ones(arrays.targets.shape[0], dtype=bool)
         y = arrays.targets.astype(np.float64)
+    known &= placed
     train = arrays.train_idx[known[arrays.train_idx]]
     test = arrays.test_idx[known[arrays.test_idx]]
     has_test = test.size > 0
     return plots.decision_boundary(
-        loaded.inference.outputs,
-        rows_to_columns(arrays.features[train]),
+        loaded.inference.column_outputs,
+        rows_to_columns(features[train]),
         y[train],
-        X_test=rows_to_columns(arrays.features[test]) if has_test else None,
+        X_test=rows_to_columns(features[test]) if has_test else None,
         y_test=y[test] if has_test else None,
         classes=list(model.classes) if model.classes is not None else None,
         resolution=resolution,
         task=model.task,
         format=fmt,
+        axis_names=(first, second),
     )

@@ -63,7 +63,7 @@ def evaluate(model_id: str, body: EvaluateRequest, service: EvaluationServiceDep
         check_float64_ints(body.targets, "targets")
     loaded = service.cache.get(model_id, body.version)
     if body.inputs is not None and body.targets is not None:
-        samples = service.inline_samples(loaded.model, body.inputs, body.targets)
+        samples = service.inline_samples(loaded, body.inputs, body.targets)
     else:
         samples = service.dataset_samples(loaded.model, body.dataset_id, body.split)
     return EvaluationRead(**service.evaluate(loaded, samples))

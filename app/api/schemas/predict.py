@@ -84,13 +84,18 @@ class EvaluateRequest(BaseModel):
             "examples": [
                 {"dataset_id": "ds_0123456789abcdef", "split": "test"},
                 {"inputs": [[0.0, 0.0], [1.0, 1.0]], "targets": [0, 1]},
+                {"inputs": [[3.5, "red", None], [1.0, "blue", "2021-03-04"]], "targets": [0, 1]},
             ]
         },
     )
 
     dataset_id: DatasetId | None = None
     split: Split = "test"
-    inputs: list[list[FiniteFloat]] | None = Field(default=None, min_length=1)
+    inputs: list[list[FiniteFloat | str | bool | None]] | None = Field(
+        default=None,
+        min_length=1,
+        description="Rows (m, n_inputs); a table model's rows hold its columns in upload order.",
+    )
     targets: list[TargetValue | list[FiniteFloat]] | None = Field(default=None, min_length=1)
     version: int | None = Field(default=None, ge=0, le=2_147_483_647)
 
