@@ -24,7 +24,7 @@ from app.errors import (
 )
 from app.grpc import open_inference_pb2 as pb
 from app.keys import KeyRing
-from app.services.binary_tensors import array_from_bytes, array_to_bytes
+from app.services.binary_tensors import array_to_bytes, tensor_from_bytes
 from app.services.inference_dataplane import DataPlane, InputTensor, version_number
 from app.services.inference_tensors import Tensor, TensorData
 from app.storage.tenancy import current_tenant
@@ -44,6 +44,7 @@ CONTENTS_FIELDS = {
     "UINT64": "uint64_contents",
     "FP32": "fp32_contents",
     "FP64": "fp64_contents",
+    "BYTES": "bytes_contents",
 }
 CODE_BY_ERROR: dict[type[Exception], grpc.StatusCode] = {
     NotFound: grpc.StatusCode.NOT_FOUND,
@@ -79,7 +80,7 @@ def input_tensors(request: pb.ModelInferRequest) -> list[InputTensor]:
         if raw:
             if tensor.HasField("contents"):
                 raise InvalidInput(f"input {tensor.name!r} has both contents and raw contents")
-            data = array_from_bytes(tensor.name, tensor.datatype, shape, raw[index])
+            data = tensor_from_bytes(tensor.name, tensor.datatype, shape, raw[index])
         else:
             field = CONTENTS_FIELDS.get(tensor.datatype)
             if field is None:

@@ -58,6 +58,40 @@ def array_from_bytes(
     return np.frombuffer(raw, dtype=dtype).reshape(tuple(shape))
 
 
+def elements_from_bytes(name: str, shape: Sequence[int], raw: bytes | memoryview) -> list[bytes]:
+    """The ``prod(shape)`` elements of a BYTES tensor held in ``raw`` (each a little-endian
+    uint32 length, then that many bytes)."""
+    if any(d < 0 for d in shape):
+        raise InvalidInput(f"input {name!r}: shape {list(shape)} has a negative dimension")
+    count, data = math.prod(shape), bytes(raw)
+    elements: list[bytes] = []
+    offset = 0
+    while offset < len(data) and len(elements) < count:
+        if offset + _LENGTH.size > len(data):
+            raise InvalidInput(f"input {name!r}: BYTES data ends inside an element's length")
+        (size,) = _LENGTH.unpack_from(data, offset)
+        offset += _LENGTH.size
+        if offset + size > len(data):
+            raise InvalidInput(f"input {name!r}: BYTES data ends inside an element")
+        elements.append(data[offset : offset + size])
+        offset += size
+    if len(elements) != count or offset != len(data):
+        raise InvalidInput(
+            f"input {name!r}: shape {list(shape)} needs {count} BYTES element(s) filling the "
+            f"{len(data)} bytes exactly"
+        )
+    return elements
+
+
+def tensor_from_bytes(
+    name: str, datatype: str, shape: Sequence[int], raw: bytes | memoryview
+) -> NDArray[Any] | list[bytes]:
+    """The tensor held in ``raw``: a BYTES tensor's elements, else the numeric array."""
+    if datatype == "BYTES":
+        return elements_from_bytes(name, shape, raw)
+    return array_from_bytes(name, datatype, shape, raw)
+
+
 def array_to_bytes(values: NDArray[Any] | Sequence[Any], datatype: str) -> bytes:
     """``values`` in ``datatype``'s wire form (BYTES: length-prefixed UTF-8 of each element)."""
     if datatype == "BYTES":

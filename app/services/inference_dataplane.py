@@ -2,7 +2,9 @@
 
 Each wire format only translates: it decodes its tensors into :class:`InputTensor` and encodes
 the :class:`InferenceResult`. Models are looked up by id or (unique) name in the model cache, and
-predicted by :func:`app.services.predictions.predict`, the same as ``/v1``.
+predicted by :func:`app.services.predictions.predict`, the same as ``/v1``. A table model takes
+one input per raw column instead (:mod:`app.services.inference_columns`), predicted through its
+preprocessing stage as ``/v1`` predicts records.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from anyio.to_thread import run_sync
 from app.errors import InvalidInput, NotFound
 from app.ids import MODEL, is_valid_id
 from app.services import inference_tensors as tensors
+from app.services.inference_columns import column_metadata, column_table
 from app.services.inference_tensors import Tensor, TensorData
 from app.services.loaded_model import LoadedModel
 from app.services.model_cache import ModelCache
 from app.services.models import ModelService
-from app.services.predictions import predict
+from app.services.predictions import Prediction, predict
+from app.services.table_predictions import predict_columns
 from app.settings import Settings
 
 SERVER_NAME = "annserve"
@@ -106,9 +110,9 @@ class DataPlane:
         model_id = self.cache.resolve(ref)
         model = self.cache.get(model_id, version).model
         versions = [str(v.version) for v in self.models.versions(model_id)]
-        return ModelInfo(
-            ref, versions, PLATFORM, tensors.input_metadata(model), tensors.output_metadata(model)
-        )
+        schema = model.input_schema
+        inputs = tensors.input_metadata(model) if schema is None else column_metadata(schema)
+        return ModelInfo(ref, versions, PLATFORM, inputs, tensors.output_metadata(model))
 
     def model_ready(self, ref: str, version: int | None) -> None:
         """Load ``ref``'s version, raising ``NotFound`` when there is no such model or version."""
@@ -132,22 +136,33 @@ class DataPlane:
         inputs: Sequence[InputTensor],
         requested: Sequence[str] | None = None,
     ) -> InferenceResult:
-        """Run ``ref``'s version on the one input tensor; answer the ``requested`` outputs
-        (all of them when None)."""
-        if len(inputs) != 1:
-            raise InvalidInput(f"the model takes exactly one input tensor, got {len(inputs)}")
+        """Run ``ref``'s version on the one input tensor (a table model: one per column); answer
+        the ``requested`` outputs (all of them when None)."""
         loaded = await self.load(ref, version)
-        tensor = inputs[0]
-        batch = tensor.shape[0] if tensor.shape else 0
+        table_model = loaded.inference.preprocessor is not None
+        if not table_model and len(inputs) != 1:
+            raise InvalidInput(f"the model takes exactly one input tensor, got {len(inputs)}")
+        batch = max((t.shape[0] for t in inputs if t.shape), default=0)
         if batch > self.inline_rows:
-            outputs = await run_sync(self._outputs, loaded, tensor, requested)
+            outputs = await run_sync(self._outputs, loaded, inputs, requested)
         else:
-            outputs = self._outputs(loaded, tensor, requested)
+            outputs = self._outputs(loaded, inputs, requested)
         return InferenceResult(ref, str(loaded.version), loaded.trained, outputs)
 
     def _outputs(
-        self, loaded: LoadedModel, tensor: InputTensor, requested: Sequence[str] | None
+        self,
+        loaded: LoadedModel,
+        inputs: Sequence[InputTensor],
+        requested: Sequence[str] | None,
     ) -> list[Tensor]:
+        wanted = tensors.requested_outputs(requested, loaded.model)
+        return tensors.output_tensors(self._prediction(loaded, inputs), wanted)
+
+    def _prediction(self, loaded: LoadedModel, inputs: Sequence[InputTensor]) -> Prediction:
+        stage = loaded.inference.preprocessor
+        if stage is not None:
+            return predict_columns(loaded, column_table(stage, inputs, self.max_rows))[0]
+        tensor = inputs[0]
         rows = tensors.input_rows(
             tensor.name,
             tensor.datatype,
@@ -156,5 +171,4 @@ class DataPlane:
             loaded.model.n_inputs,
             self.max_rows,
         )
-        wanted = tensors.requested_outputs(requested, loaded.model)
-        return tensors.output_tensors(predict(loaded, rows), wanted)
+        return predict(loaded, rows)

@@ -18,9 +18,11 @@ import io
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from app.errors import FieldError, InvalidInput, LimitExceeded
 from app.services.loaded_model import LoadedModel
-from app.services.predictions import PlainPrediction, Prediction, _served
+from app.services.predictions import PlainPrediction, Prediction
 from core.errors import CoreError
 from core.inference import OutputNotFiniteError
 from core.pipeline import Preprocessor, TableValuesError
@@ -141,11 +143,21 @@ def predict_table(
     stage = loaded.inference.preprocessor
     assert stage is not None
     table, warnings = request_table(stage, rows, max_rows)
+    prediction, unseen = predict_columns(loaded, table)
+    return prediction, [*warnings, *unseen]
+
+
+def predict_columns(loaded: LoadedModel, table: Table) -> tuple[Prediction, list[str]]:
+    """The prediction of a table of the model's raw columns, as numpy arrays, and the stage's
+    warnings (values unseen in training)."""
     try:
         result, unseen = loaded.inference.predict_table(table)
     except OutputNotFiniteError as error:
         raise InvalidInput(str(error), code="output_not_finite") from error
-    return _served(loaded, result), [*warnings, *unseen]
+    outputs, probabilities, _, labels = result
+    assert isinstance(outputs, np.ndarray)
+    array_probabilities = probabilities if isinstance(probabilities, np.ndarray) else None
+    return Prediction(loaded.model, loaded.version, outputs, array_probabilities, labels), unseen
 
 
 def table_columns(values: Mapping[str, Sequence[Any]], stage: Preprocessor) -> Table:

@@ -21,7 +21,13 @@ def _request(datatype: str = "FP64", shape: tuple[int, ...] = (1, 2)) -> pb.Mode
 @pytest.mark.parametrize("datatype", sorted(CONTENTS_FIELDS))
 def test_typed_contents_of_every_datatype(datatype: str) -> None:
     request = _request(datatype)
-    values = [True, False] if datatype == "BOOL" else [1.0, 0.0] if datatype[:2] == "FP" else [1, 0]
+    values: list[object] = [1, 0]
+    if datatype == "BOOL":
+        values = [True, False]
+    elif datatype[:2] == "FP":
+        values = [1.0, 0.0]
+    elif datatype == "BYTES":
+        values = [b"a", b""]
     getattr(request.inputs[0].contents, CONTENTS_FIELDS[datatype]).extend(values)
     (tensor,) = input_tensors(request)
     assert (tensor.name, tensor.datatype, tensor.shape) == ("input", datatype, [1, 2])

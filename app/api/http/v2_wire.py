@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from app.api.schemas.v2 import InferenceRequest, RequestInput
 from app.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from app.services.binary_tensors import array_from_bytes, array_to_bytes
+from app.services.binary_tensors import array_to_bytes, tensor_from_bytes
 from app.services.inference_dataplane import InferenceResult, InputTensor
 from app.services.inference_tensors import TensorData
 
@@ -106,7 +106,7 @@ def _input_data(tensor: RequestInput, binary: memoryview, offset: int) -> tuple[
     if offset + size > len(binary):
         raise InvalidInput(f"input {tensor.name!r}: the binary data ends before its {size} bytes")
     raw = binary[offset : offset + size]
-    return array_from_bytes(tensor.name, tensor.datatype, tensor.shape, raw), offset + size
+    return tensor_from_bytes(tensor.name, tensor.datatype, tensor.shape, raw), offset + size
 
 
 def parse_request(body: bytes, header_length: str | None) -> WireRequest:
