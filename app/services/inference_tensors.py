@@ -1,6 +1,7 @@
 """Tensors of the Open Inference Protocol (KServe v2): datatypes, shapes, inputs and outputs.
 
-A model takes one input ``input`` ``[batch, n_inputs]`` of numbers: any numeric datatype of
+A numeric model takes one input ``input`` ``[batch, n_inputs]`` of numbers (a table model's
+per-column inputs are :mod:`app.services.inference_columns`'): any numeric datatype of
 :data:`app.services.binary_tensors.DATATYPES` (FP16 as binary data only, BOOL as 0 and 1), as a
 flat or nested row-major list or as an array decoded from binary data. It gives ``predictions``
 (``[batch]`` class labels, INT64 or BYTES, or ``[batch, n_y]`` values) and, for classifiers,

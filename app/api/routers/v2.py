@@ -1,7 +1,8 @@
 """The Open Inference Protocol (KServe v2 REST) at ``/v2``, so existing clients work unchanged.
 
 A model is addressed by id or by (unique) name; ``versions/{v}`` pins a parameter version. One
-input tensor ``[batch, n_inputs]`` of numbers goes in, as JSON or binary tensor data
+input tensor ``[batch, n_inputs]`` of numbers goes in (a table model: one tensor per raw column,
+:mod:`app.services.inference_columns`), as JSON or binary tensor data
 (:mod:`app.api.http.v2_wire`); ``predictions`` (class labels, or values) and, for classifiers,
 ``probabilities`` come out. The answers come from the protocol's data plane
 (:mod:`app.services.inference_dataplane`), which the gRPC service shares. Every error is

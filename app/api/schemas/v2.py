@@ -43,7 +43,30 @@ class TensorMetadata(BaseModel):
 
 
 class ModelMetadata(BaseModel):
-    """``GET /v2/models/{name}[/versions/{v}]``."""
+    """``GET /v2/models/{name}[/versions/{v}]``: a numeric model's one input ``[-1, n_inputs]``,
+    or a table model's one input per raw column (FP64, BOOL or BYTES, shape ``[-1]``)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "pets",
+                    "versions": ["0", "1"],
+                    "platform": "annserve_numpy",
+                    "inputs": [
+                        {"name": "size", "datatype": "FP64", "shape": [-1]},
+                        {"name": "colour", "datatype": "BYTES", "shape": [-1]},
+                        {"name": "flag", "datatype": "BOOL", "shape": [-1]},
+                        {"name": "when", "datatype": "BYTES", "shape": [-1]},
+                    ],
+                    "outputs": [
+                        {"name": "predictions", "datatype": "BYTES", "shape": [-1]},
+                        {"name": "probabilities", "datatype": "FP64", "shape": [-1, 2]},
+                    ],
+                }
+            ]
+        }
+    )
 
     name: str
     versions: list[str]
@@ -53,7 +76,8 @@ class ModelMetadata(BaseModel):
 
 
 class RequestInput(BaseModel):
-    """One input tensor: ``data`` is row-major, flat or nested, of ``prod(shape)`` numbers.
+    """One input tensor: ``data`` is row-major, flat or nested, of ``prod(shape)`` numbers (a
+    table model's per-column inputs: numbers, booleans or texts, null for missing).
 
     With binary tensor data, ``parameters.binary_data_size`` gives the length of the tensor's
     raw bytes after the JSON header instead, and ``data`` is left out.
@@ -93,7 +117,21 @@ class InferenceRequest(BaseModel):
                             "data": [0.5, -1.0, 1.2, 0.3],
                         }
                     ],
-                }
+                },
+                {
+                    "id": "table-model",
+                    "inputs": [
+                        {"name": "size", "shape": [2], "datatype": "FP64", "data": [3.5, None]},
+                        {"name": "colour", "shape": [2], "datatype": "BYTES", "data": ["red", ""]},
+                        {"name": "flag", "shape": [2], "datatype": "BOOL", "data": [True, None]},
+                        {
+                            "name": "when",
+                            "shape": [2],
+                            "datatype": "BYTES",
+                            "data": ["2021-03-04", "2021-03-05T10:30:00"],
+                        },
+                    ],
+                },
             ]
         }
     )
