@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import grpc
 import httpx
 import numpy as np
 import pytest
@@ -209,10 +210,6 @@ def test_errors_name_the_input(client: TestClient) -> None:
     )
 
 
-tritonhttp = pytest.importorskip("tritonclient.http")
-tritongrpc = pytest.importorskip("tritonclient.grpc")
-
-
 def _triton_arrays() -> dict[str, np.ndarray]:
     return {
         "size": np.array([100.0, np.nan, 7.5]),
@@ -231,6 +228,10 @@ TRITON_RECORDS = [
 
 @pytest.mark.slow
 def test_tritonclient_http_and_grpc(live_server: StartServer) -> None:
+    tritonhttp = pytest.importorskip("tritonclient.http")
+    tritongrpc = pytest.importorskip("tritonclient.grpc")
+    from tritonclient.grpc import service_pb2, service_pb2_grpc
+
     port = free_port()
     server: LiveServer = live_server(env={"ANNSERVE_GRPC_PORT": str(port)})
     with httpx.Client(base_url=server.base_url, timeout=10) as http:
@@ -282,3 +283,16 @@ def test_tritonclient_http_and_grpc(live_server: StartServer) -> None:
             remote.infer(model_id, [*[t for t in inputs if t.name() != "flag"], wrong])
     finally:
         remote.close()
+    # Typed contents: fp64, bytes and bool fields, per column.
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        stub = service_pb2_grpc.GRPCInferenceServiceStub(channel)
+        request = service_pb2.ModelInferRequest(model_name=model_id)
+        fields = {"FP64": "fp64_contents", "BYTES": "bytes_contents", "BOOL": "bool_contents"}
+        for name, values in arrays.items():
+            tensor = request.inputs.add(name=name, datatype=datatypes[name], shape=[3])
+            getattr(tensor.contents, fields[datatypes[name]]).extend(values.tolist())
+        response = stub.ModelInfer(request)
+        names = [output.name for output in response.outputs]
+        raw = response.raw_output_contents[names.index("probabilities")]
+        probabilities = np.frombuffer(raw, dtype="<f8").reshape(3, 2)
+        np.testing.assert_allclose(probabilities, expected["probabilities"])
