@@ -148,6 +148,8 @@ class InferenceService:
             model_name=result.model_name, model_version=result.model_version, id=request.id
         )
         response.parameters["trained"].bool_param = result.trained
+        if result.warnings:
+            response.parameters["warnings"].string_param = "; ".join(result.warnings)
         for tensor in result.outputs:
             response.outputs.add(name=tensor.name, datatype=tensor.datatype, shape=tensor.shape)
             data = tensor.data if tensor.data is not None else []

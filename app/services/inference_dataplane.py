@@ -79,6 +79,8 @@ class InferenceResult:
     model_version: str
     trained: bool
     outputs: list[Tensor]
+    warnings: tuple[str, ...] = ()
+    """A table model's notes: values unseen in training."""
 
 
 class DataPlane:
@@ -144,24 +146,27 @@ class DataPlane:
             raise InvalidInput(f"the model takes exactly one input tensor, got {len(inputs)}")
         batch = max((t.shape[0] for t in inputs if t.shape), default=0)
         if batch > self.inline_rows:
-            outputs = await run_sync(self._outputs, loaded, inputs, requested)
+            outputs, warnings = await run_sync(self._outputs, loaded, inputs, requested)
         else:
-            outputs = self._outputs(loaded, inputs, requested)
-        return InferenceResult(ref, str(loaded.version), loaded.trained, outputs)
+            outputs, warnings = self._outputs(loaded, inputs, requested)
+        return InferenceResult(ref, str(loaded.version), loaded.trained, outputs, warnings)
 
     def _outputs(
         self,
         loaded: LoadedModel,
         inputs: Sequence[InputTensor],
         requested: Sequence[str] | None,
-    ) -> list[Tensor]:
+    ) -> tuple[list[Tensor], tuple[str, ...]]:
         wanted = tensors.requested_outputs(requested, loaded.model)
-        return tensors.output_tensors(self._prediction(loaded, inputs), wanted)
+        prediction, warnings = self._prediction(loaded, inputs)
+        return tensors.output_tensors(prediction, wanted), tuple(warnings)
 
-    def _prediction(self, loaded: LoadedModel, inputs: Sequence[InputTensor]) -> Prediction:
+    def _prediction(
+        self, loaded: LoadedModel, inputs: Sequence[InputTensor]
+    ) -> tuple[Prediction, list[str]]:
         stage = loaded.inference.preprocessor
         if stage is not None:
-            return predict_columns(loaded, column_table(stage, inputs, self.max_rows))[0]
+            return predict_columns(loaded, column_table(stage, inputs, self.max_rows))
         tensor = inputs[0]
         rows = tensors.input_rows(
             tensor.name,
@@ -171,4 +176,4 @@ class DataPlane:
             loaded.model.n_inputs,
             self.max_rows,
         )
-        return predict(loaded, rows)
+        return predict(loaded, rows), []

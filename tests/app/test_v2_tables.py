@@ -90,6 +90,8 @@ def test_metadata_and_json_infer_match_v1(client: TestClient) -> None:
     assert answer.status_code == 200, answer.text
     outputs = {o["name"]: o for o in answer.json()["outputs"]}
     assert outputs["predictions"]["data"] == expected["predictions"]
+    assert answer.json()["parameters"]["warnings"] == expected["warnings"]
+    assert any("purple" in w for w in expected["warnings"])
     assert outputs["probabilities"]["shape"] == [3, 2]
     np.testing.assert_allclose(
         np.reshape(outputs["probabilities"]["data"], (3, 2)), expected["probabilities"]
@@ -292,6 +294,7 @@ def test_tritonclient_http_and_grpc(live_server: StartServer) -> None:
             tensor = request.inputs.add(name=name, datatype=datatypes[name], shape=[3])
             getattr(tensor.contents, fields[datatypes[name]]).extend(values.tolist())
         response = stub.ModelInfer(request)
+        assert "purple" in response.parameters["warnings"].string_param
         names = [output.name for output in response.outputs]
         raw = response.raw_output_contents[names.index("probabilities")]
         probabilities = np.frombuffer(raw, dtype="<f8").reshape(3, 2)

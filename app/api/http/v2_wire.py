@@ -165,6 +165,8 @@ def encode_response(result: InferenceResult, wire: WireRequest) -> tuple[bytes, 
     if wire.id is not None:
         document["id"] = wire.id
     document["parameters"] = {"trained": result.trained}
+    if result.warnings:
+        document["parameters"]["warnings"] = list(result.warnings)
     document["outputs"] = outputs
     header = orjson.dumps(document, option=orjson.OPT_SERIALIZE_NUMPY)
     if not blobs:
