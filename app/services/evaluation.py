@@ -26,7 +26,7 @@ from app.services.datasets import DatasetService
 from app.services.loaded_model import LoadedModel, ServedModel
 from app.services.model_cache import ModelCache
 from app.services.predictions import check_features
-from app.services.table_predictions import request_table
+from app.services.table_predictions import Records, request_table
 from app.settings import Settings
 from core.errors import CoreError
 from core.inference import OutputNotFiniteError, Prediction
@@ -92,18 +92,23 @@ class EvaluationService:
     def inline_samples(
         self, loaded: LoadedModel, inputs: object, targets: Sequence[Any]
     ) -> Samples:
-        """Rows and targets sent with the request (a table model's rows hold its columns in
-        the upload's order, any values)."""
+        """Rows and targets sent with the request: rows of numbers, or a table model's rows
+        (its columns in the upload's order, any values) or :class:`Records`."""
         model, stage = loaded.model, loaded.inference.preprocessor
         max_rows = self.settings.max_predict_rows
         features: NDArray[np.float64] | None = None
         table: Table | None = None
         if stage is None:
+            if isinstance(inputs, Records):
+                raise InvalidInput(
+                    "records need a table model; send inputs as rows of numbers",
+                    code="invalid_inputs",
+                )
             features = check_features(inputs, model.n_inputs, max_rows)
             m = features.shape[0]
         else:
             table, _ = request_table(stage, inputs, max_rows)
-            m = len(inputs) if isinstance(inputs, list) else 0
+            m = len(next(iter(table.values())))
         if len(targets) != m:
             raise InvalidInput(
                 f"{m} input row(s) but {len(targets)} target(s)", code="target_count_mismatch"

@@ -85,6 +85,25 @@ def test_classifier_scores_agree_with_predict(quiet: tuple[TestClient, Settings]
     assert_problem(short, 422, "invalid_inputs")
     count = client.post(f"{base}/evaluate", json={"inputs": rows[:2], "targets": ["no"]})
     assert_problem(count, 422, "target_count_mismatch")
+    # Records keyed by column, in any order.
+    records = [{"flag": r[2], "size": r[0], "colour": r[1]} for r in rows]
+    keyed = client.post(f"{base}/evaluate", json={"records": records, "targets": labels})
+    assert keyed.status_code == 200, keyed.text
+    assert keyed.json()["accuracy"] == pytest.approx(full["accuracy"])
+    both = {"records": records[:1], "inputs": rows[:1], "targets": labels[:1]}
+    assert_problem(client.post(f"{base}/evaluate", json=both), 422, "ambiguous_source")
+    lone = client.post(f"{base}/evaluate", json={"records": records[:1]})
+    assert_problem(lone, 422, "targets_required")
+    # An absent key is a missing value, imputed as in training; a value of the wrong type is not.
+    gap = client.post(f"{base}/evaluate", json={"records": [{"size": 1}], "targets": ["no"]})
+    assert gap.status_code == 200, gap.text
+    wrong = client.post(f"{base}/evaluate", json={"records": [{"flag": "x"}], "targets": ["no"]})
+    assert assert_problem(wrong, 422, "invalid_inputs")["errors"][0]["field"] == "inputs.flag"
+    numeric = client.post("/v1/models", json={"name": "n", "task": "binary", "n_inputs": 2}).json()
+    plain = client.post(
+        f"/v1/models/{numeric['id']}/evaluate", json={"records": [{"a": 1}], "targets": [0]}
+    )
+    assert "table model" in assert_problem(plain, 422, "invalid_inputs")["detail"]
 
 
 def test_other_dataset_with_the_same_columns(quiet: tuple[TestClient, Settings]) -> None:

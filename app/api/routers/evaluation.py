@@ -19,6 +19,7 @@ from app.api.schemas.predict import (
 )
 from app.errors import InvalidInput
 from app.services.numbers import check_float64_ints
+from app.services.table_predictions import Records
 
 router = APIRouter(prefix="/v1/models", tags=["predictions"])
 
@@ -45,25 +46,30 @@ def get_accuracy(
     response_model_exclude_none=True,
 )
 def evaluate(model_id: str, body: EvaluateRequest, service: EvaluationServiceDep) -> EvaluationRead:
-    """Score a version on a dataset split or on inline rows and targets.
+    """Score a version on a dataset split or on inline rows and targets (a table model's rows
+    as ``inputs`` in the upload's column order, or as ``records`` keyed by column).
 
     Classifiers: accuracy, log loss, confusion matrix with class labels, per-class precision,
     recall and F1. Regressors: MSE, RMSE, MAE and R².
     """
-    inline = body.inputs is not None or body.targets is not None
+    rows = body.inputs if body.records is None else Records(body.records)
+    inline = body.inputs is not None or body.records is not None or body.targets is not None
     if inline and body.dataset_id is not None:
         raise InvalidInput(
             "give dataset_id or inputs and targets, not both", code="ambiguous_source"
         )
-    if inline and (body.inputs is None or body.targets is None):
+    if body.inputs is not None and body.records is not None:
+        raise InvalidInput("give inputs or records, not both", code="ambiguous_source")
+    if inline and (rows is None or body.targets is None):
         raise InvalidInput(
-            "inline evaluation needs both inputs and targets", code="targets_required"
+            "inline evaluation needs both inputs (or records) and targets",
+            code="targets_required",
         )
     if body.targets is not None:
         check_float64_ints(body.targets, "targets")
     loaded = service.cache.get(model_id, body.version)
-    if body.inputs is not None and body.targets is not None:
-        samples = service.inline_samples(loaded, body.inputs, body.targets)
+    if rows is not None and body.targets is not None:
+        samples = service.inline_samples(loaded, rows, body.targets)
     else:
         samples = service.dataset_samples(loaded.model, body.dataset_id, body.split)
     return EvaluationRead(**service.evaluate(loaded, samples))

@@ -85,6 +85,7 @@ class EvaluateRequest(BaseModel):
                 {"dataset_id": "ds_0123456789abcdef", "split": "test"},
                 {"inputs": [[0.0, 0.0], [1.0, 1.0]], "targets": [0, 1]},
                 {"inputs": [[3.5, "red", None], [1.0, "blue", "2021-03-04"]], "targets": [0, 1]},
+                {"records": [{"size": 3.5, "colour": "red"}], "targets": ["yes"]},
             ]
         },
     )
@@ -95,6 +96,11 @@ class EvaluateRequest(BaseModel):
         default=None,
         min_length=1,
         description="Rows (m, n_inputs); a table model's rows hold its columns in upload order.",
+    )
+    records: list[dict[str, float | str | bool | None]] | None = Field(
+        default=None,
+        min_length=1,
+        description="A table model's rows keyed by column name (any order; null for missing).",
     )
     targets: list[TargetValue | list[FiniteFloat]] | None = Field(default=None, min_length=1)
     version: int | None = Field(default=None, ge=0, le=2_147_483_647)
