@@ -146,6 +146,7 @@ class JobRun:
             parameters=lambda: ann.parameters,
             snapshot_path=snapshot_path(self.store, self.job_id),
             pause_at=pause_at,
+            stage=data.preprocessor,
         )
         cpu_start = time.process_time()
         try:
