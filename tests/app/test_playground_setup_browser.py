@@ -120,6 +120,29 @@ def test_the_compare_setup_lives_in_the_url_and_comes_back_from_it(
     assert errors == [] and console == [] and again_errors == [] and again_console == []
 
 
+SAME_MAPS = """async (path) => {
+  const { readMapsFile } = await import("/static/js/mapsfile.js");
+  const binary = readMapsFile(await (await fetch(`${path}&format=binary`)).arrayBuffer());
+  const json = await (await fetch(path)).json();
+  let largest = 0;
+  const compare = (a, b) => a.forEach((row, i) => row.forEach((v, k) => {
+    largest = Math.max(largest, Math.abs(v - b[i][k]));
+  }));
+  compare(binary.inputs, json.inputs);
+  binary.layers.forEach((layer, l) => {
+    compare(layer.values, json.layers[l].values);
+    compare(layer.W, json.layers[l].W);
+    compare([layer.b], [json.layers[l].b]);
+  });
+  return {
+    names: binary.input_names,
+    shapes: [binary.inputs, ...binary.layers.map((l) => l.values)]
+      .map((grids) => [grids.length, grids[0].length]),
+    largest,
+  };
+}"""
+
+
 def _created_model(page: Page, start: str) -> str:
     """Press ``start`` and return the id of the model the page creates for the run."""
     with page.expect_response(
@@ -139,6 +162,8 @@ def test_feature_toggles_change_the_models_inputs_and_the_drawing(
     page, errors = open_page(browser, url, 1280, 900)
     console = watch_console(page)
     expect(page.locator("#dataset-summary")).to_contain_text("120 samples")
+    maps_requests: list[str] = []
+    page.on("request", lambda r: maps_requests.append(r.url) if "neuron-maps" in r.url else None)
     page.check("#feature-x1_2")
     page.check("#feature-sin_x1_")
     assert _query(page)["feat"] == ["x1^2,sin(x1)"]
@@ -163,6 +188,11 @@ def test_feature_toggles_change_the_models_inputs_and_the_drawing(
     images = view.locator(".neuron image")
     pictures = {images.nth(i).get_attribute("href") for i in range(4)}
     assert len(pictures) == 4  # x1, x2, x1^2 and sin(x1) are four different pictures
+    # The page reads the maps in their binary form, the same numbers as the JSON form.
+    assert maps_requests and all("format=binary" in url for url in maps_requests)
+    both = page.evaluate(SAME_MAPS, f"/v1/models/{model_id}/neuron-maps?resolution=7")
+    assert both["names"] == ["x1", "x2", "x1^2", "sin(x1)"]
+    assert both["shapes"] == [[4, 49], [3, 49], [1, 49]] and both["largest"] < 1e-4
     page.screenshot(path=tmp_path / "features-desktop.png", full_page=True)
 
     # Off again: the next model sees x1 and x2 only, and so does the drawing.
