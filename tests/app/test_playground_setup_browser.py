@@ -40,6 +40,17 @@ def _query(page: Page) -> dict[str, list[str]]:
     return parse_qs(urlsplit(page.url).query)
 
 
+COMPARE_CHECKS = """async () => {
+  const state = await import("/static/js/state.js");
+  const bad = ["4:relu;0;10;gd;1;x", "4:relu;0.1;0;gd;1;x", "4:relu;0.1;10;sgd;1;x",
+    "4:relu;0.1;10;gd;-1;x", "4:relu;0.1;10;gd;1; ", "4relu;0.1;10;gd;1;x", "4:relu;0.1;10;gd;1"]
+    .map(state.parseCompare);
+  const five = Array(5).fill("cmp=2:tanh;0.1;10;gd;1;n").join("&");
+  const again = state.formatCompare(state.parseCompare("2:relu;0.01;5;adam;0;a;b"));
+  return { bad, capped: state.fromQuery(five).cmp.length, again };
+}"""
+
+
 def _compare_fields(page: Page, i: int) -> list[str]:
     names = ("name", "layers", "lr", "iter", "opt", "seed")
     return [page.locator(f"#cmp-{i}-{name}").input_value() for name in names]
@@ -79,6 +90,10 @@ def test_the_compare_setup_lives_in_the_url_and_comes_back_from_it(
         "4:relu,2:relu;0.3;150;adam;3;first one",
         "3:tanh;0.5;120;gd;1;second;with a semicolon",
     ]
+
+    checks = page.evaluate(COMPARE_CHECKS)
+    assert checks["bad"] == [None] * 7
+    assert checks["capped"] == 4 and checks["again"] == "2:relu;0.01;5;adam;0;a;b"
 
     # Edits go into the link at once; an edit leaves the preset behind.
     page.fill("#cmp-1-iter", "100")
@@ -174,6 +189,16 @@ def test_feature_toggles_change_the_models_inputs_and_the_drawing(
     assert model["n_inputs"] == 4
     assert model["architecture"]["preprocessing"]["derived_features"] == ["x1^2", "sin(x1)"]
     assert model["architecture"]["encoded_features"] == ["x1", "x2", "x1^2", "sin(x1)"]
+
+    # The service scores such a model in its job only: the page shows the job's scores (its
+    # validation rows are the test rows) and points to the live output map for the boundary.
+    expect(page.locator('dd[data-metric="test-accuracy"]')).to_be_visible()
+    expect(page.locator('dd[data-metric="train-accuracy"]')).to_be_visible()
+    expect(page.locator("#boundary-caption")).to_contain_text("Inside the network")
+    expect(page.locator("#predict-inputs input")).to_have_count(2)  # the raw columns
+    page.click("#predict")  # at (0, 0), the circle's centre
+    expect(page.locator("#prediction")).to_contain_text("with probability")
+    expect(page.locator("#error")).to_be_hidden()
 
     # One heat map per encoded input feature, then 3 hidden units and the output.
     view = page.locator("#net-view")
