@@ -1,56 +1,20 @@
-"""Pause control, live snapshots and neuron maps: ``/v1/jobs/{id}/pause``, ``/resume``,
-``/step``, ``/snapshot``, ``/neuron-maps`` and ``GET /v1/models/{id}/neuron-maps``."""
+"""Pause control and live snapshots: ``/v1/jobs/{id}/pause``, ``/resume``, ``/step`` and
+``/snapshot`` (a job's neuron maps are in :mod:`app.api.routers.neuron_maps`)."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
-from fastapi import APIRouter, Body, Header, Query, Response
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Body
 
-from app.api.deps import JobServiceDep, ModelCacheDep, cached_network
-from app.api.http.negotiation import choose
-from app.api.http.parameters import PROBLEMS, Version
+from app.api.deps import JobServiceDep
+from app.api.http.parameters import PROBLEMS
 from app.api.routers.jobs import to_read
-from app.api.schemas.job_control import NeuronMapsRead, SnapshotRead, StepRequest
+from app.api.schemas.job_control import SnapshotRead, StepRequest
 from app.api.schemas.jobs import JobRead
 from app.services.job_control import JobControlService
-from app.services.neuron_map_files import LAYOUT as MAPS_LAYOUT
-from app.services.neuron_map_files import MEDIA_TYPE as MAPS_FILE
-from app.services.neuron_map_files import maps_file
-from app.services.neuron_maps import (
-    DEFAULT_EXTENT,
-    MAX_RESOLUTION,
-    MIN_RESOLUTION,
-    Grid,
-    NeuronMaps,
-    maps_body,
-)
-from app.services.neuron_maps import neuron_maps as compute_maps
-from core.inference import Inference
-from core.pipeline import pipeline_from_bytes
 
 router = APIRouter(prefix="/v1", tags=["jobs"])
-
-Resolution = Annotated[int, Query(ge=MIN_RESOLUTION, le=MAX_RESOLUTION)]
-Bound = Annotated[float, Query(ge=-1e6, le=1e6)]
-MapsFormat = Annotated[
-    Literal["json", "binary"] | None,
-    Query(description="json (default) or binary; without it, Accept chooses."),
-]
-JSON = "application/json"
-MAPS_RESPONSES: dict[int | str, dict[str, Any]] = {
-    **PROBLEMS,
-    200: {
-        "model": NeuronMapsRead,
-        "content": {JSON: {}, MAPS_FILE: {}},
-        "description": f"The maps as JSON, or in binary form. {MAPS_LAYOUT}",
-    },
-}
-
-
-def _grid(resolution: int, x1_min: float, x1_max: float, x2_min: float, x2_max: float) -> Grid:
-    return Grid(resolution, (x1_min, x1_max, x2_min, x2_max)).check()
 
 
 @router.post("/jobs/{job_id}/pause", responses=PROBLEMS)
@@ -93,69 +57,3 @@ def job_snapshot(job_id: str, service: JobServiceDep) -> SnapshotRead:
         cost=snapshot.cost,
         parameters=parameters,
     )
-
-
-def _snapshot_network(service: JobServiceDep, job_id: str) -> tuple[dict[str, Any], Inference]:
-    row, snapshot = JobControlService(service).snapshot(job_id)
-    base = pipeline_from_bytes(service.arrays.model_version_bytes(row.model_id, 0))
-    base.ann.set_parameters(snapshot.parameters)
-    stage = snapshot.stage if snapshot.stage is not None else base.preprocessor
-    head = {"model_id": row.model_id, "job_id": row.id, "iteration": snapshot.iteration}
-    return head, Inference(base.ann, preprocessor=stage)
-
-
-def _answer(head: dict[str, Any], maps: NeuronMaps, media: str) -> Response:
-    if media == MAPS_FILE:
-        return Response(maps_file(maps, head), media_type=MAPS_FILE, headers={"Vary": "Accept"})
-    body = NeuronMapsRead(**head, **maps_body(maps))
-    return Response(body.model_dump_json(), media_type=JSON, headers={"Vary": "Accept"})
-
-
-def _media(fmt: str | None, accept: str | None) -> str:
-    if fmt is not None:
-        return MAPS_FILE if fmt == "binary" else JSON
-    return choose(accept, (JSON, MAPS_FILE))
-
-
-@router.get("/jobs/{job_id}/neuron-maps", responses=MAPS_RESPONSES, response_model=None)
-def job_neuron_maps(
-    job_id: str,
-    service: JobServiceDep,
-    resolution: Resolution = 20,
-    x1_min: Bound = DEFAULT_EXTENT[0],
-    x1_max: Bound = DEFAULT_EXTENT[1],
-    x2_min: Bound = DEFAULT_EXTENT[2],
-    x2_max: Bound = DEFAULT_EXTENT[3],
-    format: MapsFormat = None,
-    accept: Annotated[str | None, Header()] = None,
-) -> Response:
-    """Each encoded input and each unit's output over a grid of the two raw inputs, from the
-    job's latest snapshot, as JSON or (``?format=binary`` or ``Accept:
-    application/octet-stream``) as float32 grids in the safetensors layout."""
-    grid = _grid(resolution, x1_min, x1_max, x2_min, x2_max)
-    media = _media(format, accept)
-    head, inference = _snapshot_network(service, job_id)
-    return _answer(head, compute_maps(inference, grid), media)
-
-
-@router.get("/models/{model_id}/neuron-maps", responses=MAPS_RESPONSES, response_model=None)
-async def model_neuron_maps(
-    model_id: str,
-    cache: ModelCacheDep,
-    version: Version = None,
-    resolution: Resolution = 20,
-    x1_min: Bound = DEFAULT_EXTENT[0],
-    x1_max: Bound = DEFAULT_EXTENT[1],
-    x2_min: Bound = DEFAULT_EXTENT[2],
-    x2_max: Bound = DEFAULT_EXTENT[3],
-    format: MapsFormat = None,
-    accept: Annotated[str | None, Header()] = None,
-) -> Response:
-    """Each encoded input and each hidden and output unit's output over a grid of the two raw
-    inputs (through the model's preprocessing), for a version of a model with two numeric
-    inputs; JSON, or the binary form as for a job's maps."""
-    grid = _grid(resolution, x1_min, x1_max, x2_min, x2_max)
-    media = _media(format, accept)
-    loaded = await cached_network(cache, model_id, version)
-    maps = await run_in_threadpool(compute_maps, loaded.inference, grid)
-    return _answer({"model_id": model_id, "version": loaded.version}, maps, media)
