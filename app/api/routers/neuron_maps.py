@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from app.api.deps import JobServiceDep, ModelCacheDep, cached_network
@@ -47,8 +47,29 @@ MAPS_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _grid(resolution: int, x1_min: float, x1_max: float, x2_min: float, x2_max: float) -> Grid:
+async def grid_query(
+    resolution: Resolution = 20,
+    x1_min: Bound = DEFAULT_EXTENT[0],
+    x1_max: Bound = DEFAULT_EXTENT[1],
+    x2_min: Bound = DEFAULT_EXTENT[2],
+    x2_max: Bound = DEFAULT_EXTENT[3],
+) -> Grid:
+    """The grid of the query: ``resolution`` points a side over the two raw inputs' ranges."""
     return Grid(resolution, (x1_min, x1_max, x2_min, x2_max)).check()
+
+
+async def media_query(
+    format: MapsFormat = None, accept: Annotated[str | None, Header()] = None
+) -> str:
+    """The form asked for: the query's ``format``, else the one ``Accept`` prefers (JSON on a
+    tie); 406 when it allows neither."""
+    if format is not None:
+        return MAPS_FILE if format == "binary" else JSON
+    return choose(accept, (JSON, MAPS_FILE))
+
+
+GridDep = Annotated[Grid, Depends(grid_query)]
+MediaDep = Annotated[str, Depends(media_query)]
 
 
 def _snapshot_network(service: JobServiceDep, job_id: str) -> tuple[dict[str, Any], Inference]:
@@ -67,29 +88,13 @@ def _answer(head: dict[str, Any], maps: NeuronMaps, media: str) -> Response:
     return Response(body.model_dump_json(), media_type=JSON, headers={"Vary": "Accept"})
 
 
-def _media(fmt: str | None, accept: str | None) -> str:
-    if fmt is not None:
-        return MAPS_FILE if fmt == "binary" else JSON
-    return choose(accept, (JSON, MAPS_FILE))
-
-
 @router.get("/jobs/{job_id}/neuron-maps", responses=MAPS_RESPONSES, response_model=None)
 def job_neuron_maps(
-    job_id: str,
-    service: JobServiceDep,
-    resolution: Resolution = 20,
-    x1_min: Bound = DEFAULT_EXTENT[0],
-    x1_max: Bound = DEFAULT_EXTENT[1],
-    x2_min: Bound = DEFAULT_EXTENT[2],
-    x2_max: Bound = DEFAULT_EXTENT[3],
-    format: MapsFormat = None,
-    accept: Annotated[str | None, Header()] = None,
+    job_id: str, service: JobServiceDep, grid: GridDep, media: MediaDep
 ) -> Response:
     """Each encoded input and each unit's output over a grid of the two raw inputs, from the
     job's latest snapshot, as JSON or (``?format=binary`` or ``Accept:
     application/octet-stream``) as float32 grids in the safetensors layout."""
-    grid = _grid(resolution, x1_min, x1_max, x2_min, x2_max)
-    media = _media(format, accept)
     head, inference = _snapshot_network(service, job_id)
     return _answer(head, compute_maps(inference, grid), media)
 
@@ -98,20 +103,13 @@ def job_neuron_maps(
 async def model_neuron_maps(
     model_id: str,
     cache: ModelCacheDep,
+    grid: GridDep,
+    media: MediaDep,
     version: Version = None,
-    resolution: Resolution = 20,
-    x1_min: Bound = DEFAULT_EXTENT[0],
-    x1_max: Bound = DEFAULT_EXTENT[1],
-    x2_min: Bound = DEFAULT_EXTENT[2],
-    x2_max: Bound = DEFAULT_EXTENT[3],
-    format: MapsFormat = None,
-    accept: Annotated[str | None, Header()] = None,
 ) -> Response:
     """Each encoded input and each hidden and output unit's output over a grid of the two raw
     inputs (through the model's preprocessing), for a version of a model with two numeric
     inputs; JSON, or the binary form as for a job's maps."""
-    grid = _grid(resolution, x1_min, x1_max, x2_min, x2_max)
-    media = _media(format, accept)
     loaded = await cached_network(cache, model_id, version)
     maps = await run_in_threadpool(compute_maps, loaded.inference, grid)
     return _answer({"model_id": model_id, "version": loaded.version}, maps, media)
