@@ -148,11 +148,11 @@ def _derived(g: GraphBuilder, feature: DerivedFeature, fills: dict[str, float]) 
 
 def _check_names(stage: Preprocessor) -> None:
     for name in stage.names:
-        if name in OUTPUT_NAMES or name.startswith((STAGE_SCOPE, NETWORK_SCOPE)):
+        if not name or name in OUTPUT_NAMES or name.startswith((STAGE_SCOPE, NETWORK_SCOPE)):
             raise Conflict(
-                f"the column {name!r} cannot be an input of the ONNX graph: the names "
-                f"{list(OUTPUT_NAMES)} and those starting with {STAGE_SCOPE!r} or "
-                f"{NETWORK_SCOPE!r} are the graph's own",
+                f"the column {name!r} cannot be an input of the ONNX graph: inputs need a "
+                f"name, and the names {list(OUTPUT_NAMES)} and those starting with "
+                f"{STAGE_SCOPE!r} or {NETWORK_SCOPE!r} are the graph's own",
                 code="onnx_column_name_conflict",
             )
 

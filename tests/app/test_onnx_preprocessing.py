@@ -23,7 +23,7 @@ from core.table_values import DATE_PARTS, date_parts
 COLUMNS = [
     ("size", "numeric"),
     ("colour", "categorical"),
-    ("flag", "boolean"),
+    ("is new? (ja/nein) ñ=1", "boolean"),  # any header is an input's name
     ("when", "datetime"),
     ("weight", "numeric"),
 ]
@@ -40,7 +40,8 @@ def _table(rng: np.random.Generator, m: int) -> dict[str, np.ndarray]:
     flag = np.where(holes[2], np.nan, rng.integers(0, 2, m).astype(float))
     when = np.where(holes[3], np.nan, rng.integers(-3_000_000_000, 4_000_000_000, m) * 1.0)
     weight = np.where(holes[4], np.nan, rng.uniform(0.01, 3.0, m))
-    return {"size": size, "colour": colour, "flag": flag, "when": when, "weight": weight}
+    flag_name = COLUMNS[2][0]
+    return {"size": size, "colour": colour, flag_name: flag, "when": when, "weight": weight}
 
 
 def _feeds(table: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -136,9 +137,8 @@ def test_what_the_graph_cannot_express_is_named() -> None:
     with pytest.raises(Conflict, match="'tan'") as unsupported:
         stage_graph(onnx, stage, np.dtype("float64"))
     assert unsupported.value.code == "onnx_preprocessing_unsupported"
-    table = {"values": np.array([1.0, 2.0]), "stage/x": np.array([1.0, 2.0])}
-    for name in table:
-        named = Preprocessor.fit({name: table[name]}, [(name, "numeric")])
+    for name in ["values", "stage/x", ""]:
+        named = Preprocessor.fit({name: np.array([1.0, 2.0])}, [(name, "numeric")])
         with pytest.raises(Conflict, match=repr(name)) as conflict:
             stage_graph(onnx, named, np.dtype("float64"))
         assert conflict.value.code == "onnx_column_name_conflict"
