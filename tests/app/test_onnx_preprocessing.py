@@ -1,5 +1,6 @@
-"""The ONNX graph of a preprocessing stage gives the rows of ``Preprocessor.transform``, and its
-date parts are numpy's; what it cannot express is a 409 naming it."""
+"""The ONNX graph of a preprocessing stage gives the rows of ``Preprocessor.transform`` (for
+chosen and random options, holes and derived features), and its date parts are numpy's; what it
+cannot express is a 409 naming it."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import numpy as np
 import onnx
 import onnxruntime
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from app.errors import Conflict
 from app.services.onnx_dates import date_part_nodes
@@ -142,3 +145,29 @@ def test_what_the_graph_cannot_express_is_named() -> None:
         with pytest.raises(Conflict, match=repr(name)) as conflict:
             stage_graph(onnx, named, np.dtype("float64"))
         assert conflict.value.code == "onnx_column_name_conflict"
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    seed=st.integers(0, 2**32 - 1),
+    impute=st.sampled_from(["median", "mean", "constant"]),
+    scaling=st.sampled_from(["standard", "minmax", "none"]),
+    max_categories=st.none() | st.integers(1, 4),
+    indicators=st.booleans(),
+    derived=st.lists(st.sampled_from(DERIVED), max_size=3, unique=True),
+)
+def test_random_stages_encode_alike(
+    seed: int,
+    impute: str,
+    scaling: str,
+    max_categories: int | None,
+    indicators: bool,
+    derived: list[str],
+) -> None:
+    rng = np.random.default_rng(seed)
+    options = EncodingOptions(impute, 0.5, scaling, max_categories, indicators)
+    stage = Preprocessor.fit(_table(rng, 40), COLUMNS, options, derived=derived)
+    table = _table(rng, 30)
+    expected, _ = stage.transform(table)
+    got = _stage_features(stage, _feeds(table), "float64")
+    np.testing.assert_allclose(got, expected.T, rtol=1e-12, atol=1e-12)
