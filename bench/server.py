@@ -51,7 +51,9 @@ def running_server(**settings: object) -> Iterator[Server]:
         process = subprocess.Popen(
             [sys.executable, "-m", "app", "serve", "--port", str(port)],
             cwd=REPO_ROOT,
-            env=annserve_env(data_dir, {"log_level": "warning", **settings}),
+            env=annserve_env(
+                data_dir, {"log_level": "warning", "grpc_port": _free_port(), **settings}
+            ),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )

@@ -84,14 +84,19 @@ class SearchScheduler:
             db.dispose()
 
     def _loop(self) -> None:
+        """Tick every ``TICK_SECONDS``, and at once when a job of this data dir is queued or
+        ends (its marker), so a trial's worker slot is refilled without waiting for a tick."""
         db = Database(self.settings.database_url)
+        job_changes = ArrayStore(self.settings.data_dir).job_changes
         try:
-            while not self._stop.wait(TICK_SECONDS):
+            while not self._stop.is_set():
+                seen = job_changes.token()  # before the tick: a later change wakes the next
                 try:
                     self.tick(db)
                 except Exception:
                     # The database may be briefly away; the next tick tries again.
                     logger.exception("search scheduling failed")
+                job_changes.wait(seen, TICK_SECONDS)
         finally:
             db.dispose()
 
