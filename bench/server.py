@@ -25,6 +25,7 @@ class Server:
 
     base_url: str
     data_dir: Path
+    pid: int
 
 
 def _free_port() -> int:
@@ -70,7 +71,7 @@ def running_server(**settings: object) -> Iterator[Server]:
                     raise RuntimeError("the server did not start")
                 time.sleep(0.1)
             time.sleep(2.0)  # let the worker processes finish importing
-            yield Server(base_url, data_dir)
+            yield Server(base_url, data_dir, process.pid)
         finally:
             process.send_signal(signal.SIGTERM)
             try:
