@@ -30,6 +30,7 @@ from app.services.jobs import JobService
 from app.services.loaded_model import LoadedModel
 from app.services.model_cache import ModelCache
 from app.services.models import ModelService
+from app.services.run_comparison import RunComparison
 from app.services.searches import SearchService
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
@@ -182,6 +183,11 @@ async def get_search_service(db: DatabaseDep, settings: SettingsDep) -> SearchSe
     return SearchService(db, settings)
 
 
+async def get_run_comparison(db: DatabaseDep) -> RunComparison:
+    """Runs side by side, read from this app's storage."""
+    return RunComparison(db)
+
+
 EvaluationServiceDep = Annotated[EvaluationService, Depends(get_evaluation_service)]
 
 
@@ -195,6 +201,7 @@ ExportServiceDep = Annotated[ExportService, Depends(get_export_service)]
 ImageServiceDep = Annotated[ImageService, Depends(get_image_service)]
 JobServiceDep = Annotated[JobService, Depends(get_job_service)]
 SearchServiceDep = Annotated[SearchService, Depends(get_search_service)]
+RunComparisonDep = Annotated[RunComparison, Depends(get_run_comparison)]
 
 # --- request checks -------------------------------------------------------------------------
 

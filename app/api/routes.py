@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from app.api.deps import Authenticated
 from app.api.routers import (
     activations,
+    compare,
     datasets,
     evaluation,
     export,
@@ -29,6 +30,7 @@ from app.api.routers import (
 
 API_ROUTERS: tuple[APIRouter, ...] = (
     datasets.router,
+    compare.router,  # before models: /v1/models/compare is not a model id
     models.router,
     evaluation.router,
     jobs.router,

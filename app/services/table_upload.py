@@ -218,8 +218,10 @@ def infer_type(array: pa.ChunkedArray) -> str:
     if pa.types.is_boolean(kind):
         return "boolean"
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        present = pc.drop_null(array)
-        return "ignored" if len(pc.unique(present)) <= 1 else "numeric"
+        low, high = pc.min_max(array).values()  # nulls skipped; NaN too
+        if low.is_valid and low.as_py() != high.as_py():
+            return "numeric"
+        return "ignored" if len(pc.unique(pc.drop_null(array))) <= 1 else "numeric"
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
         return "datetime"
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
@@ -277,7 +279,7 @@ def _labels(array: pa.ChunkedArray, kind: str | None) -> tuple[list[int | float 
             return list(column), "categorical"
         return list(_texts(array).to_pylist()), "categorical"
     if pa.types.is_integer(array.type):
-        return [int(v) for v in array.to_pylist()], "numeric"
+        return array.to_numpy().tolist(), "numeric"
     values = _float_column(array)
     if not np.isfinite(values).all():
         raise InvalidInput("the target column holds NaN or infinite values", code="not_finite")

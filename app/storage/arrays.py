@@ -56,6 +56,9 @@ class ArrayStore:
         self.model_changes = ChangeMarker(self.models_dir / ".changes")
         """Touched after every write or removal under ``models/``, by every process."""
         self.jobs_dir = self.root / "jobs"
+        self.job_changes = ChangeMarker(self.jobs_dir / ".changes")
+        """Touched when a job is queued and when one ends: polling workers and the search
+        scheduler wake at once instead of at their next poll."""
 
     # Paths ---------------------------------------------------------------------------------
     def dataset_path(self, dataset_id: str) -> Path:
