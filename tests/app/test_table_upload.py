@@ -146,3 +146,12 @@ def test_dataset_rows_show_dates_as_iso_text_that_uploads_back(client: TestClien
     again = upload(client, csv.content).json()
     assert [profile(again, n)["type"] for n in ("day", "stamp")] == ["datetime", "datetime"]
     assert client.get(f"/v1/datasets/{again['id']}/data").json()["features"] == data["features"]
+
+
+def test_text_mostly_distinct_is_an_identifier(client: TestClient) -> None:
+    # 40 rows: "name" has 21 distinct values (more than half), "model" has 20 (half).
+    rows = "".join(f"car {min(i, 20)},m{i % 20},{i % 3},{i % 2}\n" for i in range(40))
+    body = upload(client, f"name,model,x,y\n{rows}".encode()).json()
+    assert profile(body, "name")["type"] == "ignored"
+    assert profile(body, "model")["type"] == "categorical"
+    assert body["feature_names"] == ["model", "x"]
