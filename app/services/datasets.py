@@ -28,7 +28,7 @@ from app.settings import Settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
 from app.storage.repositories import DatasetRepository, JobRepository
-from app.storage.table_columns import columns_from_arrays
+from app.storage.table_columns import TABLE_KEY, columns_from_arrays
 from app.storage.tables import DatasetRow
 from core.datasets import make_dataset
 from core.errors import CoreError
@@ -54,6 +54,8 @@ class DatasetArrays:
     test_idx: NDArray[np.int64]
     columns: dict[str, Column] | None = field(default=None)
     """A table's typed feature columns (see :mod:`app.services.table_dataset`)."""
+    datetimes: frozenset[str] = frozenset()
+    """The names of the datetime columns (held as seconds, shown as ISO 8601 text)."""
 
     def rows(self, keep: Sequence[int]) -> list[list[Any]]:
         """Feature rows ``keep`` as clients sent them: numbers, or a table's raw values (text,
@@ -61,7 +63,12 @@ class DatasetArrays:
         if self.columns is None or self.features.shape[1] == len(self.columns):
             rows: list[list[Any]] = self.features[list(keep)].tolist()
             return rows
-        shown = [_client_values(column[list(keep)]) for column in self.columns.values()]
+        shown = [
+            _iso_dates(column[list(keep)])
+            if name in self.datetimes
+            else _client_values(column[list(keep)])
+            for name, column in self.columns.items()
+        ]
         return [list(row) for row in zip(*shown, strict=True)]
 
     def labels(self, classes: Sequence[int | str] | None) -> list[Any]:
@@ -75,6 +82,17 @@ def _client_values(column: Column) -> list[Any]:
     if column.dtype == object:
         return column.tolist()
     return [None if v != v else v for v in column.tolist()]
+
+
+def _iso_dates(seconds: Column) -> list[str | None]:
+    """Seconds since the epoch as ISO 8601 text (a date alone when every time is midnight), as a
+    client would send them back to the model or in an upload."""
+    values = np.asarray(seconds, dtype=np.float64)
+    present = ~np.isnan(values)
+    stamps = np.where(present, values, 0).astype(np.int64).astype("datetime64[s]")
+    dates_only = bool(np.all(values[present] % 86_400 == 0))
+    texts = np.datetime_as_string(stamps, unit="D" if dates_only else "s")
+    return [str(t) if p else None for t, p in zip(texts.tolist(), present.tolist(), strict=True)]
 
 
 class DatasetService:
@@ -293,6 +311,11 @@ class DatasetService:
             arrays["train_idx"],
             arrays["test_idx"],
             columns_from_arrays(arrays, metadata),
+            frozenset(
+                entry["name"]
+                for entry in metadata.get(TABLE_KEY, ())
+                if entry["type"] == "datetime"
+            ),
         )
 
     # Deletion ------------------------------------------------------------------------------
