@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from app.api.http.heavy import Busy, HeavyRequests, is_heavy_route
+from app.api.http.heavy import Busy, HeavyRequests, heavy_route
 from tests.app.helpers import assert_problem
 from tests.conftest import LiveServer, StartServer
 
@@ -30,13 +30,13 @@ def test_places_are_taken_and_given_back() -> None:
 
 
 def test_heavy_routes() -> None:
-    assert is_heavy_route("POST", "/v1/datasets/upload")
-    assert is_heavy_route("GET", "/v1/datasets/ds_1/data")
-    assert is_heavy_route("HEAD", "/v1/datasets/ds_1/data")
-    assert not is_heavy_route("GET", "/v1/datasets/upload")
-    assert not is_heavy_route("GET", "/v1/datasets/ds_1")
-    assert not is_heavy_route("DELETE", "/v1/datasets/ds_1/data")
-    assert not is_heavy_route("GET", "/v1/datasets/ds_1/data/x")
+    assert heavy_route("POST", "/v1/datasets/upload") == "/v1/datasets/upload"
+    assert heavy_route("GET", "/v1/datasets/ds_1/data") == "/v1/datasets/{dataset_id}/data"
+    assert heavy_route("HEAD", "/v1/datasets/ds_1/data") == "/v1/datasets/{dataset_id}/data"
+    assert heavy_route("GET", "/v1/datasets/upload") is None
+    assert heavy_route("GET", "/v1/datasets/ds_1") is None
+    assert heavy_route("DELETE", "/v1/datasets/ds_1/data") is None
+    assert heavy_route("GET", "/v1/datasets/ds_1/data/x") is None
 
 
 def _slow_upload(server: LiveServer) -> socket.socket:
@@ -77,6 +77,8 @@ def test_past_the_bound_heavy_requests_are_refused(live_server: StartServer) -> 
             _busy(client.post("/v1/datasets/upload", files={"file": ("a.csv", b"a,y\n1,0\n2,1\n")}))
             _busy(client.post(predict, json={"inputs": [[0.0, 1.0]] * 6}))
             assert time.monotonic() - before < 5  # refused at once, not queued
+            refused = client.get("/metrics").text
+            assert 'route="/v1/datasets/{dataset_id}/data",status="503"' in refused
             # Light requests are served meanwhile.
             assert client.get("/healthz").status_code == 200
             assert client.get(f"/v1/datasets/{dataset_id}").status_code == 200

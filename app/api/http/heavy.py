@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NamedTuple
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -61,11 +62,20 @@ def _busy_detail(limit: int) -> str:
     return f"{limit} heavy requests (uploads, exports, big predicts) are being served; retry soon"
 
 
-def is_heavy_route(method: str, path: str) -> bool:
-    """Uploads and data exports (big predicts are known once their rows are counted)."""
-    if method == "POST":
-        return path == "/v1/datasets/upload"
-    return method in ("GET", "HEAD") and _EXPORT.fullmatch(path) is not None
+class _Template(NamedTuple):
+    """Stands for the route of a request refused before routing, for its metric label."""
+
+    path: str
+
+
+def heavy_route(method: str, path: str) -> str | None:
+    """The route template of an upload or data export, else None (big predicts are known once
+    their rows are counted)."""
+    if method == "POST" and path == "/v1/datasets/upload":
+        return path
+    if method in ("GET", "HEAD") and _EXPORT.fullmatch(path) is not None:
+        return "/v1/datasets/{dataset_id}/data"
+    return None
 
 
 class HeavyRequestMiddleware:
@@ -76,10 +86,12 @@ class HeavyRequestMiddleware:
         self.heavy = heavy
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not is_heavy_route(scope["method"], scope["path"]):
+        route = heavy_route(scope["method"], scope["path"]) if scope["type"] == "http" else None
+        if route is None:
             await self.app(scope, receive, send)
             return
         if not self.heavy.try_enter():
+            scope["route"] = _Template(route)
             await self._refuse(scope, receive, send)
             return
         try:
