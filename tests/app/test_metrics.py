@@ -4,7 +4,10 @@ route labels for every route, and one sum over the processes of a real server.""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -142,3 +145,22 @@ def test_a_real_server_shows_each_workers_process_metrics(live_server: StartServ
     started = _process_series(text, "process_start_time_seconds")
     assert all(abs(v - time.time()) < 600 for v in started.values())
     assert _python_info(text)
+
+
+def test_series_of_exited_processes_are_removed(tmp_path: Path) -> None:
+    from app.api.http.process_metrics import ProcessGauges
+
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    exited.wait()
+    for pid in (exited.pid, os.getpid()):
+        (tmp_path / f"gauge_liveall_{pid}.db").write_bytes(b"")
+    (tmp_path / "counter_123.db").write_bytes(b"")  # counters outlive their process
+    gauges = ProcessGauges(str(tmp_path), interval=60)
+    try:
+        gauges.forget_exited()
+    finally:
+        gauges.stop()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "counter_123.db",
+        f"gauge_liveall_{os.getpid()}.db",
+    ]
