@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from app.api.http.auth import check_api_key
+from app.api.http.heavy import HeavyRequests
 from app.api.http.metrics import ServiceMetrics
 from app.api.http.openapi import BEARER
 from app.api.http.throttle import FailedAuthThrottle
@@ -55,6 +56,12 @@ def app_metrics(app: FastAPI) -> ServiceMetrics:
     """``app``'s metrics (made by ``app.main.create_app``)."""
     metrics: ServiceMetrics = app.state.metrics
     return metrics
+
+
+def app_heavy_requests(app: FastAPI) -> HeavyRequests:
+    """``app``'s count of heavy requests being served."""
+    heavy: HeavyRequests = app.state.heavy_requests
+    return heavy
 
 
 def app_dataplane(app: FastAPI) -> DataPlane:

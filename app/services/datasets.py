@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from app.errors import Conflict, InvalidInput, LimitExceeded, dataset_not_found
 from app.ids import DATASET, new_id, validate_id
+from app.services.dataset_export import DatasetExport, Subset
 from app.services.dataset_input import Label, PreparedDataset, features_matrix, prepare_dataset
 from app.services.table_dataset import (
     is_number,
@@ -28,7 +29,7 @@ from app.settings import Settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
 from app.storage.repositories import DatasetRepository, JobRepository
-from app.storage.table_columns import TABLE_KEY, columns_from_arrays
+from app.storage.table_columns import columns_from_arrays
 from app.storage.tables import DatasetRow
 from core.datasets import make_dataset
 from core.errors import CoreError
@@ -54,45 +55,6 @@ class DatasetArrays:
     test_idx: NDArray[np.int64]
     columns: dict[str, Column] | None = field(default=None)
     """A table's typed feature columns (see :mod:`app.services.table_dataset`)."""
-    datetimes: frozenset[str] = frozenset()
-    """The names of the datetime columns (held as seconds, shown as ISO 8601 text)."""
-
-    def rows(self, keep: Sequence[int]) -> list[list[Any]]:
-        """Feature rows ``keep`` as clients sent them: numbers, or a table's raw values (text,
-        booleans, ISO dates, None where missing)."""
-        if self.columns is None or self.features.shape[1] == len(self.columns):
-            rows: list[list[Any]] = self.features[list(keep)].tolist()
-            return rows
-        shown = [
-            _iso_dates(column[list(keep)])
-            if name in self.datetimes
-            else _client_values(column[list(keep)])
-            for name, column in self.columns.items()
-        ]
-        return [list(row) for row in zip(*shown, strict=True)]
-
-    def labels(self, classes: Sequence[int | str] | None) -> list[Any]:
-        """Targets as clients see them: class labels, or regression values."""
-        if classes is None:
-            return [float(v) for v in self.targets]
-        return [classes[int(i)] for i in self.targets]
-
-
-def _client_values(column: Column) -> list[Any]:
-    if column.dtype == object:
-        return column.tolist()
-    return [None if v != v else v for v in column.tolist()]
-
-
-def _iso_dates(seconds: Column) -> list[str | None]:
-    """Seconds since the epoch as ISO 8601 text (a date alone when every time is midnight), as a
-    client would send them back to the model or in an upload."""
-    values = np.asarray(seconds, dtype=np.float64)
-    present = ~np.isnan(values)
-    stamps = np.where(present, values, 0).astype(np.int64).astype("datetime64[s]")
-    dates_only = bool(np.all(values[present] % 86_400 == 0))
-    texts = np.datetime_as_string(stamps, unit="D" if dates_only else "s")
-    return [str(t) if p else None for t, p in zip(texts.tolist(), present.tolist(), strict=True)]
 
 
 class DatasetService:
@@ -302,6 +264,16 @@ class DatasetService:
         with self.db.session() as session:
             return DatasetRepository(session).list(limit=limit, offset=offset, task=task)
 
+    def export(self, row: DatasetRow, subset: Subset = "all") -> DatasetExport:
+        """The rows of the dataset ``row`` (from :meth:`get`), read from its file a slice at a
+        time by the writers of :class:`DatasetExport` (close its ``file`` when done)."""
+        file = self.arrays.open_dataset(row.id)
+        try:
+            return DatasetExport(row, file, subset)
+        except BaseException:
+            file.close()
+            raise
+
     def load_arrays(self, row: DatasetRow) -> DatasetArrays:
         """The arrays, in rows, of the dataset ``row`` (from :meth:`get`)."""
         arrays, metadata = self.arrays.load_dataset(row.id)
@@ -311,11 +283,6 @@ class DatasetService:
             arrays["train_idx"],
             arrays["test_idx"],
             columns_from_arrays(arrays, metadata),
-            frozenset(
-                entry["name"]
-                for entry in metadata.get(TABLE_KEY, ())
-                if entry["type"] == "datetime"
-            ),
         )
 
     # Deletion ------------------------------------------------------------------------------

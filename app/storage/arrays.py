@@ -27,6 +27,7 @@ from typing import Any
 from numpy.typing import NDArray
 
 from app.ids import DATASET, JOB, MODEL, validate_id
+from app.storage.array_slices import NpzSlices
 from app.storage.change_marker import ChangeMarker
 from core.files import atomic_write_bytes
 from core.serialization import npz_bytes, npz_from_bytes
@@ -98,6 +99,10 @@ class ArrayStore:
     def load_dataset(self, dataset_id: str) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
         """A dataset's arrays and metadata (``FileNotFoundError`` if missing)."""
         return read_npz(self.dataset_path(dataset_id))
+
+    def open_dataset(self, dataset_id: str) -> NpzSlices:
+        """A dataset's file, open for reading in row slices (``FileNotFoundError`` if missing)."""
+        return NpzSlices(self.dataset_path(dataset_id))
 
     def delete_dataset(self, dataset_id: str) -> None:
         """Remove a dataset's file (no error if it is already gone)."""
