@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from starlette.middleware.cors import CORSMiddleware
 
 from app.api.http.errors import install_error_handlers
+from app.api.http.heavy import HeavyRequestMiddleware, HeavyRequests
 from app.api.http.metrics import ServiceMetrics
 from app.api.http.middleware import (
     BodyLimitMiddleware,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.api_keys = KeyRing.parse(settings.api_keys)
     app.state.metrics = ServiceMetrics(app.state.db)
+    app.state.heavy_requests = HeavyRequests(settings.max_heavy_requests)
     app.state.auth_throttle = FailedAuthThrottle(
         settings.auth_failure_budget, settings.auth_failure_window
     )
@@ -83,6 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)
     app.add_middleware(HeadMiddleware)
+    app.add_middleware(HeavyRequestMiddleware, heavy=app.state.heavy_requests)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

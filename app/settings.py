@@ -49,6 +49,10 @@ class Settings(BaseSettings):
     max_layers: int = Field(default=10, gt=0)
     max_units: int = Field(default=1_024, gt=0)
     max_parameters: int = Field(default=2_000_000, gt=0)
+    # Heavy requests (uploads, data exports, predicts of more than ``heavy_predict_rows`` rows)
+    # served at once per API process; more are answered 503 ``busy`` with ``Retry-After``.
+    max_heavy_requests: int = Field(default=4, gt=0)
+    heavy_predict_rows: int = Field(default=10_000, gt=0)
 
     # Failed authentication: an address that fails more than ``auth_failure_budget`` times in
     # ``auth_failure_window`` s is answered 429 for that long.

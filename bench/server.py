@@ -25,6 +25,7 @@ class Server:
 
     base_url: str
     data_dir: Path
+    pid: int
 
 
 def _free_port() -> int:
@@ -51,7 +52,9 @@ def running_server(**settings: object) -> Iterator[Server]:
         process = subprocess.Popen(
             [sys.executable, "-m", "app", "serve", "--port", str(port)],
             cwd=REPO_ROOT,
-            env=annserve_env(data_dir, {"log_level": "warning", **settings}),
+            env=annserve_env(
+                data_dir, {"log_level": "warning", "grpc_port": _free_port(), **settings}
+            ),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
@@ -68,7 +71,7 @@ def running_server(**settings: object) -> Iterator[Server]:
                     raise RuntimeError("the server did not start")
                 time.sleep(0.1)
             time.sleep(2.0)  # let the worker processes finish importing
-            yield Server(base_url, data_dir)
+            yield Server(base_url, data_dir, process.pid)
         finally:
             process.send_signal(signal.SIGTERM)
             try:

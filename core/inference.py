@@ -262,12 +262,25 @@ class Inference:
         X, warnings = self.preprocessor.transform(table)
         return self._predict_columns(X), warnings
 
-    def column_outputs(self, X: FloatArray) -> FloatArray:
-        """Outputs ``(n_y, m)`` in the targets' units for raw numeric columns ``X`` ``(n, m)``:
-        the network's own inputs, or the stage's input columns (all numeric) in order."""
+    @property
+    def n_columns(self) -> int:
+        """How many raw columns a client sends: the stage's columns, else the network's inputs."""
+        return self.n_inputs if self.preprocessor is None else len(self.preprocessor.columns)
+
+    def network_inputs(self, X: FloatArray) -> FloatArray:
+        """The network's inputs ``(n_x, m)`` for raw numeric columns ``X`` ``(n, m)``: ``X``
+        itself, or the stage's input columns (all numeric, in order) encoded, derived features
+        included."""
         if self.preprocessor is None:
-            return self.outputs(X)
+            return X
         names = self.preprocessor.names
         encoded, _ = self.preprocessor.transform(dict(zip(names, X, strict=True)))
-        A = self.outputs(encoded)
-        return A if self.classes is not None else self.preprocessor.decode_outputs(A)
+        return encoded
+
+    def column_outputs(self, X: FloatArray) -> FloatArray:
+        """Outputs ``(n_y, m)`` in the targets' units for raw numeric columns ``X`` ``(n, m)``
+        (see :meth:`network_inputs`)."""
+        A = self.outputs(self.network_inputs(X))
+        if self.preprocessor is None or self.classes is not None:
+            return A
+        return self.preprocessor.decode_outputs(A)

@@ -14,6 +14,7 @@ that form and lists the positions it could not read, so callers can name every b
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -85,9 +86,20 @@ def _boolean(value: object) -> float | None:
     return None
 
 
+_YEAR_FIRST = re.compile(r"^(\d{4})[/.](\d{1,2})[/.](\d{1,2})(?=$|[ T])")
+"""A year-first date with ``/`` or ``.`` (``2012/01/31``, ``2012.1.31``): unambiguous, and how
+many tables write their dates."""
+
+
 def parse_datetime(text: str) -> float | None:
-    """ISO 8601 ``text`` (a date, or a date and time) as seconds since the epoch, else None."""
-    cleaned = text.strip().replace(" ", "T", 1)
+    """ISO 8601 ``text`` (a date, or a date and time) as seconds since the epoch, else None;
+    a year-first date may also use ``/`` or ``.`` between its parts."""
+    cleaned = text.strip()
+    year_first = _YEAR_FIRST.match(cleaned)
+    if year_first:
+        year, month, day = year_first.groups()
+        cleaned = f"{year}-{int(month):02d}-{int(day):02d}{cleaned[year_first.end() :]}"
+    cleaned = cleaned.replace(" ", "T", 1)
     if cleaned.endswith("Z"):
         cleaned = cleaned[:-1]
     try:

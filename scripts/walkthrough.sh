@@ -77,7 +77,7 @@ until [[ "$(api "$BASE/v1/jobs/$JOB" | field status)" =~ ^(succeeded|failed|canc
 done
 api "$BASE/v1/jobs/$JOB" | field result
 api "$BASE/v1/jobs/$JOB/events" | tail -n 4      # Server-Sent Events: progress, then the status
-api "$BASE/v1/jobs/$JOB/history" -H 'Accept: text/csv' | head -n 3
+api "$BASE/v1/jobs/$JOB/history" -H 'Accept: text/csv' | sed -n '1,3p'  # reads it all: curl never writes to a closed pipe
 api "$BASE/v1/jobs/$JOB/cost-curve.png?log_y=true" -o "$WORK/cost.png" \
   -w '%{content_type}, %{size_download} bytes\n'
 

@@ -15,6 +15,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from app.api.http.auth import check_api_key
+from app.api.http.heavy import HeavyRequests
 from app.api.http.metrics import ServiceMetrics
 from app.api.http.openapi import BEARER
 from app.api.http.throttle import FailedAuthThrottle
@@ -30,6 +31,7 @@ from app.services.jobs import JobService
 from app.services.loaded_model import LoadedModel
 from app.services.model_cache import ModelCache
 from app.services.models import ModelService
+from app.services.run_comparison import RunComparison
 from app.services.searches import SearchService
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
@@ -54,6 +56,12 @@ def app_metrics(app: FastAPI) -> ServiceMetrics:
     """``app``'s metrics (made by ``app.main.create_app``)."""
     metrics: ServiceMetrics = app.state.metrics
     return metrics
+
+
+def app_heavy_requests(app: FastAPI) -> HeavyRequests:
+    """``app``'s count of heavy requests being served."""
+    heavy: HeavyRequests = app.state.heavy_requests
+    return heavy
 
 
 def app_dataplane(app: FastAPI) -> DataPlane:
@@ -182,6 +190,11 @@ async def get_search_service(db: DatabaseDep, settings: SettingsDep) -> SearchSe
     return SearchService(db, settings)
 
 
+async def get_run_comparison(db: DatabaseDep) -> RunComparison:
+    """Runs side by side, read from this app's storage."""
+    return RunComparison(db)
+
+
 EvaluationServiceDep = Annotated[EvaluationService, Depends(get_evaluation_service)]
 
 
@@ -195,6 +208,7 @@ ExportServiceDep = Annotated[ExportService, Depends(get_export_service)]
 ImageServiceDep = Annotated[ImageService, Depends(get_image_service)]
 JobServiceDep = Annotated[JobService, Depends(get_job_service)]
 SearchServiceDep = Annotated[SearchService, Depends(get_search_service)]
+RunComparisonDep = Annotated[RunComparison, Depends(get_run_comparison)]
 
 # --- request checks -------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ from fastapi import APIRouter, FastAPI
 from app.api.deps import Authenticated
 from app.api.routers import (
     activations,
+    compare,
     datasets,
     evaluation,
     export,
@@ -20,6 +21,7 @@ from app.api.routers import (
     job_control,
     jobs,
     models,
+    neuron_maps,
     predict,
     searches,
     v2,
@@ -28,10 +30,12 @@ from app.api.routers import (
 
 API_ROUTERS: tuple[APIRouter, ...] = (
     datasets.router,
+    compare.router,  # before models: /v1/models/compare is not a model id
     models.router,
     evaluation.router,
     jobs.router,
     job_control.router,
+    neuron_maps.router,
     v2.router,
     activations.router,
     images.router,

@@ -8,6 +8,7 @@ delivery harmless (at most one delivery of a job trains at a time).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
@@ -94,7 +95,9 @@ def execute_job(celery: Celery, settings: Settings, job_id: str) -> str:
     # Imported here so that the API process, which only sends tasks, never loads the runner.
     from app.jobs.runner import Signals, run_job
 
-    worker_id = new_worker_id()
+    # A prefork child runs for its parent, the worker; the solo and threads pools run in it.
+    worker_pid = os.getppid() if settings.worker_pool == "prefork" else os.getpid()
+    worker_id = new_worker_id(worker_pid)
     db = Database(settings.database_url)
     try:
         if not claim(db, settings, job_id, worker_id):

@@ -19,6 +19,7 @@ from app.jobs.outcomes import final_progress
 from app.jobs.reporter import JobLost, Reporter
 from app.jobs.snapshots import Snapshot, SnapshotTimer, write_snapshot
 from app.storage.job_control import JobControl
+from core.pipeline import Preprocessor
 from core.training_state import Progress, TrainingResult
 
 ParametersOf = Callable[[], dict[str, Any]]
@@ -33,9 +34,11 @@ class ControlledReporter(Reporter):
         parameters: ParametersOf,
         snapshot_path: Path,
         pause_at: int | None = None,
+        stage: Preprocessor | None = None,
         **kwargs: Any,
     ) -> None:
         self.pause_at = pause_at
+        self._stage = stage
         self.paused = False
         self._pause_seen = False
         self._parameters = parameters
@@ -44,7 +47,9 @@ class ControlledReporter(Reporter):
         super().__init__(*args, **kwargs)
 
     def _snapshot(self, progress: Progress) -> None:
-        snapshot = Snapshot(progress.iteration, progress.n_iter, progress.cost, self._parameters())
+        snapshot = Snapshot(
+            progress.iteration, progress.n_iter, progress.cost, self._parameters(), self._stage
+        )
         write_snapshot(self._snapshot_path, snapshot)
 
     def _report(self, progress: Progress) -> bool:

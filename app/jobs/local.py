@@ -21,6 +21,7 @@ from multiprocessing.process import BaseProcess
 from app.jobs.recovery import reclaim_dead_local
 from app.jobs.worker import StopFlag, lower_priority, work, worker_main
 from app.settings import Settings
+from app.storage.arrays import ArrayStore
 from app.storage.db import Database
 
 logger = logging.getLogger("annserve.executor")
@@ -54,9 +55,12 @@ class LocalExecutor:
         self._workers: list[BaseProcess] = []
         self._stopping = threading.Event()
         self._supervisor: threading.Thread | None = None
+        self._job_changes = ArrayStore(settings.data_dir).job_changes
 
     def submit(self, job_id: str) -> None:
-        """Nothing to do: the job's queued row is the message, and workers poll for it."""
+        """The job's queued row is the message, and workers poll for it; the data dir's job
+        marker wakes an idle worker at once."""
+        self._job_changes.touch()
 
     def _spawn(self) -> BaseProcess:
         process = self._context.Process(

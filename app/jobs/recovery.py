@@ -4,12 +4,16 @@ A running job is reclaimed when its heartbeat is older than ``settings.heartbeat
 host), or at once when its worker was a process on this host that no longer exists. A reclaimed
 job goes back to ``queued`` and resumes from its checkpoint.
 
-Attempts count failures of the job itself: a worker that died while its pool lived on, or a
-heartbeat that stopped. Once a job has been started ``max_job_attempts`` times that way it ends
+Attempts count failures of the job itself: a worker that died while its pool lived on (a local
+pool's process, a Celery prefork child whose worker lives on), or a heartbeat that stopped on
+another host. Once a job has been started ``max_job_attempts`` times that way it ends
 ``failed`` with code ``interrupted``. A restart of the whole server (every process of the pool
 gone at once: a crash, kill -9, a reboot) is not the job's doing and is not counted; such a job
 resumes after any number of restarts, until twice its own time budget (``max_seconds``) has
-passed since it first started (:func:`over_budget`).
+passed since it first started (:func:`over_budget`). With Celery the same holds for a whole
+worker lost on this host: the job's process and the worker process it ran for both gone
+(:func:`worker_restarted`); a job of a silent remote host is still counted, since from here a
+lost host and a job that hangs it look alike.
 
 With a message broker, no job stays ``queued`` forever either: a broker that loses a message
 (a Redis restart without persistence) would leave its job waiting for a task that never comes, so
@@ -33,9 +37,12 @@ from app.storage.tables import JobRow, utcnow
 logger = logging.getLogger("annserve.jobs")
 
 
-def new_worker_id() -> str:
-    """``host:pid:token``: unique, and says which local process owns a job."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+def new_worker_id(worker_pid: int | None = None) -> str:
+    """``host:pid:token``: unique, and says which local process owns a job; a Celery task's id
+    ends with ``:<worker_pid>``, the pid of the worker process it runs for (itself, or the
+    parent of a prefork child)."""
+    owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    return owner if worker_pid is None else f"{owner}:{worker_pid}"
 
 
 def local_pid(worker_id: str | None) -> int | None:
@@ -47,6 +54,14 @@ def local_pid(worker_id: str | None) -> int | None:
     if host != socket.gethostname() or not pid.isdigit():
         return None
     return int(pid)
+
+
+def local_worker_pid(worker_id: str | None) -> int | None:
+    """The Celery worker process's pid in ``worker_id`` when it ran on this host, else None."""
+    if local_pid(worker_id) is None or worker_id is None:
+        return None
+    parts = worker_id.split(":")
+    return int(parts[3]) if len(parts) == 4 and parts[3].isdigit() else None
 
 
 def pid_alive(pid: int) -> bool:
@@ -62,6 +77,17 @@ def pid_alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return True
+
+
+def worker_restarted(job: JobRow) -> bool:
+    """Whether ``job``'s run was lost with the whole Celery worker on this host (kill -9 of the
+    worker, a crash or restart of the host): its process and its worker process are both gone.
+
+    A prefork child that died while its worker lives on (the job's own crash, e.g. out of
+    memory) is not a restart, nor is a local pool's worker (its pool reclaims those itself).
+    """
+    pid, worker = local_pid(job.worker_id), local_worker_pid(job.worker_id)
+    return pid is not None and worker is not None and not pid_alive(pid) and not pid_alive(worker)
 
 
 def over_budget(job: JobRow, settings: Settings) -> bool:
@@ -105,7 +131,9 @@ def reclaim_stale(db: Database, settings: Settings) -> list[str]:
     with db.session() as session:
         queue = JobQueue(session)
         for job in queue.stale(before):
-            if _reclaim(queue, job, settings, "heartbeat timed out"):
+            restarted = worker_restarted(job)
+            why = "its worker restarted" if restarted else "heartbeat timed out"
+            if _reclaim(queue, job, settings, why, counted=not restarted):
                 requeued.append(job.id)
     return requeued
 
@@ -124,7 +152,9 @@ def reclaim_dead_local(db: Database, settings: Settings, pids: set[int] | None =
             if pid is None:
                 continue
             if pids is not None and pid in pids:
-                _reclaim(queue, job, settings, "worker process died")
+                restarted = worker_restarted(job)
+                why = "its worker restarted" if restarted else "worker process died"
+                _reclaim(queue, job, settings, why, counted=not restarted)
             elif pids is None and not pid_alive(pid):
                 _reclaim(queue, job, settings, "the server restarted", counted=False)
 

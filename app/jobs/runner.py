@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from app.jobs.controlled_reporter import ControlledReporter
 from app.jobs.data import training_data
+from app.jobs.heartbeat import HeartbeatKeeper
 from app.jobs.history_points import BoundedHistory
 from app.jobs.job_spec import JobSpec
 from app.jobs.outcomes import Outcomes
@@ -146,6 +147,7 @@ class JobRun:
             parameters=lambda: ann.parameters,
             snapshot_path=snapshot_path(self.store, self.job_id),
             pause_at=pause_at,
+            stage=data.preprocessor,
         )
         cpu_start = time.process_time()
         try:
@@ -198,7 +200,8 @@ def run_job(
     database = db if db is not None else Database(settings.database_url)
     run = JobRun(settings, database, job_id, worker_id, signals or Signals())
     try:
-        return run.run()
+        with HeartbeatKeeper(settings, database, job_id, worker_id):
+            return run.run()
     except JobLost:
         logger.warning("job taken over by another worker", extra={"job": job_id})
         return "lost"

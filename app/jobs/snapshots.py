@@ -17,6 +17,7 @@ from typing import Any
 from numpy.typing import NDArray
 
 from app.storage.arrays import ArrayStore
+from core.pipeline import PREPROCESSING_KEY, Preprocessor
 from core.serialization import npz_bytes, npz_from_bytes
 
 SNAPSHOT_SECONDS = 0.3
@@ -24,12 +25,21 @@ SNAPSHOT_SECONDS = 0.3
 
 @dataclass(frozen=True)
 class Snapshot:
-    """Parameters ``W1, b1, ...`` after ``iteration`` passes (``cost``: the latest recorded)."""
+    """Parameters ``W1, b1, ...`` after ``iteration`` passes (``cost``: the latest recorded),
+    and the preprocessing stage the job fitted on its training rows (None: the model has none,
+    or the snapshot does not say)."""
 
     iteration: int
     n_iter: int
     cost: float | None
     parameters: dict[str, NDArray[Any]]
+    stage: Preprocessor | None = None
+
+
+def stage_of(metadata: dict[str, Any]) -> Preprocessor | None:
+    """The preprocessing stage kept in an ``.npz``'s metadata, if any."""
+    stage = metadata.get(PREPROCESSING_KEY)
+    return Preprocessor.from_dict(stage) if stage is not None else None
 
 
 def snapshot_path(store: ArrayStore, job_id: str) -> Path:
@@ -39,7 +49,13 @@ def snapshot_path(store: ArrayStore, job_id: str) -> Path:
 
 def write_snapshot(path: Path, snapshot: Snapshot) -> None:
     """Write ``snapshot`` to ``path`` by renaming a temporary file into place."""
-    metadata = {"iteration": snapshot.iteration, "n_iter": snapshot.n_iter, "cost": snapshot.cost}
+    metadata: dict[str, Any] = {
+        "iteration": snapshot.iteration,
+        "n_iter": snapshot.n_iter,
+        "cost": snapshot.cost,
+    }
+    if snapshot.stage is not None:
+        metadata[PREPROCESSING_KEY] = snapshot.stage.to_dict()
     data = npz_bytes(snapshot.parameters, metadata)
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -60,6 +76,7 @@ def read_snapshot(path: Path) -> Snapshot | None:
         n_iter=int(metadata["n_iter"]),
         cost=float(cost) if cost is not None else None,
         parameters=arrays,
+        stage=stage_of(metadata),
     )
 
 

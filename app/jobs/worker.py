@@ -20,6 +20,7 @@ from app.jobs.reporter import ParentGone
 from app.jobs.runner import Signals, run_job
 from app.logs import configure_logging
 from app.settings import Settings
+from app.storage.arrays import ArrayStore
 from app.storage.db import Database
 from app.storage.faults import storage_fault
 from app.storage.job_queue import JobQueue
@@ -103,12 +104,14 @@ def work(settings: Settings, stop: StopFlag, parent_pid: int | None = None) -> N
     db = Database(settings.database_url)
     next_recovery = 0.0
     pending: set[str] = set()
+    job_changes = ArrayStore(settings.data_dir).job_changes
     logger.info("worker started", extra={"worker": worker_id})
     try:
         while not stop.stopping:
             if not parent_alive():
                 raise ParentGone
             pause = settings.job_poll_interval
+            seen = job_changes.token()  # before looking: a job queued after it wakes us
             try:
                 _release_pending(db, worker_id, pending)
                 if time.monotonic() >= next_recovery:
@@ -117,7 +120,9 @@ def work(settings: Settings, stop: StopFlag, parent_pid: int | None = None) -> N
                 job_id = claim_next(db, worker_id)
                 if job_id is not None:
                     logger.info("job claimed", extra={"job": job_id, "worker": worker_id})
-                    if _run_claimed(settings, db, job_id, worker_id, signals):
+                    ran = _run_claimed(settings, db, job_id, worker_id, signals)
+                    job_changes.touch()  # the job ended (or went back to the queue)
+                    if ran:
                         continue
                     pause = settings.storage_retry_interval
             except _Requeue as requeue:
@@ -128,7 +133,10 @@ def work(settings: Settings, stop: StopFlag, parent_pid: int | None = None) -> N
                 logger.exception("polling the job queue failed", extra={"worker": worker_id})
                 if storage_fault(error) is not None:
                     pause = settings.storage_retry_interval
-            time.sleep(pause)
+            if pause == settings.job_poll_interval:
+                job_changes.wait(seen, pause)
+            else:
+                time.sleep(pause)
     finally:
         db.dispose()
     logger.info("worker stopped", extra={"worker": worker_id})

@@ -109,10 +109,13 @@ def features_matrix(rows: Sequence[Sequence[float]], settings: Settings) -> NDAr
 
 def infer_task(labels: Sequence[Label]) -> str:
     """The task the labels suggest (see the module docstring for the rule)."""
-    if any(isinstance(v, str) for v in labels):
+    kinds = set(map(type, labels))
+    if str in kinds:
         return "binary" if len(set(labels)) == 2 else "multiclass"
-    if all(isinstance(v, int) for v in labels) and len(set(labels)) <= MAX_INFERRED_CLASSES:
-        return "binary" if len(set(labels)) == 2 else "multiclass"
+    if kinds == {int}:
+        distinct = len(set(labels))
+        if distinct <= MAX_INFERRED_CLASSES:
+            return "binary" if distinct == 2 else "multiclass"
     return "regression"
 
 
@@ -130,20 +133,41 @@ def _regression_targets(labels: Sequence[Label]) -> NDArray[np.float64]:
     return float64_values(labels, "targets")
 
 
-def _class_targets(
-    labels: Sequence[Label], task: str, settings: Settings
-) -> tuple[NDArray[np.int64], list[int | str]]:
-    if {type(v) is str for v in labels} == {True, False}:
-        raise InvalidInput("class labels mix numbers and strings", code="mixed_labels")
+def _factorized(labels: Sequence[Label]) -> tuple[LabelCodec, NDArray[np.int64]]:
+    """The labels' codec (sorted distinct classes) and each label's class index: by numpy when
+    the labels are all plain ints or all strings (an upload's target column), else by the
+    codec's own rules (whole floats are ints, ...)."""
+    kinds = set(map(type, labels))
+    if kinds == {int} or kinds == {str}:
+        try:
+            values = np.asarray(labels, dtype=np.int64 if kinds == {int} else np.str_)
+        except OverflowError:
+            check_int_labels(labels)  # names the labels beyond 64 bits
+            raise
+        classes, indices = np.unique(values, return_inverse=True)
+        if classes.size < 2:
+            raise InvalidInput(
+                f"classification needs at least 2 classes, got only {classes.tolist()}",
+                code="single_class",
+            )
+        return LabelCodec(tuple(classes.tolist())), indices.astype(np.int64)
     check_int_labels(labels)
     if len(set(labels)) < 2:
         raise InvalidInput(
             f"classification needs at least 2 classes, got only {sorted(set(labels))}",
             code="single_class",
         )
+    codec = LabelCodec.fit(list(labels))
+    return codec, codec.to_indices(list(labels))
+
+
+def _class_targets(
+    labels: Sequence[Label], task: str, settings: Settings
+) -> tuple[NDArray[np.int64], list[int | str]]:
+    if {type(v) is str for v in labels} == {True, False}:
+        raise InvalidInput("class labels mix numbers and strings", code="mixed_labels")
     try:
-        codec = LabelCodec.fit(list(labels))
-        indices = codec.to_indices(list(labels))
+        codec, indices = _factorized(labels)
     except CoreError as error:
         raise InvalidInput(str(error), code="labels_do_not_fit_task") from error
     k = codec.n_classes

@@ -16,6 +16,7 @@ from numpy.typing import NDArray
 
 from app.errors import Conflict, InvalidInput, LimitExceeded, dataset_not_found
 from app.ids import DATASET, new_id, validate_id
+from app.services.dataset_export import DatasetExport, Subset
 from app.services.dataset_input import Label, PreparedDataset, features_matrix, prepare_dataset
 from app.services.table_dataset import (
     is_number,
@@ -55,33 +56,12 @@ class DatasetArrays:
     columns: dict[str, Column] | None = field(default=None)
     """A table's typed feature columns (see :mod:`app.services.table_dataset`)."""
 
-    def rows(self, keep: Sequence[int]) -> list[list[Any]]:
-        """Feature rows ``keep`` as clients sent them: numbers, or a table's raw values (text,
-        booleans, ISO dates, None where missing)."""
-        if self.columns is None or self.features.shape[1] == len(self.columns):
-            rows: list[list[Any]] = self.features[list(keep)].tolist()
-            return rows
-        shown = [_client_values(column[list(keep)]) for column in self.columns.values()]
-        return [list(row) for row in zip(*shown, strict=True)]
-
     def feature_columns(self, names: Sequence[str]) -> dict[str, Column]:
         """The feature columns by name: a table's typed columns, or the numeric ``features``'
         columns named ``names`` (the dataset's feature names, in order)."""
         if self.columns is not None:
             return self.columns
         return {name: self.features[:, j] for j, name in enumerate(names)}
-
-    def labels(self, classes: Sequence[int | str] | None) -> list[Any]:
-        """Targets as clients see them: class labels, or regression values."""
-        if classes is None:
-            return [float(v) for v in self.targets]
-        return [classes[int(i)] for i in self.targets]
-
-
-def _client_values(column: Column) -> list[Any]:
-    if column.dtype == object:
-        return column.tolist()
-    return [None if v != v else v for v in column.tolist()]
 
 
 class DatasetService:
@@ -290,6 +270,16 @@ class DatasetService:
         """A page of datasets (newest first) and the total."""
         with self.db.session() as session:
             return DatasetRepository(session).list(limit=limit, offset=offset, task=task)
+
+    def export(self, row: DatasetRow, subset: Subset = "all") -> DatasetExport:
+        """The rows of the dataset ``row`` (from :meth:`get`), read from its file a slice at a
+        time by the writers of :class:`DatasetExport` (close its ``file`` when done)."""
+        file = self.arrays.open_dataset(row.id)
+        try:
+            return DatasetExport(row, file, subset)
+        except BaseException:
+            file.close()
+            raise
 
     def load_arrays(self, row: DatasetRow) -> DatasetArrays:
         """The arrays, in rows, of the dataset ``row`` (from :meth:`get`)."""

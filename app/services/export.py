@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, Literal
 
-from app.errors import Conflict
 from app.services.images import etag_for
 from app.services.loaded_model import LoadedModel
 from app.services.model_cache import ModelCache
@@ -88,13 +87,7 @@ class ExportService:
         elif fmt == "json":
             data = json.dumps(model_document(loaded), allow_nan=False).encode()
         else:
-            if loaded.inference.preprocessor is not None:
-                raise Conflict(
-                    "the ONNX export cannot express a preprocessing stage yet (imputation, "
-                    "scaling, one-hot categories, date parts, derived features); export npz or "
-                    "json, whose metadata holds the stage",
-                    code="onnx_preprocessing_unsupported",
-                )
             meta = {"model_id": loaded.model.id, "version": str(loaded.version)}
-            data = to_onnx(loaded.ann, loaded.model.classes, metadata=meta)
+            stage = loaded.inference.preprocessor
+            data = to_onnx(loaded.ann, loaded.model.classes, stage=stage, metadata=meta)
         return data

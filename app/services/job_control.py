@@ -16,7 +16,7 @@ from numpy.typing import NDArray
 
 from app.errors import Conflict, NotFound, ServiceUnavailable
 from app.jobs.job_spec import JobSpec
-from app.jobs.snapshots import Snapshot, read_snapshot, snapshot_path
+from app.jobs.snapshots import Snapshot, read_snapshot, snapshot_path, stage_of
 from app.services.jobs import JobService
 from app.storage.job_control import JobControl
 from app.storage.tables import JOB_ACTIVE_STATUSES, JobRow
@@ -100,17 +100,21 @@ class JobControlService:
         row = self.jobs.get(job_id)
         n_iter = int(row.params.get("n_iter", 0))
         if row.status == "succeeded" and row.produced_version is not None:
-            arrays, _ = self.jobs.arrays.load_model_version(row.model_id, row.produced_version)
+            arrays, metadata = self.jobs.arrays.load_model_version(
+                row.model_id, row.produced_version
+            )
             result = row.result or {}
             final = int(result.get("n_iter", _iteration(row)))
-            return row, Snapshot(final, n_iter, result.get("final_cost"), _only_parameters(arrays))
+            parameters = _only_parameters(arrays)
+            cost = result.get("final_cost")
+            return row, Snapshot(final, n_iter, cost, parameters, stage_of(metadata))
         snapshot = read_snapshot(snapshot_path(self.jobs.arrays, job_id))
         if snapshot is not None:
             return row, snapshot
         if row.status in JOB_ACTIVE_STATUSES:
             base = JobSpec.from_dict(row.params).base_version
-            arrays, _ = self.jobs.arrays.load_model_version(row.model_id, base)
-            return row, Snapshot(0, n_iter, None, _only_parameters(arrays))
+            arrays, metadata = self.jobs.arrays.load_model_version(row.model_id, base)
+            return row, Snapshot(0, n_iter, None, _only_parameters(arrays), stage_of(metadata))
         raise NotFound(f"job {job_id} ({row.status}) left no snapshot", code="snapshot_not_found")
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from functools import partial
+from typing import Any
 
 from app.errors import InvalidInput, NotFound, model_not_found
 from app.ids import MODEL, validate_id
@@ -33,6 +35,20 @@ def thin(
     if keep[-1] != len(iterations) - 1:
         keep.append(len(iterations) - 1)
     return [iterations[k] for k in keep], [costs[k] for k in keep]
+
+
+def thinned_curve(queue: JobQueue, job_id: str, points: int) -> dict[str, list[Any]]:
+    """The job's recorded costs as JSON: at most about ``points`` points of each series, a
+    non-finite cost as None (``iterations``, ``costs``, ``val_iterations``, ``val_costs``)."""
+    its, costs, val_its, val_costs = queue.history(job_id)
+    its, costs = thin(its, costs, points)
+    val_its, val_costs = thin(val_its, val_costs, points)
+    return {
+        "iterations": its,
+        "costs": [c if math.isfinite(c) else None for c in costs],
+        "val_iterations": val_its,
+        "val_costs": [c if math.isfinite(c) else None for c in val_costs],
+    }
 
 
 def _etag(job: JobRow, fmt: str, log_y: bool) -> str:

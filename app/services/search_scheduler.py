@@ -16,11 +16,13 @@ import secrets
 import socket
 import threading
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import Conflict, NotFound, ServiceError, ServiceUnavailable
 from app.jobs.executor import Executor
+from app.services.job_images import thinned_curve
 from app.services.jobs import JobService
 from app.services.models import ModelService
 from app.services.search_pruning import MedianPruner
@@ -30,6 +32,7 @@ from app.services.searches import SearchView
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
+from app.storage.job_queue import JobQueue
 from app.storage.repositories import JobRepository, ModelRepository
 from app.storage.search_repository import SearchRepository
 from app.storage.search_tables import TRIAL_ACTIVE_STATUSES, SearchRow, TrialRow
@@ -38,6 +41,8 @@ from app.storage.tenancy import current_tenant
 
 logger = logging.getLogger("annserve.searches")
 TICK_SECONDS = 0.25
+CURVE_POINTS = 400
+"""At most about this many points of each trial's stored cost curve (a figure shows no more)."""
 
 
 def new_scheduler_id() -> str:
@@ -79,14 +84,19 @@ class SearchScheduler:
             db.dispose()
 
     def _loop(self) -> None:
+        """Tick every ``TICK_SECONDS``, and at once when a job of this data dir is queued or
+        ends (its marker), so a trial's worker slot is refilled without waiting for a tick."""
         db = Database(self.settings.database_url)
+        job_changes = ArrayStore(self.settings.data_dir).job_changes
         try:
-            while not self._stop.wait(TICK_SECONDS):
+            while not self._stop.is_set():
+                seen = job_changes.token()  # before the tick: a later change wakes the next
                 try:
                     self.tick(db)
                 except Exception:
                     # The database may be briefly away; the next tick tries again.
                     logger.exception("search scheduling failed")
+                job_changes.wait(seen, TICK_SECONDS)
         finally:
             db.dispose()
 
@@ -180,6 +190,11 @@ class SearchRun:
             jobs, _ = JobRepository(session).list(limit=1, offset=0, model_id=model_id)
         return jobs[0] if jobs else None
 
+    def _curve(self, job_id: str) -> dict[str, list[Any]]:
+        """The job's recorded cost curve, thinned, for the trial row."""
+        with self.db.session() as session:
+            return thinned_curve(JobQueue(session), job_id, CURVE_POINTS)
+
     def _materialize(self, row: SearchRow, trial: TrialRow) -> None:
         """Create the trial's models and submit their jobs, reusing whatever already exists."""
         try:
@@ -245,6 +260,7 @@ class SearchRun:
                 fold_values=score.folds,
                 train_seconds=score.train_seconds,
                 model_version=jobs[0].produced_version,
+                curve=self._curve(jobs[0].id),
                 finished_at=utcnow(),
             )
             return

@@ -62,14 +62,16 @@ def _encode(dimension: Dimension, value: Any) -> Any:
     return value
 
 
-def tpe_params(spec: dict[str, Any], number: int, finished: Sequence[TrialRow]) -> dict[str, Any]:
-    """Optuna TPE's proposal after the succeeded trials (ask/tell on a rebuilt study)."""
+def rebuilt_study(
+    spec: dict[str, Any], finished: Sequence[TrialRow], sampler: Any = None
+) -> tuple[Any, dict[str, Dimension], dict[str, Any]]:
+    """An in-memory Optuna study holding the succeeded trials (choices encoded by index), with
+    the search's space and its Optuna distributions."""
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     space = parse_space(spec["space"])
     distributions = {path: _distribution(d) for path, d in space.items()}
-    sampler = optuna.samplers.TPESampler(seed=int(spec["seed"]) * 100_003 + number)
     study = optuna.create_study(direction=spec["direction"], sampler=sampler)
     for trial in finished:
         if trial.status != "succeeded" or trial.value is None:
@@ -80,6 +82,15 @@ def tpe_params(spec: dict[str, Any], number: int, finished: Sequence[TrialRow]) 
                 params=params, distributions=distributions, value=float(trial.value)
             )
         )
+    return study, space, distributions
+
+
+def tpe_params(spec: dict[str, Any], number: int, finished: Sequence[TrialRow]) -> dict[str, Any]:
+    """Optuna TPE's proposal after the succeeded trials (ask/tell on a rebuilt study)."""
+    import optuna
+
+    sampler = optuna.samplers.TPESampler(seed=int(spec["seed"]) * 100_003 + number)
+    study, space, distributions = rebuilt_study(spec, finished, sampler)
     asked = study.ask(distributions)
     proposal: dict[str, Any] = {}
     for path, dimension in space.items():

@@ -10,10 +10,11 @@ The file is read from a temporary file (the upload is streamed there, never held
 memory). Each column then gets a type (:data:`core.table_values.COLUMN_TYPES`): inferred from
 its values, or as the client says (``column_types``, ``drop``). Inference: numbers -> numeric;
 booleans, or text that is only true/false words -> boolean; dates and ISO timestamps ->
-datetime; other text -> categorical, or ``ignored`` when every value is distinct
-(identifier-like); a column with at most one distinct value -> ignored. Rows whose target is
-missing are dropped and counted. Every bad column is named with its count of bad cells and the
-lines of the first few (line 1 is the header).
+datetime; other text -> categorical, or ``ignored`` when more than half of its values are
+distinct (identifier-like: names, codes; one-hot columns of values seen once only let the
+network memorize its training rows); a column with at most one distinct value -> ignored. Rows
+whose target is missing are dropped and counted. Every bad column is named with its count of
+bad cells and the lines of the first few (line 1 is the header).
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ MAX_NAME_LENGTH = 200
 SHOWN_LINES = 5
 SNIFF_BYTES = 64 * 1024
 MIN_ROWS_FOR_IDENTIFIER = 20
+IDENTIFIER_DISTINCT_SHARE = 0.5
+"""A text column with more distinct values than this share of its filled cells is an identifier."""
 DELIMITERS = ",;\t|"
 
 
@@ -207,7 +210,10 @@ def _infer_text(texts: pa.ChunkedArray, m: int) -> str:
     sample = distinct.to_pylist()[:20]
     if all(any(ch.isdigit() for ch in s) and parse_datetime(s) is not None for s in sample):
         return "datetime"
-    if n_distinct == len(present) and len(present) >= MIN_ROWS_FOR_IDENTIFIER:
+    if (
+        n_distinct > IDENTIFIER_DISTINCT_SHARE * len(present)
+        and len(present) >= MIN_ROWS_FOR_IDENTIFIER
+    ):
         return "ignored"
     return "categorical"
 
@@ -218,8 +224,10 @@ def infer_type(array: pa.ChunkedArray) -> str:
     if pa.types.is_boolean(kind):
         return "boolean"
     if pa.types.is_integer(kind) or pa.types.is_floating(kind):
-        present = pc.drop_null(array)
-        return "ignored" if len(pc.unique(present)) <= 1 else "numeric"
+        low, high = pc.min_max(array).values()  # nulls skipped; NaN too
+        if low.is_valid and low.as_py() != high.as_py():
+            return "numeric"
+        return "ignored" if len(pc.unique(pc.drop_null(array))) <= 1 else "numeric"
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
         return "datetime"
     if pa.types.is_string(kind) or pa.types.is_large_string(kind):
@@ -277,7 +285,7 @@ def _labels(array: pa.ChunkedArray, kind: str | None) -> tuple[list[int | float 
             return list(column), "categorical"
         return list(_texts(array).to_pylist()), "categorical"
     if pa.types.is_integer(array.type):
-        return [int(v) for v in array.to_pylist()], "numeric"
+        return array.to_numpy().tolist(), "numeric"
     values = _float_column(array)
     if not np.isfinite(values).all():
         raise InvalidInput("the target column holds NaN or infinite values", code="not_finite")

@@ -27,6 +27,7 @@ from typing import Any
 from numpy.typing import NDArray
 
 from app.ids import DATASET, JOB, MODEL, validate_id
+from app.storage.array_slices import NpzSlices
 from app.storage.change_marker import ChangeMarker
 from core.files import atomic_write_bytes
 from core.serialization import npz_bytes, npz_from_bytes
@@ -56,6 +57,9 @@ class ArrayStore:
         self.model_changes = ChangeMarker(self.models_dir / ".changes")
         """Touched after every write or removal under ``models/``, by every process."""
         self.jobs_dir = self.root / "jobs"
+        self.job_changes = ChangeMarker(self.jobs_dir / ".changes")
+        """Touched when a job is queued and when one ends: polling workers and the search
+        scheduler wake at once instead of at their next poll."""
 
     # Paths ---------------------------------------------------------------------------------
     def dataset_path(self, dataset_id: str) -> Path:
@@ -95,6 +99,10 @@ class ArrayStore:
     def load_dataset(self, dataset_id: str) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:
         """A dataset's arrays and metadata (``FileNotFoundError`` if missing)."""
         return read_npz(self.dataset_path(dataset_id))
+
+    def open_dataset(self, dataset_id: str) -> NpzSlices:
+        """A dataset's file, open for reading in row slices (``FileNotFoundError`` if missing)."""
+        return NpzSlices(self.dataset_path(dataset_id))
 
     def delete_dataset(self, dataset_id: str) -> None:
         """Remove a dataset's file (no error if it is already gone)."""

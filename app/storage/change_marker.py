@@ -22,6 +22,7 @@ from __future__ import annotations
 import mmap
 import os
 import threading
+import time
 from pathlib import Path
 
 SIZE = 8
@@ -56,6 +57,19 @@ class ChangeMarker:
         """The marker's current bytes, or None when they cannot be read (treat as changed)."""
         mapped = self._map or self._open()
         return None if mapped is None else mapped[:SIZE]
+
+    def wait(self, token: bytes | None, timeout: float, step: float = 0.005) -> None:
+        """Return once the marker's bytes differ from ``token`` (checked every ``step`` s) or
+        after ``timeout`` s; a marker that cannot be read just sleeps ``timeout``."""
+        deadline = time.monotonic() + timeout
+        while (remaining := deadline - time.monotonic()) > 0:
+            current = self.token()
+            if current is None:
+                time.sleep(remaining)
+                return
+            if current != token:
+                return
+            time.sleep(min(step, remaining))
 
     def touch(self) -> None:
         """Announce a change (call it after the change is complete)."""

@@ -63,5 +63,9 @@ class TrialRow(Base):
     model_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     pruned_at: Mapped[int | None] = mapped_column(Integer, nullable=True)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # The first fold's cost curve, thinned (``iterations``, ``costs``, ``val_iterations``,
+    # ``val_costs``): kept with the trial because the other trials' models, and so their jobs'
+    # history, are deleted when the search ends.
+    curve: Mapped[dict[str, list[Any]] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -93,3 +93,38 @@ def test_pause_step_resume_ends_as_an_uninterrupted_run(
         stored_parameters(server.data_dir, model["id"], 1),
         reference_parameters(Settings(data_dir=server.data_dir), job["id"]),
     )
+
+
+def test_live_maps_of_a_derived_model_use_the_stage_its_job_fitted(
+    live_server: StartServer,
+) -> None:
+    server = job_server(live_server, "local", max_concurrent_jobs=1)
+    with http(server) as client:
+        dataset = make_dataset(client, n_samples=120)
+        model = make_model(client, dataset["id"], derived_features=["x1^2", "sin(x1)"])
+        # A validation share carved from the training rows: the job refits the stage on fewer
+        # rows than the model's version 0 was fitted on, so the scaled inputs differ.
+        # The one worker is busy, so the job waits queued and pauses at once.
+        other = make_model(client, dataset["id"])
+        blocker = start_job(client, other["id"], dataset["id"], n_iter=1_000_000)
+        job = start_job(client, model["id"], dataset["id"], n_iter=100, validation=0.3)
+        url = f"/v1/jobs/{job['id']}"
+        assert client.post(f"{url}/pause").json()["status"] == "paused"
+        client.post(f"/v1/jobs/{blocker['id']}/cancel")
+        assert client.post(f"{url}/step", json={"iterations": 50}).status_code == 200
+        wait_for(client, job["id"], lambda j: j["status"] == "paused" and _iteration(j) == 50)
+        grid = {"resolution": 5, "x1_min": -2, "x1_max": 2, "x2_min": -2, "x2_max": 2}
+        live = client.get(f"{url}/neuron-maps", params=grid).json()
+        assert live["iteration"] == 50
+        assert live["input_names"] == ["x1", "x2", "x1^2", "sin(x1)"]
+        start = client.get(f"/v1/models/{model['id']}/neuron-maps", params=grid).json()
+        assert not np.allclose(live["inputs"], start["inputs"], atol=1e-3)
+        client.post(f"{url}/resume")
+        assert wait_final(client, job["id"])["status"] == "succeeded"
+        final = client.get(f"{url}/neuron-maps", params=grid).json()
+        assert final["iteration"] == 100
+        # The version the job produced keeps the stage it fitted: the same inputs as live.
+        np.testing.assert_allclose(final["inputs"], live["inputs"], atol=1e-4)
+        trained = client.get(f"/v1/models/{model['id']}/neuron-maps", params=grid).json()
+        assert trained["version"] == 1
+        np.testing.assert_allclose(trained["layers"][-1]["values"], final["layers"][-1]["values"])

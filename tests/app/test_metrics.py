@@ -4,7 +4,10 @@ route labels for every route, and one sum over the processes of a real server.""
 from __future__ import annotations
 
 import json
+import os
 import re
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -107,3 +110,57 @@ def test_the_grafana_dashboard_uses_only_metrics_the_service_exports(client: Tes
     exported |= {f"{name}_total" for name in exported}
     assert used - exported - {"annserve_job_heartbeat_age_seconds"} == set()
     assert len(dashboard["panels"]) >= 10
+
+
+def _process_series(text: str, name: str) -> dict[str, float]:
+    return {
+        dict(pairs)["pid"]: value
+        for (sample, pairs), value in _samples(text).items()
+        if sample == name and "pid" in dict(pairs)
+    }
+
+
+def test_a_real_server_shows_each_workers_process_metrics(live_server: StartServer) -> None:
+    server = live_server(args=("--workers", "2"), env={"ANNSERVE_MAX_CONCURRENT_JOBS": "0"})
+    children = {
+        int(pid)
+        for pid in Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
+        .read_text()
+        .split()
+    }
+    with httpx.Client(base_url=server.base_url, timeout=30.0) as http:
+        deadline = time.monotonic() + 30
+        while True:  # each worker writes its figures once it has started
+            text = http.get("/metrics").text
+            memory = _process_series(text, "process_resident_memory_bytes")
+            if len(memory) >= 2 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    workers = {int(pid) for pid in memory}
+    assert len(workers) == 2 and workers <= children, (memory, children)
+    assert all(value > 10e6 for value in memory.values())
+    for name in ("process_cpu_seconds_total", "process_open_fds", "process_start_time_seconds"):
+        series = _process_series(text, name)
+        assert set(series) == set(memory) and all(v > 0 for v in series.values()), name
+    started = _process_series(text, "process_start_time_seconds")
+    assert all(abs(v - time.time()) < 600 for v in started.values())
+    assert _python_info(text)
+
+
+def test_series_of_exited_processes_are_removed(tmp_path: Path) -> None:
+    from app.api.http.process_metrics import ProcessGauges
+
+    exited = subprocess.Popen([sys.executable, "-c", "pass"])
+    exited.wait()
+    for pid in (exited.pid, os.getpid()):
+        (tmp_path / f"gauge_liveall_{pid}.db").write_bytes(b"")
+    (tmp_path / "counter_123.db").write_bytes(b"")  # counters outlive their process
+    gauges = ProcessGauges(str(tmp_path), interval=60)
+    try:
+        gauges.forget_exited()
+    finally:
+        gauges.stop()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "counter_123.db",
+        f"gauge_liveall_{os.getpid()}.db",
+    ]

@@ -38,9 +38,8 @@ TRAIN_WAIT_MS = 90_000
 expect.set_options(timeout=WAIT_MS)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    """One headless chromium for this module's tests."""
+def launch_chromium() -> Iterator[Browser]:
+    """Debian's headless chromium under Playwright, closed when the generator ends."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make browser-deps` (apt-get install chromium)")
     with sync_playwright() as playwright:
@@ -49,6 +48,12 @@ def browser() -> Iterator[Browser]:
         )
         yield launched
         launched.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One headless chromium for this module's tests."""
+    yield from launch_chromium()
 
 
 def open_page(browser: Browser, url: str, width: int, height: int) -> tuple[Page, list[str]]:

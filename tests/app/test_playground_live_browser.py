@@ -10,10 +10,10 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from core.activations import HIDDEN_ACTIVATIONS
-from tests.app.test_playground_browser import CHROMIUM, CHROMIUM_ARGS, TRAIN_WAIT_MS, open_page
+from tests.app.test_playground_browser import TRAIN_WAIT_MS, launch_chromium, open_page
 from tests.conftest import StartServer
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -22,14 +22,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """One headless chromium for this module's tests."""
-    if not CHROMIUM.exists():
-        pytest.fail(f"{CHROMIUM} is missing: run `make browser-deps` (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, timeout=60_000
-        )
-        yield launched
-        launched.close()
+    yield from launch_chromium()
 
 
 def watch_console(page: Page) -> list[str]:

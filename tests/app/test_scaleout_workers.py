@@ -157,7 +157,7 @@ def test_killed_worker_job_resumes_on_another_from_its_checkpoint(
         by_pid[owner].kill()
         [job] = wait_final(http, [job_id], celery_workers).values()
         assert job["status"] == "succeeded", (job, celery_workers.logs())
-        assert job["attempts"] == 2
+        assert job["attempts"] == 1  # the lost worker is not the job's failure
         assert job["result"]["resumed_from_iteration"] > 0
         assert job["result"]["n_iter"] == n_iter
         survivor = next(pid for pid in by_pid if pid != owner)
@@ -240,6 +240,47 @@ def test_killed_prefork_child_is_redelivered_and_resumed_at_once(
     assert row.attempts == 2
     assert row.result is not None and row.result["resumed_from_iteration"] > 0
     assert worker.process.poll() is None  # the worker itself lives on with a fresh child
+
+
+def test_a_job_survives_more_worker_kills_than_its_attempts(
+    celery_settings: Settings, celery_workers: WorkerPool
+) -> None:
+    # Each kill -9 takes the whole worker (every process of it) while the job trains: a restart,
+    # not a failure of the job, so it resumes from its checkpoint every time and succeeds.
+    settings = celery_settings
+    kills = settings.max_job_attempts + 1
+    [worker] = start_workers(celery_workers, settings, 1)
+    job_id = queue_job(settings, n_iter=80_000)
+    executor = CeleryExecutor(settings)
+    try:
+        executor.submit(job_id)
+    finally:
+        executor.stop()
+    checkpoint = settings.data_dir / "jobs" / job_id / "checkpoint.npz"
+    reached = 0
+    for _ in range(kills):
+
+        def trained_further(before: int = reached, pid: int = worker.process.pid) -> bool:
+            row = job_row(settings, job_id)
+            iteration = (row.progress or {}).get("iteration", 0)
+            owner = int(row.worker_id.split(":")[1]) if row.worker_id else None
+            return (
+                row.status == "running"
+                and owner == pid
+                and checkpoint.exists()
+                and iteration > before
+            )
+
+        wait_for(trained_further, 60, celery_workers.logs, step=0.1)
+        reached = (job_row(settings, job_id).progress or {}).get("iteration", 0)
+        worker.kill()
+        [worker] = start_workers(celery_workers, settings, 1)
+    wait_for(lambda: job_row(settings, job_id).status in FINAL, 90, celery_workers.logs, step=0.2)
+    row = job_row(settings, job_id)
+    assert row.status == "succeeded", (row.error, celery_workers.logs())
+    assert row.attempts == 1
+    assert row.result is not None and row.result["resumed_from_iteration"] > 0
+    assert row.result["n_iter"] == 80_000
 
 
 def test_a_worker_resumes_a_job_whose_host_went_silent(

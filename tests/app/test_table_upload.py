@@ -124,3 +124,34 @@ def test_json_rows_may_mix_values_and_nulls(client: TestClient) -> None:
     assert read["stats"]["rows_dropped_missing_target"] == 2
     data = client.get(f"/v1/datasets/{read['id']}/data").json()
     assert data["features"][0] == [1.0, "a", None]
+
+
+def test_year_first_dates_with_slashes_are_dates_not_identifiers(client: TestClient) -> None:
+    rows = "".join(f"2012/{i // 28 + 1:02d}/{i % 28 + 1:02d},{i % 7},{i % 2}\n" for i in range(40))
+    body = upload(client, f"date,x,y\n{rows}".encode()).json()
+    assert profile(body, "date")["type"] == "datetime"
+    assert body["feature_names"] == ["date", "x"]
+
+
+def test_dataset_rows_show_dates_as_iso_text_that_uploads_back(client: TestClient) -> None:
+    rows = "".join(
+        f"{'' if i == 3 else f'2012/01/{i + 1:02d}'},2013-05-0{i % 9 + 1} 0{i % 10}:30,{i % 2}\n"
+        for i in range(20)
+    )
+    dataset = upload(client, f"day,stamp,y\n{rows}".encode()).json()
+    data = client.get(f"/v1/datasets/{dataset['id']}/data").json()
+    assert data["features"][0] == ["2012-01-01", "2013-05-01T00:30:00"]
+    assert data["features"][3][0] is None
+    csv = client.get(f"/v1/datasets/{dataset['id']}/data", headers={"accept": "text/csv"})
+    again = upload(client, csv.content).json()
+    assert [profile(again, n)["type"] for n in ("day", "stamp")] == ["datetime", "datetime"]
+    assert client.get(f"/v1/datasets/{again['id']}/data").json()["features"] == data["features"]
+
+
+def test_text_mostly_distinct_is_an_identifier(client: TestClient) -> None:
+    # 40 rows: "name" has 21 distinct values (more than half), "model" has 20 (half).
+    rows = "".join(f"car {min(i, 20)},m{i % 20},{i % 3},{i % 2}\n" for i in range(40))
+    body = upload(client, f"name,model,x,y\n{rows}".encode()).json()
+    assert profile(body, "name")["type"] == "ignored"
+    assert profile(body, "model")["type"] == "categorical"
+    assert body["feature_names"] == ["model", "x"]

@@ -121,6 +121,13 @@ def test_another_tenant_finds_nothing_on_any_route(live_server: StartServer) -> 
         assert named.status_code == 200
         assert b.get("/v2/models/only-in-a").status_code == 404
         assert a.get("/v2/models/only-in-a").status_code == 200
+        # Runs compared by id (in the query or the body) are the tenant's own too.
+        refs = {"models": [{"model_id": mine["model"]}]}
+        assert b.post("/v1/compare", json=refs).status_code == 404
+        assert a.post("/v1/compare", json=refs).status_code == 200
+        for route in ("/v1/models/compare", "/v1/models/compare.png"):
+            assert b.get(route, params={"ids": mine["model"]}).status_code == 404, route
+            assert a.get(route, params={"ids": mine["model"]}).status_code == 200, route
 
 
 @pytest.mark.slow

@@ -13,6 +13,7 @@ from core.decision import class_index, class_indices
 from core.errors import CoreError
 from core.inference import Inference, OutputNotFiniteError, columns_to_rows, rows_to_columns
 from core.network import ANN
+from core.pipeline import Preprocessor
 
 OUTPUTS = {"sigmoid": 1, "softmax": 3, "linear": 2, "relu": 2}
 CLASSES = {"sigmoid": ("no", "yes"), "softmax": ("a", "b", "c"), "linear": None, "relu": None}
@@ -107,3 +108,23 @@ def test_rows_and_columns_round_trip_contiguously() -> None:
     assert X.shape == (3, 4) and X.flags.c_contiguous
     back = columns_to_rows(X)
     assert back.flags.c_contiguous and np.array_equal(back, rows)
+
+
+def test_network_inputs_encode_raw_columns_through_the_stage() -> None:
+    rng = np.random.default_rng(3)
+    table = {"x1": rng.normal(2.0, 3.0, 40), "x2": rng.normal(-1.0, 0.5, 40)}
+    stage = Preprocessor.fit(
+        table, [("x1", "numeric"), ("x2", "numeric")], derived=["x1*x2", "sin(x1)"]
+    )
+    ann = ANN(4, [3], 1, seed=2)
+    inference = Inference(ann, ("no", "yes"), stage)
+    assert (inference.n_columns, inference.n_inputs) == (2, 4)
+    X = np.array([[0.0, 1.0, -2.0], [3.0, 0.5, 1.0]])
+    encoded = inference.network_inputs(X)
+    np.testing.assert_array_equal(encoded, stage.transform({"x1": X[0], "x2": X[1]})[0])
+    assert encoded.shape == (4, 3)
+    np.testing.assert_allclose(inference.column_outputs(X), inference.outputs(encoded))
+    outputs = inference.predict(X.T.tolist()).outputs
+    np.testing.assert_allclose(inference.layer_outputs(encoded)[-1].T, outputs)
+    plain = Inference(ANN(2, [3], 1, seed=2))
+    assert plain.n_columns == 2 and plain.network_inputs(X) is X

@@ -4,7 +4,9 @@ training processes, and the process itself.
 Under ``annserve serve`` the environment names a multiprocess directory
 (``PROMETHEUS_MULTIPROC_DIR``): every uvicorn worker and every training process writes its
 counters there, and ``/metrics`` answers their sum, whichever worker takes the request. Without
-it (one process, e.g. in tests) each app keeps its own registry, with the process' own metrics.
+it (one process, e.g. in tests) each app keeps its own registry, with the process' own metrics;
+with it, each API process writes its process metrics as series labelled with its ``pid``
+(:mod:`app.api.http.process_metrics`).
 The job queue's gauges are read from the database at each scrape, so every process agrees.
 """
 
@@ -28,6 +30,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
+from app.api.http.process_metrics import ProcessGauges
 from app.jobs import job_metrics
 from app.storage.db import Database
 from app.storage.job_stats import job_stats
@@ -138,6 +141,9 @@ class ServiceMetrics:
         )
         self._prediction_children: dict[tuple[str, str], tuple[Counter, Counter]] = {}
         self._collectors: list[Collector] = [] if db is None else [JobQueueCollector(db)]
+        self.process_gauges = (
+            None if self.multiprocess_dir is None else ProcessGauges(self.multiprocess_dir)
+        )
         if self.multiprocess_dir is None:
             for collector in (
                 *self._collectors,
@@ -180,8 +186,11 @@ class ServiceMetrics:
         """The text exposition format: every process' counters in multiprocess mode."""
         if self.multiprocess_dir is None:
             return generate_latest(self.registry)
+        if self.process_gauges is not None:
+            self.process_gauges.update()
+            self.process_gauges.forget_exited()
         registry = CollectorRegistry()
         MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
-        for collector in self._collectors:
+        for collector in (*self._collectors, PLATFORM_COLLECTOR):
             registry.register(collector)
         return generate_latest(registry)

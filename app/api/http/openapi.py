@@ -26,7 +26,13 @@ BEARER = "bearer"
 """The security scheme's name (its definition comes from ``app.api.deps``)."""
 
 BINARY_MEDIA_TYPES = frozenset(
-    {"image/png", "image/svg+xml", "application/x-npz", "application/onnx"}
+    {
+        "image/png",
+        "image/svg+xml",
+        "application/x-npz",
+        "application/onnx",
+        "application/octet-stream",
+    }
 )
 TEXT_MEDIA_TYPES = frozenset({"text/csv", "text/plain", "text/event-stream"})
 BODY_STATUSES = ("400", "413", "415")

@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile, status
+from fastapi.responses import StreamingResponse
 
 from app.api.deps import DatasetServiceDep, JsonBody, MultipartBody, SettingsDep
-from app.api.http.etags import conditional_response
+from app.api.http.etags import conditional_response, etag_matches
 from app.api.http.negotiation import choose
 from app.api.http.pagination import link_pages
 from app.api.http.parameters import CONFLICT, PROBLEMS, Limit, Offset
@@ -25,6 +25,7 @@ from app.api.schemas.datasets import (
     DatasetRead,
 )
 from app.errors import InvalidInput, PayloadTooLarge
+from app.services.dataset_export import DatasetExport
 from app.services.datasets import SplitOptions
 from app.services.numbers import check_plottable
 from app.services.table_upload import UploadOptions
@@ -230,21 +231,6 @@ def get_dataset(dataset_id: str, service: DatasetServiceDep) -> DatasetRead:
     return to_read(service.get(dataset_id))
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    return repr(value) if isinstance(value, float) else str(value)
-
-
-def _csv(names: list[str], features: list[list[Any]], targets: list[object]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(names)
-    for row, target in zip(features, targets, strict=True):
-        writer.writerow([*(_cell(v) for v in row), target])
-    return buffer.getvalue()
-
-
 @router.get(
     "/{dataset_id}/data",
     responses={
@@ -258,31 +244,27 @@ def get_dataset_data(
     service: DatasetServiceDep,
     subset: Literal["all", "train", "test"] = "all",
     accept: Annotated[str | None, Header()] = None,
+    if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
-    """The rows and labels, as JSON or (``Accept: text/csv``) as CSV that uploads back as is."""
+    """The rows and labels, as JSON or (``Accept: text/csv``) as CSV that uploads back as is;
+    datetimes as ISO 8601 texts. The body is streamed, written from the file a slice at a time."""
     row = service.get(dataset_id)
     media = choose(accept, ("application/json", "text/csv"))
-    arrays = service.load_arrays(row)
-    labels = arrays.labels(row.classes)
-    split = ["train"] * row.n_samples
-    for i in arrays.test_idx:
-        split[int(i)] = "test"
-    keep = [i for i in range(row.n_samples) if subset == "all" or split[i] == subset]
-    features = arrays.rows(keep)
-    targets = [labels[i] for i in keep]
-    if media == "text/csv":
-        text = _csv([*row.feature_names, row.target_name], features, targets)
-        return Response(text, media_type="text/csv")
-    body = DatasetData(
-        id=row.id,
-        subset=subset,
-        feature_names=row.feature_names,
-        target_name=row.target_name,
-        features=features,
-        targets=targets,
-        split=[split[i] for i in keep],
-    )
-    return Response(body.model_dump_json(), media_type="application/json")
+    # Datasets never change, so the id, subset and form identify the body.
+    etag = f'"{row.id}-{subset}-{"csv" if media == "text/csv" else "json"}"'
+    headers = {"ETag": etag, "Cache-Control": "private, max-age=86400", "Vary": "Accept"}
+    if etag_matches(if_none_match, etag):
+        return Response(status_code=304, headers=headers)
+    export = service.export(row, subset)
+    chunks = export.csv_chunks() if media == "text/csv" else export.json_chunks()
+    return StreamingResponse(_closing(chunks, export), media_type=media, headers=headers)
+
+
+def _closing(chunks: Iterator[bytes], export: DatasetExport) -> Iterator[bytes]:
+    try:
+        yield from chunks
+    finally:
+        export.file.close()
 
 
 @router.get(

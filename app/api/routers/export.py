@@ -30,6 +30,11 @@ router = APIRouter(prefix="/v1/models", tags=["export"])
             },
         },
         406: {"description": "ONNX asked for but the onnx extra is missing", "model": Problem},
+        409: {
+            "description": "ONNX asked for a table model whose graph cannot express its stage "
+            "(onnx_preprocessing_unsupported) or a column's name (onnx_column_name_conflict)",
+            "model": Problem,
+        },
     },
 )
 def export_model(

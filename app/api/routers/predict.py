@@ -21,7 +21,14 @@ from numpy.typing import NDArray
 from starlette.concurrency import run_in_threadpool
 from starlette.types import Scope
 
-from app.api.deps import app_api_keys, app_auth_throttle, app_metrics, app_model_cache, app_settings
+from app.api.deps import (
+    app_api_keys,
+    app_auth_throttle,
+    app_heavy_requests,
+    app_metrics,
+    app_model_cache,
+    app_settings,
+)
 from app.api.http.auth import check_api_key
 from app.api.http.direct_route import DirectRoute
 from app.api.http.negotiation import choose
@@ -207,6 +214,7 @@ def predict_endpoint(app: FastAPI) -> Callable[[Request], Awaitable[Response]]:
     api_keys = app_api_keys(app)
     throttle = app_auth_throttle(app)
     metrics = app_metrics(app)
+    heavy, heavy_rows = app_heavy_requests(app), settings.heavy_predict_rows
 
     async def predict_rows(request: Request) -> Response:
         """Predict rows sent as JSON ``{"inputs": [[...], ...]}`` or as a CSV table.
@@ -236,6 +244,12 @@ def predict_endpoint(app: FastAPI) -> Callable[[Request], Awaitable[Response]]:
         if version is not None and body_version is not None and version != body_version:
             raise InvalidInput("version differs between query and body", code="version_conflict")
         number = body_version if version is None else version
+        if _row_count(rows) > heavy_rows:
+            with heavy.place():
+                return await _answer(model_id, number, rows, media)
+        return await _answer(model_id, number, rows, media)
+
+    async def _answer(model_id: str, number: int | None, rows: object, media: str) -> Response:
         loaded = cache.peek(model_id, number)
         if loaded is None:
             loaded = await run_in_threadpool(cache.get, model_id, number)
@@ -261,6 +275,15 @@ def predict_endpoint(app: FastAPI) -> Callable[[Request], Awaitable[Response]]:
         return Response(_prediction_body(prediction), media_type=JSON)
 
     return predict_rows
+
+
+def _row_count(rows: object) -> int:
+    """The rows a predict body holds, counted before any is parsed as numbers."""
+    if isinstance(rows, CsvBody):
+        return rows.data.count(b"\n")
+    if isinstance(rows, Records):
+        rows = rows.records
+    return len(rows) if isinstance(rows, list) else 0
 
 
 def install_predict_route(app: FastAPI) -> None:

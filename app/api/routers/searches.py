@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
 from sse_starlette import EventSourceResponse
 
 from app.api.deps import JsonBody, SearchServiceDep
 from app.api.http.etags import plan_response
-from app.api.http.parameters import IMAGE_RESPONSES, PROBLEMS, ImageFormat, Limit, Offset
+from app.api.http.parameters import CONFLICT, IMAGE_RESPONSES, PROBLEMS, ImageFormat, Limit, Offset
 from app.api.http.search_events import search_event_stream
 from app.api.schemas.searches import (
     SearchCreate,
@@ -19,11 +19,21 @@ from app.api.schemas.searches import (
     SearchSummary,
     validated_search,
 )
-from app.services.search_images import trials_image
+from app.services.search_images import (
+    MAX_TOP,
+    cost_curves_image,
+    importance_image,
+    trials_image,
+)
+from app.services.search_importance import ImportanceMethod, param_importances
 from app.services.searches import SearchView, trial_body
 
 router = APIRouter(prefix="/v1", tags=["searches"])
 DatasetIdQuery = Annotated[str | None, Query(pattern=r"^ds_[0-9a-f]{16}$")]
+MethodQuery = Annotated[
+    ImportanceMethod,
+    Query(description="fanova (random-forest variance split, the default) or ped_anova"),
+]
 
 
 def to_read(view: SearchView) -> SearchRead:
@@ -128,3 +138,46 @@ def search_trials_image(
     return plan_response(
         trials_image(service.view(search_id), "svg" if fmt == "svg" else "png"), if_none_match
     )
+
+
+@router.get(
+    "/searches/{search_id}/cost-curves.png", response_class=Response, responses=IMAGE_RESPONSES
+)
+def search_cost_curves_image(
+    search_id: str,
+    service: SearchServiceDep,
+    fmt: ImageFormat = "png",
+    top: Annotated[int, Query(ge=1, le=MAX_TOP, description="how many of the best trials")] = 5,
+    log_y: Annotated[bool, Query(description="a logarithmic cost axis")] = False,
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The best trials' training (solid) and validation (dashed) costs overlaid, each labelled
+    by its searched settings and score; SVG on request."""
+    plan = cost_curves_image(service.view(search_id), top, "svg" if fmt == "svg" else "png", log_y)
+    return plan_response(plan, if_none_match)
+
+
+@router.get("/searches/{search_id}/importance", responses={**PROBLEMS, **CONFLICT})
+def search_importance(
+    search_id: str, service: SearchServiceDep, method: MethodQuery = "fanova"
+) -> dict[str, Any]:
+    """How much each searched parameter matters to the metric, most important first (409 with
+    fewer than two succeeded trials or when no parameter varied)."""
+    return param_importances(service.view(search_id), method)
+
+
+@router.get(
+    "/searches/{search_id}/importance.png",
+    response_class=Response,
+    responses={**IMAGE_RESPONSES, **CONFLICT},
+)
+def search_importance_image(
+    search_id: str,
+    service: SearchServiceDep,
+    fmt: ImageFormat = "png",
+    method: MethodQuery = "fanova",
+    if_none_match: Annotated[str | None, Header()] = None,
+) -> Response:
+    """The importance of each searched parameter as bars; SVG on request."""
+    plan = importance_image(service.view(search_id), method, "svg" if fmt == "svg" else "png")
+    return plan_response(plan, if_none_match)

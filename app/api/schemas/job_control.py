@@ -41,10 +41,13 @@ class NeuronLayer(BaseModel):
 
 
 class NeuronMapsRead(BaseModel):
-    """Every unit's output on a ``resolution x resolution`` grid over ``extent``.
+    """Every input feature and unit output on a ``resolution x resolution`` grid over ``extent``
+    of the two raw inputs.
 
     Grid point ``k`` is row ``k // resolution`` (from ``x2_min`` up) and column
     ``k % resolution`` (from ``x1_min`` right); ``extent`` is ``[x1_min, x1_max, x2_min, x2_max]``.
+    ``inputs[f][k]`` is the network's input feature ``input_names[f]`` (after the model's
+    preprocessing: scaled columns and derived features such as ``x1^2``) at point ``k``.
     """
 
     model_id: str
@@ -53,4 +56,6 @@ class NeuronMapsRead(BaseModel):
     iteration: int | None = None
     resolution: int
     extent: list[float]
+    input_names: list[str]
+    inputs: list[list[float]]
     layers: list[NeuronLayer]

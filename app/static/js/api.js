@@ -48,7 +48,9 @@ async function problemFrom(response) {
 
 /**
  * One API call. `json` is sent as a JSON body, `form` as multipart; the answer is parsed as JSON,
- * or returned as a Blob when `as` is "blob"; 204 gives null. Failures throw an ApiError.
+ * or returned as a Blob (an image) when `as` is "blob" or as an ArrayBuffer when `as` is
+ * "arrayBuffer" (asking for application/octet-stream); 204 gives null. Failures throw an
+ * ApiError.
  */
 export async function api(method, path, { json, form, as = "json", signal } = {}) {
   const init = { method, signal, headers: headers({ Accept: "application/json" }) };
@@ -59,6 +61,7 @@ export async function api(method, path, { json, form, as = "json", signal } = {}
     init.body = form;
   }
   if (as === "blob") init.headers.Accept = "image/png";
+  if (as === "arrayBuffer") init.headers.Accept = "application/octet-stream";
   let response;
   try {
     response = await fetch(path, init);
@@ -68,7 +71,8 @@ export async function api(method, path, { json, form, as = "json", signal } = {}
   }
   if (!response.ok) throw await problemFrom(response);
   if (response.status === 204) return null;
-  return as === "blob" ? response.blob() : response.json();
+  if (as === "blob") return response.blob();
+  return as === "arrayBuffer" ? response.arrayBuffer() : response.json();
 }
 
 function fieldName(field) {

@@ -3,10 +3,17 @@
 
 import { api } from "./api.js";
 import { drawCurve } from "./plots.js";
-import { HIDDEN_ACTIVATIONS, MAX_UNITS, OPTIMIZERS, parseLayers } from "./state.js";
+import {
+  HIDDEN_ACTIVATIONS,
+  MAX_COMPARE,
+  MAX_UNITS,
+  OPTIMIZERS,
+  formatCompare,
+  parseCompare,
+  parseLayers,
+} from "./state.js";
 import { watchJob } from "./watch.js";
 
-const MAX_CONFIGS = 4;
 // The notes: "circle data, three hidden layers 4-2-2, ReLU against linear; then linear with
 // more layers". Seed and learning rate are ones with which the ReLU network learns the circle.
 const NOTES_RUN = { lr: 0.1, iter: 2000, opt: "gd", seed: 4 };
@@ -33,14 +40,32 @@ function element(tag, attributes = {}, children = []) {
   return node;
 }
 
-/** Wire the Compare tab; `dataset` is the Playground's data panel, `chooseCircle()` sets it. */
-export function createComparePanel({ report, dataset, chooseCircle }) {
+/**
+ * Wire the Compare tab; `dataset` is the Playground's data panel, `chooseCircle()` sets it.
+ * The configurations live in `config.cmp` (and so in the URL; empty: the notes' preset) and the
+ * preset they came from in `config.cmpset`; `onChange()` runs after every change.
+ */
+export function createComparePanel({ config: page, report, dataset, chooseCircle, onChange }) {
   const list = document.getElementById("compare-configs");
   const results = document.getElementById("compare-results");
   const status = document.getElementById("compare-status");
   const runButton = document.getElementById("compare-run");
   const addButton = document.getElementById("compare-add");
-  let configs = PRESETS["relu-linear"].map((c) => ({ ...c }));
+  let configs = (page.cmp.length > 0 ? page.cmp : PRESETS["relu-linear"]).map((c) => ({ ...c }));
+  const presetButtons = {
+    "relu-linear": document.getElementById("preset-relu-linear"),
+    "deep-linear": document.getElementById("preset-deep-linear"),
+  };
+
+  /** Keep the configurations (and the preset, unless `edited`) in the page's URL. */
+  function save({ edited = false } = {}) {
+    page.cmp = configs.map((c) => ({ ...c }));
+    if (edited) page.cmpset = "";
+    for (const [name, button] of Object.entries(presetButtons)) {
+      button.setAttribute("aria-pressed", String(page.cmpset === name));
+    }
+    onChange();
+  }
 
   function input(id, label, attributes, value, onInput) {
     const control = element(attributes.tag ?? "input", { id, ...attributes.attrs });
@@ -55,8 +80,12 @@ export function createComparePanel({ report, dataset, chooseCircle }) {
 
   function render() {
     list.replaceChildren(...configs.map((config, i) => {
+      // A value is taken when the configuration would come back from the URL as it is.
       const set = (key, parse) => (value) => {
-        config[key] = parse(value);
+        const changed = { ...config, [key]: parse(value) };
+        if (parseCompare(formatCompare(changed)) === null) return;
+        config[key] = changed[key];
+        save({ edited: true });
       };
       const remove = element("button", {
         type: "button", text: "Remove", "aria-label": `Remove configuration ${i + 1}`,
@@ -64,12 +93,13 @@ export function createComparePanel({ report, dataset, chooseCircle }) {
       remove.addEventListener("click", () => {
         configs.splice(i, 1);
         render();
+        save({ edited: true });
       });
       remove.disabled = configs.length <= 1;
       return element("li", { class: "compare-config" }, [
         element("div", { class: "fields" }, [
-          ...input(`cmp-${i}-name`, `Name ${i + 1}`, { attrs: { type: "text" } }, config.name,
-            set("name", String)),
+          ...input(`cmp-${i}-name`, `Name ${i + 1}`, {
+            attrs: { type: "text", maxlength: "60" } }, config.name, set("name", String)),
           ...input(`cmp-${i}-layers`, "Hidden layers (units:activation)", {
             attrs: { type: "text", spellcheck: "false" } }, config.layers, set("layers", String)),
           ...input(`cmp-${i}-lr`, "Learning rate", { attrs: { type: "number", step: "any" } },
@@ -84,7 +114,7 @@ export function createComparePanel({ report, dataset, chooseCircle }) {
         remove,
       ]);
     }));
-    addButton.disabled = configs.length >= MAX_CONFIGS;
+    addButton.disabled = configs.length >= MAX_COMPARE;
   }
 
   function card(config) {
@@ -177,7 +207,9 @@ export function createComparePanel({ report, dataset, chooseCircle }) {
 
   async function preset(name) {
     configs = PRESETS[name].map((c) => ({ ...c }));
+    page.cmpset = name;
     render();
+    save();
     await chooseCircle();
     await run();
   }
@@ -185,6 +217,7 @@ export function createComparePanel({ report, dataset, chooseCircle }) {
   addButton.addEventListener("click", () => {
     configs.push({ ...configs[configs.length - 1], name: `configuration ${configs.length + 1}` });
     render();
+    save({ edited: true });
     list.querySelector("li:last-child input")?.focus();
   });
   runButton.addEventListener("click", run);
@@ -195,4 +228,5 @@ export function createComparePanel({ report, dataset, chooseCircle }) {
     preset("deep-linear");
   });
   render();
+  save();
 }

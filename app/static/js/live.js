@@ -2,8 +2,9 @@
 // heat map of its output, edges coloured by the weight's sign and as thick as it is large), the
 // output over the data, and play / pause / step / reset, all redrawn from the live job.
 
-import { api } from "./api.js";
+import { ApiError, api } from "./api.js";
 import { drawGrid, scaleFor } from "./heatmap.js";
+import { readMapsFile } from "./mapsfile.js";
 import { CLASS_COLOURS } from "./plots.js";
 import { DERIVED_FEATURES } from "./state.js";
 
@@ -43,17 +44,14 @@ export function dataExtent(features) {
   return [low[0] - margin[0], high[0] + margin[0], low[1] - margin[1], high[1] + margin[1]];
 }
 
-/** The grid values of an input feature (x1, x2) over the extent, in the service's grid order. */
-function inputValues(index, extent, resolution) {
-  const values = [];
-  for (let k = 0; k < resolution * resolution; k += 1) {
-    const col = k % resolution;
-    const row = Math.floor(k / resolution);
-    const [low, high] = index === 0 ? [extent[0], extent[1]] : [extent[2], extent[3]];
-    const t = (index === 0 ? col : row) / (resolution - 1);
-    values.push(low + t * (high - low));
+function range(values) {
+  let low = Infinity;
+  let high = -Infinity;
+  for (const v of values) {
+    low = Math.min(low, v);
+    high = Math.max(high, v);
   }
-  return values;
+  return [low, high];
 }
 
 function format(value) {
@@ -71,6 +69,7 @@ export function createLivePanel({ config, report, dataset, train, onChange }) {
   let current = null; // {job, model, row, extent}
   let built = null; // {key, neurons: [[{image, frame}]], edges: [[line]]}
   let derivedSupported = true;
+  let binaryMaps = true; // the compact form; JSON when the service does not offer it
 
   // Controls ---------------------------------------------------------------------------
   function showState(status) {
@@ -109,7 +108,8 @@ export function createLivePanel({ config, report, dataset, train, onChange }) {
     control("step", { iterations });
   });
   field("reset").addEventListener("click", async () => {
-    const job = current?.job;
+    // A job still training is cancelled; a finished one is only cleared from the view.
+    const job = TERMINAL.has(field("job-state").textContent) ? null : current?.job;
     current = null;
     built = null;
     view.replaceChildren();
@@ -157,10 +157,12 @@ export function createLivePanel({ config, report, dataset, train, onChange }) {
 
   // The picture of the network ---------------------------------------------------------
   function columnsOf(maps) {
-    const inputs = ["x1", "x2"].map((name, i) => ({
-      name,
-      values: inputValues(i, maps.extent, maps.resolution),
-      scale: scaleFor("input", maps.extent[2 * i], maps.extent[2 * i + 1]),
+    // Each input feature the network sees (x1, x2 and the derived ones, as the model's
+    // preprocessing scaled them) is a heat map of its own, on its own scale.
+    const inputs = maps.input_names.map((name, i) => ({
+      name: `input ${name}`,
+      values: maps.inputs[i],
+      scale: scaleFor("input", ...range(maps.inputs[i])),
     }));
     const layers = maps.layers.map((layer) => {
       const scale = scaleFor(layer.activation, layer.min, layer.max);
@@ -176,7 +178,9 @@ export function createLivePanel({ config, report, dataset, train, onChange }) {
     const { width, height, margin } = VIEW;
     const most = Math.max(...columns.map((c) => c.length));
     const size = Math.max(16, Math.min(40, (height - 20) / most - 8));
-    const x = (i) => margin + (i * (width - 2 * margin)) / Math.max(1, columns.length - 1);
+    // Room on the left for the input features' names.
+    const left = margin + 40;
+    const x = (i) => left + (i * (width - left - margin)) / Math.max(1, columns.length - 1);
     const y = (j, n) => height / 2 + (j - (n - 1) / 2) * (size + 8);
     const edgeLayer = svg("g", { class: "edges" });
     const nodeLayer = svg("g", { class: "neurons" });
@@ -214,13 +218,21 @@ export function createLivePanel({ config, report, dataset, train, onChange }) {
       text.textContent = l === 0 ? "inputs" : l === columns.length - 1 ? "output" : `layer ${l}`;
       return text;
     });
-    view.replaceChildren(edgeLayer, nodeLayer, ...labels);
+    const names = columns[0].map((neuron, j) => {
+      const text = svg("text", {
+        x: x(0) - size / 2 - 4, y: y(j, columns[0].length) + 4, class: "input-label",
+        "text-anchor": "end", "aria-hidden": "true",
+      });
+      text.textContent = neuron.name.replace(/^input /, "");
+      return text;
+    });
+    view.replaceChildren(edgeLayer, nodeLayer, ...labels, ...names);
     return { neurons, edges };
   }
 
   function draw(maps) {
     const columns = columnsOf(maps);
-    const key = columns.map((c) => c.length).join("-");
+    const key = [maps.input_names.join(","), ...columns.map((c) => c.length)].join("-");
     if (!built || built.key !== key) built = { key, ...build(columns, maps) };
     const cell = document.createElement("canvas");
     cell.width = maps.resolution;
@@ -229,8 +241,7 @@ export function createLivePanel({ config, report, dataset, train, onChange }) {
       drawGrid(cell, neuron.values, maps.resolution, neuron.scale);
       const { image, group } = built.neurons[l][j];
       image.setAttribute("href", cell.toDataURL());
-      const low = Math.min(...neuron.values);
-      const high = Math.max(...neuron.values);
+      const [low, high] = range(neuron.values);
       const bias = neuron.bias === undefined ? "" : `, bias ${neuron.bias.toFixed(3)}`;
       group.setAttribute("aria-label", `${neuron.name}: output from ${low.toFixed(3)} to `
         + `${high.toFixed(3)}${bias}`);
@@ -244,13 +255,16 @@ export function createLivePanel({ config, report, dataset, train, onChange }) {
       line.setAttribute("stroke", w >= 0 ? "#1a73e8" : "#e8710a");
       line.setAttribute("stroke-width", (0.5 + 5 * Math.abs(w) / largest).toFixed(2));
       line.dataset.weight = String(w);
-      line.querySelector("title").textContent = `weight from ${l === 0 ? `x${i + 1}` : `layer ${l}`
-        + ` unit ${i + 1}`} to layer ${l + 1} unit ${j + 1}: ${w.toFixed(4)}`;
+      const from = l === 0 ? maps.input_names[i] : `layer ${l} unit ${i + 1}`;
+      line.querySelector("title").textContent = `weight from ${from} to layer ${l + 1} unit `
+        + `${j + 1}: ${w.toFixed(4)}`;
     })));
     const output = maps.layers[maps.layers.length - 1];
     drawOutput(output, maps);
     view.dataset.iteration = String(maps.iteration ?? 0);
-    view.dataset.signature = output.values[0].slice(0, 50).map((v) => v.toFixed(4)).join(",");
+    view.dataset.inputs = maps.input_names.join(" ");
+    view.dataset.signature = Array.from(output.values[0].slice(0, 50), (v) => v.toFixed(4))
+      .join(",");
   }
 
   function drawOutput(output, maps) {
@@ -299,16 +313,34 @@ export function createLivePanel({ config, report, dataset, train, onChange }) {
     const query = new URLSearchParams({
       resolution: String(RESOLUTION), x1_min: x1Min, x1_max: x1Max, x2_min: x2Min, x2_max: x2Max,
     });
+    const path = `/v1/jobs/${state.job.id}/neuron-maps`;
     try {
-      const maps = await api("GET", `/v1/jobs/${state.job.id}/neuron-maps?${query}`);
+      const maps = await getMaps(path, query);
       if (current === state) draw(maps);
     } catch (error) {
       if (error.code === "not_two_inputs") {
-        hover.textContent = "Neuron maps need a network with exactly two inputs.";
+        hover.textContent = "Neuron maps need a model with two numeric input columns.";
       } else if (current === state) {
         throw error;
       }
     }
+  }
+
+  /** The maps in binary form (about half the bytes of JSON, no number parsing), else JSON. */
+  async function getMaps(path, query) {
+    if (binaryMaps) {
+      try {
+        const buffer = await api("GET", `${path}?${query}&format=binary`, { as: "arrayBuffer" });
+        return readMapsFile(buffer);
+      } catch (error) {
+        // A service without the binary form refuses the format (422) or the media type (406).
+        const refused = error instanceof ApiError && (error.status === 406
+          || (error.status === 422 && error.fields.some((f) => /format/.test(f.field ?? ""))));
+        if (!refused) throw error;
+        binaryMaps = false;
+      }
+    }
+    return api("GET", `${path}?${query}`);
   }
 
   async function follow(state) {

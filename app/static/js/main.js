@@ -77,8 +77,10 @@ const training = createTrainingPanel({
   features: live,
 });
 createComparePanel({
+  config,
   report,
   dataset,
+  onChange: configChanged,
   async chooseCircle() {
     if (config.source === "generate" && config.kind === "circle") return;
     document.querySelector("input[name=source][value=generate]").checked = true;

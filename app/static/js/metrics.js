@@ -1,4 +1,5 @@
-// Final scores of a trained model on its dataset's train and test rows (POST .../evaluate).
+// Final scores of a trained model on its dataset's train and test rows (POST .../evaluate, or
+// the training job's own scores for a model with a preprocessing stage).
 
 import { api } from "./api.js";
 
@@ -13,8 +14,24 @@ const REGRESSION = [
   ["r2", "R²", (v) => v.toFixed(3)],
 ];
 
-/** Train and test reports of `model` on its dataset (test is null when nothing is held out). */
-export async function evaluateModel(model, datasetRow) {
+/** Whether the model takes raw columns through a preprocessing stage (e.g. derived features). */
+export function hasStage(model) {
+  return Array.isArray(model?.architecture?.input_schema);
+}
+
+/**
+ * Train and test reports of `model` on its dataset (test is null when nothing is held out).
+ * The service scores a model with a preprocessing stage only in its training job, whose
+ * validation rows are the test rows here: `job`'s result then gives both.
+ */
+export async function evaluateModel(model, datasetRow, job = null) {
+  if (hasStage(model) && job?.result?.train) {
+    const { train, validation } = job.result;
+    return {
+      train: { task: model.task, ...train },
+      test: validation ? { task: model.task, ...validation } : null,
+    };
+  }
   const score = (split) => api("POST", `/v1/models/${model.id}/evaluate`, {
     json: { dataset_id: datasetRow.id, split },
   });

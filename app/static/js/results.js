@@ -2,6 +2,7 @@
 // list of models with their parameter versions.
 
 import { api } from "./api.js";
+import { hasStage } from "./metrics.js";
 
 const MODELS_SHOWN = 20;
 
@@ -49,7 +50,8 @@ export function createResultsPanel({ report }) {
 
   function setDataset(row) {
     renderInputs(row.feature_names);
-    if (model && model.n_inputs !== row.n_features) clearModel();
+    const columns = hasStage(model) ? model.architecture.input_schema.length : model?.n_inputs;
+    if (model && columns !== row.n_features) clearModel();
   }
 
   function renderInputs(names) {
@@ -71,6 +73,12 @@ export function createResultsPanel({ report }) {
   }
 
   async function showBoundary() {
+    if (hasStage(model)) {
+      image.hidden = true;
+      caption.textContent = "This model's inputs go through its preprocessing (derived "
+        + "features): its boundary is the output map under Inside the network.";
+      return;
+    }
     if (model.n_inputs !== 2 || !model.dataset_id) {
       image.hidden = true;
       caption.textContent = "A decision boundary needs a model of two features.";
@@ -91,9 +99,10 @@ export function createResultsPanel({ report }) {
   /** Make `chosen` the model whose boundary is shown and which answers predictions. */
   async function showModel(chosen) {
     model = chosen;
-    if (inputs.querySelectorAll("input").length !== chosen.n_inputs) {
-      renderInputs(Array.from({ length: chosen.n_inputs }, (_, i) => `x${i + 1}`));
-    }
+    // A model with a preprocessing stage takes its raw columns, not its encoded inputs.
+    const columns = hasStage(chosen) ? chosen.architecture.input_schema.map((c) => c.name)
+      : Array.from({ length: chosen.n_inputs }, (_, i) => `x${i + 1}`);
+    if (inputs.querySelectorAll("input").length !== columns.length) renderInputs(columns);
     predictButton.disabled = false;
     output.textContent = "";
     refreshModels();

@@ -21,6 +21,9 @@ export const TABS = ["playground", "compare", "lessons"];
 export const DERIVED_FEATURES = ["x1^2", "x2^2", "x1*x2", "sin(x1)", "sin(x2)"];
 export const MAX_LAYERS = 8;
 export const MAX_UNITS = 64;
+export const COMPARE_PRESETS = ["relu-linear", "deep-linear"];
+export const MAX_COMPARE = 4;
+const MAX_NAME = 60;
 
 // The notes' network (2-4-1, tanh then sigmoid, Glorot) on the circle set.
 export const DEFAULTS = Object.freeze({
@@ -44,6 +47,9 @@ export const DEFAULTS = Object.freeze({
   logy: 0,
   feat: Object.freeze([]),
   tab: "playground",
+  // The Compare tab: its configurations (none: the notes' preset) and the preset they came from.
+  cmp: Object.freeze([]),
+  cmpset: "",
 });
 
 const DATASET_ID = /^ds_[0-9a-f]{16}$/;
@@ -89,6 +95,33 @@ export function parseFeatures(text) {
   return DERIVED_FEATURES.filter((name) => names.includes(name));
 }
 
+/**
+ * A Compare configuration as written in a URL: "layers;lr;iter;opt;seed;name" (the name last,
+ * so it may hold any character). Null when a part is not valid.
+ */
+export function parseCompare(text) {
+  const parts = text.split(";");
+  if (parts.length < 6) return null;
+  const [layers, lr, iter, opt, seed] = parts;
+  const name = parts.slice(5).join(";").trim().slice(0, MAX_NAME);
+  // The activations are checked when it trains: the service may know more than this list.
+  const layerList = /^(\d{1,3}:[a-z0-9_]+(,\d{1,3}:[a-z0-9_]+){0,7})?$/;
+  if (!layerList.test(layers) || name === "") return null;
+  const config = {
+    name, layers,
+    lr: numberIn(lr, Number.MIN_VALUE, 100, null),
+    iter: intIn(iter, 1, 1000000, null),
+    opt: oneOf(opt, OPTIMIZERS, null),
+    seed: intIn(seed, 0, 2147483647, null),
+  };
+  return Object.values(config).includes(null) ? null : config;
+}
+
+/** The inverse of parseCompare. */
+export function formatCompare(c) {
+  return [c.layers, c.lr, c.iter, c.opt, c.seed, c.name].join(";");
+}
+
 /** The task a generator's dataset has, known before the server makes it. */
 export function generatorTask(kind, classes) {
   if (REGRESSION_GENERATORS.includes(kind)) return "regression";
@@ -124,6 +157,8 @@ export function fromQuery(query) {
     logy: intIn(get("logy"), 0, 1, d.logy),
     feat: parseFeatures(get("feat")),
     tab: oneOf(get("tab"), TABS, d.tab),
+    cmp: q.getAll("cmp").map(parseCompare).filter((c) => c !== null).slice(0, MAX_COMPARE),
+    cmpset: oneOf(get("cmpset"), COMPARE_PRESETS, d.cmpset),
   };
 }
 
@@ -133,6 +168,8 @@ export function toQuery(config) {
   for (const [key, value] of Object.entries(config)) {
     if (key === "layers") q.set(key, formatLayers(value));
     else if (key === "feat") q.set(key, value.join(","));
+    else if (key === "cmp") value.forEach((c) => q.append(key, formatCompare(c)));
+    else if (key === "cmpset" && value === "") continue;
     else if (key === "dataset" && value === "") continue;
     else q.set(key, String(value));
   }

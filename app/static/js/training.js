@@ -126,7 +126,7 @@ export function createTrainingPanel({
     if (job.status !== "succeeded") return;
     progress.value = 1;
     try {
-      showMetrics(metrics, await evaluateModel(model, row));
+      showMetrics(metrics, await evaluateModel(model, row, job));
     } catch (error) {
       // The model is trained and usable even when scoring it failed: say so, carry on.
       report.error(error);

@@ -1,0 +1,85 @@
+"""Process metrics of every API process in prometheus_client's multiprocess mode.
+
+The standard process collector reads ``/proc/self`` at scrape time, so with several uvicorn
+workers a scrape would only ever describe the worker that took it. Here each worker copies its
+own figures (resident and virtual memory, CPU seconds, open and maximum file descriptors, start
+time) into ``liveall`` gauges of the shared directory every ``interval`` seconds and at each of
+its scrapes; ``/metrics`` then shows one series per worker, labelled with its ``pid``. Files of
+processes that have exited are removed at scrape time, so their series go away.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+from pathlib import Path
+
+from prometheus_client import Gauge
+from prometheus_client.multiprocess import mark_process_dead
+from prometheus_client.process_collector import ProcessCollector
+
+logger = logging.getLogger("annserve.metrics")
+_NAMES = {
+    "process_resident_memory_bytes": "Resident memory size in bytes.",
+    "process_virtual_memory_bytes": "Virtual memory size in bytes.",
+    "process_cpu_seconds_total": "Total user and system CPU time spent in seconds.",
+    "process_open_fds": "Number of open file descriptors.",
+    "process_max_fds": "Maximum number of open file descriptors.",
+    "process_start_time_seconds": "Start time of the process since unix epoch in seconds.",
+}
+_LIVE_FILE = re.compile(r"gauge_live\w+?_(\d+)\.db")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class ProcessGauges:
+    """This process's figures as multiprocess gauges in ``directory``, kept current."""
+
+    def __init__(self, directory: str, interval: float = 5.0) -> None:
+        self.directory = directory
+        self.interval = interval
+        self._source = ProcessCollector(registry=None)
+        self._gauges = {
+            name: Gauge(name, text, multiprocess_mode="liveall", registry=None)
+            for name, text in _NAMES.items()
+        }
+        self._stop = threading.Event()
+        self.update()
+        self._thread = threading.Thread(target=self._run, name="process-metrics", daemon=True)
+        self._thread.start()
+
+    def update(self) -> None:
+        """Copy this process's figures into the gauges."""
+        for family in self._source.collect():
+            for sample in family.samples:
+                gauge = self._gauges.get(sample.name)
+                if gauge is not None:
+                    gauge.set(sample.value)
+
+    def forget_exited(self) -> None:
+        """Remove the gauge files of processes that no longer run."""
+        for path in Path(self.directory).glob("gauge_live*_*.db"):
+            match = _LIVE_FILE.fullmatch(path.name)
+            if match is not None and not _alive(int(match.group(1))):
+                mark_process_dead(int(match.group(1)), self.directory)  # type: ignore[no-untyped-call]
+
+    def stop(self) -> None:
+        """Stop the periodic updates."""
+        self._stop.set()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.update()
+            except Exception:  # a failed update must not end the updates
+                logger.warning("process metrics not updated", exc_info=True)
