@@ -192,6 +192,17 @@ def test_errors_name_the_input(client: TestClient) -> None:
     assert "'colour'" in infer(wrong_type) and "BYTES" in infer(wrong_type)
     bool_as_int = [{**t, "datatype": "INT64"} if t["name"] == "flag" else t for t in inputs]
     assert "'flag'" in infer(bool_as_int)
+    # A numeric column reads any numeric datatype as numbers.
+    whole = [
+        {**t, "datatype": "INT64", "data": [100, None, 7]} if t["name"] == "size" else t
+        for t in inputs
+    ]
+    as_int = client.post(url, json={"inputs": whole})
+    assert as_int.status_code == 200, as_int.text
+    records = [{**r, "size": s} for r, s in zip(RECORDS, [100, None, 7], strict=True)]
+    expected = client.post(f"/v1/models/{model_id}/predict", json={"records": records}).json()
+    outputs = {o["name"]: o for o in as_int.json()["outputs"]}
+    assert outputs["predictions"]["data"] == expected["predictions"]
     text_in_numbers = [{**t, "data": ["1", 2, 3]} if t["name"] == "size" else t for t in inputs]
     assert "'size'" in infer(text_in_numbers)
     short = [
