@@ -232,8 +232,9 @@ def test_kill_9_mid_training_resumes_to_the_uninterrupted_parameters(
     with http(info["server"]) as client:
         done = wait_final(client, job_id, timeout=90)
     assert done["status"] == "succeeded", done
-    # The local pool's restart is not the job's failure; a Celery worker's death is counted.
-    assert done["attempts"] == (1 if executor_name == "local" else 2)
+    # A killed worker (the local pool's or a Celery worker with its process) is a restart of
+    # the host, not a failure of the job: it is not counted as an attempt.
+    assert done["attempts"] == 1
     resumed = done["result"]["resumed_from_iteration"]
     assert resumed is not None and resumed > 0
     assert_same_parameters(

@@ -120,14 +120,23 @@ def _media_schemas(responses: dict[str, Any]) -> None:
                 content["schema"] = {"type": "string"}
 
 
+def _schema_fields(document: dict[str, Any], schema: dict[str, Any], depth: int = 3) -> set[str]:
+    """The property names of ``schema``, and of the objects and lists of objects it holds."""
+    ref = schema.get("$ref", "")
+    if ref.startswith("#/components/schemas/"):
+        schema = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
+    fields: set[str] = set()
+    for name, inner in schema.get("properties", {}).items():
+        fields.add(name)
+        if depth > 1:
+            fields |= _schema_fields(document, inner.get("items", inner), depth - 1)
+    return fields
+
+
 def _body_fields(document: dict[str, Any], operation: dict[str, Any]) -> set[str]:
     fields: set[str] = set()
     for content in operation.get("requestBody", {}).get("content", {}).values():
-        schema = content.get("schema", {})
-        ref = schema.get("$ref", "")
-        if ref.startswith("#/components/schemas/"):
-            schema = document["components"]["schemas"][ref.rsplit("/", 1)[1]]
-        fields |= set(schema.get("properties", {}))
+        fields |= _schema_fields(document, content.get("schema", {}))
     return fields
 
 
@@ -137,7 +146,9 @@ def _can_fail_with(document: dict[str, Any], operation: dict[str, Any]) -> dict[
     parameters = operation.get("parameters", [])
     body = "requestBody" in operation
     names = {p["name"] for p in parameters if p["in"] != "path"} | _body_fields(document, operation)
-    has_id = any(p["in"] == "path" for p in parameters) or any(n.endswith("_id") for n in names)
+    has_id = any(p["in"] == "path" for p in parameters) or any(
+        n.endswith(("_id", "ids")) for n in names
+    )
     return {
         **dict.fromkeys(BODY_STATUSES, body),
         "401": "security" in operation,
