@@ -3,6 +3,7 @@ the best trials' cost curves, and the parameters' importance."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from app.services.images import MEDIA_TYPES, ImageFormat, ImagePlan
@@ -53,23 +54,32 @@ def trial_label(trial: TrialRow, metric: str) -> str:
     return f"#{trial.number} {settings}{score}"
 
 
-def cost_curves_image(view: SearchView, top: int, fmt: ImageFormat, log_y: bool) -> ImagePlan:
-    """The ``top`` best trials' training and validation costs overlaid, labelled by settings."""
-    best = [t for t in view.leaderboard() if t.curve is not None][:top]
+def cost_curves_image(
+    view: SearchView,
+    curves: Callable[[list[int]], dict[int, dict[str, Any]]],
+    top: int,
+    fmt: ImageFormat,
+    log_y: bool,
+) -> ImagePlan:
+    """The ``top`` best trials' training and validation costs overlaid, labelled by settings
+    (``curves`` reads the stored curves of trial numbers)."""
+    best = view.leaderboard()[:top]
 
     def draw() -> bytes:
-        curves = [
+        stored = curves([t.number for t in best])
+        drawn = [
             Curve(
                 trial_label(t, view.spec["metric"]),
-                (t.curve or {})["iterations"],
-                (t.curve or {})["costs"],
-                (t.curve or {})["val_iterations"],
-                (t.curve or {})["val_costs"],
+                stored[t.number]["iterations"],
+                stored[t.number]["costs"],
+                stored[t.number]["val_iterations"],
+                stored[t.number]["val_costs"],
             )
             for t in best
+            if t.number in stored
         ]
-        title = f"Search {view.row.id}: the {len(curves)} best trials' costs"
-        return curves_plot(curves, title=title, log_y=log_y, format=fmt)
+        title = f"Search {view.row.id}: the {len(drawn)} best trials' costs"
+        return curves_plot(drawn, title=title, log_y=log_y, format=fmt)
 
     etag = _etag(view, "curves", top, int(log_y), fmt)
     return ImagePlan(etag, MEDIA_TYPES[fmt], draw, pinned=False)

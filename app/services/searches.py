@@ -193,6 +193,11 @@ class SearchService:
             trials = list(SearchRepository(session).trials(search_id))
         return SearchView(row, trials)
 
+    def curves(self, search_id: str, numbers: list[int]) -> dict[int, dict[str, Any]]:
+        """The stored cost curves of some of the search's trials, by trial number."""
+        with self.db.session() as session:
+            return SearchRepository(session).curves(search_id, numbers)
+
     def list(
         self,
         *,

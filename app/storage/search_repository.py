@@ -122,6 +122,13 @@ class SearchRepository:
         query = select(TrialRow).where(TrialRow.search_id == search_id).order_by(TrialRow.number)
         return self.session.scalars(query).all()
 
+    def curves(self, search_id: str, numbers: Sequence[int]) -> dict[int, dict[str, Any]]:
+        """The stored cost curves of the trials ``numbers`` (those that have one)."""
+        query = select(TrialRow.number, TrialRow.curve).where(
+            TrialRow.search_id == search_id, TrialRow.number.in_(list(numbers))
+        )
+        return {number: curve for number, curve in self.session.execute(query) if curve}
+
     def add_trial(self, row: TrialRow) -> None:
         """Insert a trial (an ``IntegrityError`` at commit if its number exists already)."""
         self.session.add(row)

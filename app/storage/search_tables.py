@@ -66,6 +66,8 @@ class TrialRow(Base):
     # The first fold's cost curve, thinned (``iterations``, ``costs``, ``val_iterations``,
     # ``val_costs``): kept with the trial because the other trials' models, and so their jobs'
     # history, are deleted when the search ends.
-    curve: Mapped[dict[str, list[Any]] | None] = mapped_column(JSON, nullable=True)
+    curve: Mapped[dict[str, list[Any]] | None] = mapped_column(JSON, nullable=True, deferred=True)
+    """Not loaded with the row (the scheduler reads every trial on each tick): read it with
+    :meth:`SearchRepository.curves`."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

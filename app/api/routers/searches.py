@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Query, Response, status
@@ -153,7 +154,9 @@ def search_cost_curves_image(
 ) -> Response:
     """The best trials' training (solid) and validation (dashed) costs overlaid, each labelled
     by its searched settings and score; SVG on request."""
-    plan = cost_curves_image(service.view(search_id), top, "svg" if fmt == "svg" else "png", log_y)
+    view = service.view(search_id)
+    curves = partial(service.curves, search_id)
+    plan = cost_curves_image(view, curves, top, "svg" if fmt == "svg" else "png", log_y)
     return plan_response(plan, if_none_match)
 
 
