@@ -4,7 +4,7 @@ trials' own training time, with scikit-learn's GridSearchCV over the same grid i
 The search: the notes' 2-4-1 network (tanh hidden units, sigmoid output, Glorot) on the circle
 set (``--samples`` points, the service's stored 80/20 split, the test part scoring each trial),
 ``--n-iter`` full-batch gradient-descent passes per trial, ``learning_rate`` and ``seed`` drawn
-from an 8 x 8 grid of choices (``strategy: random``, ``max_parallel`` = 2), on a real
+from an 8 x 8 grid of choices (``strategy: random``, ``max_parallel`` 2 and 4), on a real
 ``annserve serve`` with ``max_concurrent_jobs`` = 2 (SQLite, the embedded default).
 
 * ``wall``: from ``POST /v1/searches`` to the search's final status (client clock, 20 ms polls);
@@ -44,7 +44,7 @@ FINAL = {"succeeded", "failed", "cancelled"}
 
 
 def annserve_search(
-    http: httpx.Client, dataset_id: str, n_iter: int, trials: int
+    http: httpx.Client, dataset_id: str, n_iter: int, trials: int, max_parallel: int
 ) -> dict[str, Any]:
     """One search to its end: wall seconds, the trials' training seconds, the best score."""
     body = {
@@ -57,7 +57,7 @@ def annserve_search(
         "space": {"learning_rate": LEARNING_RATES, "seed": SEEDS},
         "strategy": "random",
         "max_trials": trials,
-        "max_parallel": 2,
+        "max_parallel": max_parallel,
         "seed": 0,
         "keep": "all",  # the trials' jobs stay readable, for the breakdown below
     }
@@ -141,6 +141,13 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=64)
     parser.add_argument("--n-iter", type=int, default=10_000)
     parser.add_argument("--samples", type=int, default=400)
+    parser.add_argument(
+        "--max-parallel",
+        type=int,
+        nargs="+",
+        default=[2, 4],
+        help="the searches' max_parallel (above the 2 workers, the next trial waits queued)",
+    )
     args = parser.parse_args()
     import sklearn
 
@@ -148,7 +155,7 @@ def main() -> None:
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}"
     )
     print(f"numpy {np.__version__}, scikit-learn {sklearn.__version__}, load {os.getloadavg()}")
-    ours: list[dict[str, Any]] = []
+    ours: dict[int, list[dict[str, Any]]] = {}
     theirs: list[dict[str, Any]] = []
     with (
         running_server(max_concurrent_jobs=2) as server,
@@ -163,39 +170,47 @@ def main() -> None:
         X_train, y_train, X_test, y_test = split_rows(http, dataset_id)
         X, y = np.vstack([X_train, X_test]), np.concatenate([y_train, y_test])
         for k in range(args.rounds):
-            ours.append(annserve_search(http, dataset_id, args.n_iter, args.trials))
+            for parallel in args.max_parallel:
+                run = annserve_search(http, dataset_id, args.n_iter, args.trials, parallel)
+                ours.setdefault(parallel, []).append(run)
             theirs.append(grid_search_cv(X, y, len(y_train), args.n_iter))
-            a, b = ours[-1], theirs[-1]
-            print(
-                f"round {k + 1}: annserve wall {a['wall']:.2f} s, trials' training "
-                f"{a['train']:.2f} s, overhead {a['wall'] / (a['train'] / 2):.3f}, best "
-                f"{a['best']:.3f}, mean queue wait {a['queue_wait'] * 1000:.0f} ms, mean "
-                f"claim-to-end {a['claim_to_end'] * 1000:.0f} ms per trial | "
-                f"GridSearchCV wall {b['wall']:.2f} s, fits "
-                f"{b['train']:.2f} s, best {b['best']:.3f}"
-            )
+            b = theirs[-1]
+            for parallel in args.max_parallel:
+                a = ours[parallel][-1]
+                print(
+                    f"round {k + 1}, max_parallel {parallel}: annserve wall {a['wall']:.2f} s, "
+                    f"trials' training "
+                    f"{a['train']:.2f} s, overhead {a['wall'] / (a['train'] / 2):.3f}, best "
+                    f"{a['best']:.3f}, mean queue wait {a['queue_wait'] * 1000:.0f} ms, mean "
+                    f"claim-to-end {a['claim_to_end'] * 1000:.0f} ms per trial | "
+                    f"GridSearchCV wall {b['wall']:.2f} s, fits "
+                    f"{b['train']:.2f} s, best {b['best']:.3f}"
+                )
 
     def median(rows: list[dict[str, Any]], key: str) -> float:
         return statistics.median(float(r[key]) for r in rows)
 
-    overheads = [r["wall"] / (r["train"] / 2) for r in ours]
+    def ratio(rows: list[dict[str, Any]]) -> float:
+        return statistics.median(r["wall"] / (r["train"] / 2) for r in rows)
+
     print()
     print("| | wall (s) | sum of training (s) | wall / (sum / 2) | best test accuracy |")
     print("|---|---:|---:|---:|---:|")
-    print(
-        f"| annserve, random, 2 local workers | {median(ours, 'wall'):.2f} | "
-        f"{median(ours, 'train'):.2f} | {statistics.median(overheads):.3f} | "
-        f"{median(ours, 'best'):.3f} |"
-    )
-    grid_overheads = [r["wall"] / (r["train"] / 2) for r in theirs]
+    for parallel, rows in ours.items():
+        print(
+            f"| annserve, random, 2 local workers, max_parallel {parallel} | "
+            f"{median(rows, 'wall'):.2f} | {median(rows, 'train'):.2f} | {ratio(rows):.3f} | "
+            f"{median(rows, 'best'):.3f} |"
+        )
     print(
         f"| GridSearchCV(MLPClassifier), n_jobs=2 | {median(theirs, 'wall'):.2f} | "
-        f"{median(theirs, 'train'):.2f} | {statistics.median(grid_overheads):.3f} | "
-        f"{median(theirs, 'best'):.3f} |"
+        f"{median(theirs, 'train'):.2f} | {ratio(theirs):.3f} | {median(theirs, 'best'):.3f} |"
     )
-    print(
-        f"\nannserve wall / GridSearchCV wall: {median(ours, 'wall') / median(theirs, 'wall'):.3f}"
-    )
+    for parallel, rows in ours.items():
+        print(
+            f"annserve (max_parallel {parallel}) wall / GridSearchCV wall: "
+            f"{median(rows, 'wall') / median(theirs, 'wall'):.3f}"
+        )
 
 
 if __name__ == "__main__":
