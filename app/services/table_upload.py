@@ -134,9 +134,15 @@ def _is_parquet(path: Path, filename: str) -> bool:
 
 def read_arrow(path: Path, filename: str, options: UploadOptions) -> pa.Table:
     """The file as an Arrow table (strings for text, nulls for ``na_values``)."""
-    try:
-        if _is_parquet(path, filename):
+    if _is_parquet(path, filename):
+        try:
             return pq.read_table(path)
+        except (pa.ArrowException, OSError):
+            # pyarrow's message names the server's temporary file: not shown to the client.
+            raise InvalidInput(
+                "the file is not a readable Parquet file", code="invalid_parquet"
+            ) from None
+    try:
         delimiter = options.delimiter or _sniff_delimiter(path)
         return pa_csv.read_csv(
             path,

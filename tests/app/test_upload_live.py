@@ -146,3 +146,16 @@ def test_a_bad_file_is_refused_and_leaves_nothing(
         assert http.get("/v1/datasets").json()["total"] == before
         assert _files(server) == before_files  # no dataset file, no spooled upload
         assert http.get("/healthz").status_code == 200  # the connection and server are fine
+
+
+def test_a_broken_parquet_file_is_422_without_the_servers_paths(server: LiveServer) -> None:
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        sent = http.post(
+            "/v1/datasets/upload",
+            files={
+                "file": ("t.parquet", b"PAR1 not really parquet PAR1", "application/octet-stream")
+            },
+        )
+    problem = assert_problem(sent, 422)
+    assert problem["code"] == "invalid_parquet"
+    assert str(server.data_dir) not in sent.text and ".upload." not in sent.text
