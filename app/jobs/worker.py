@@ -153,6 +153,11 @@ def worker_main(settings_data: dict[str, Any], parent_pid: int | None) -> None:
     settings = Settings(**settings_data)
     configure_logging(settings.log_level)
     lower_priority(settings)
+    from app.process_metrics import MULTIPROCESS_DIR, ProcessGauges
+
+    metrics_dir = os.environ.get(MULTIPROCESS_DIR)
+    if metrics_dir:  # the server's shared metrics: this worker's memory, CPU and descriptors
+        ProcessGauges(metrics_dir)
     stop = StopFlag()
     stop.install()
     try:

@@ -147,8 +147,25 @@ def test_a_real_server_shows_each_workers_process_metrics(live_server: StartServ
     assert _python_info(text)
 
 
+def test_training_workers_show_their_process_metrics(live_server: StartServer) -> None:
+    server = live_server(env={"ANNSERVE_MAX_CONCURRENT_JOBS": "2"})
+    children_file = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
+    with httpx.Client(base_url=server.base_url, timeout=30.0) as http:
+        deadline = time.monotonic() + 30
+        while True:  # the API process and both training workers, once they have started
+            memory = _process_series(http.get("/metrics").text, "process_resident_memory_bytes")
+            if len(memory) >= 3 or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    children = {int(pid) for pid in children_file.read_text().split()}
+    pids = {int(pid) for pid in memory}
+    assert server.process.pid in pids, memory
+    assert len(pids & children) == 2 and pids <= children | {server.process.pid}, (memory, children)
+    assert all(value > 10e6 for value in memory.values())
+
+
 def test_series_of_exited_processes_are_removed(tmp_path: Path) -> None:
-    from app.api.http.process_metrics import ProcessGauges
+    from app.process_metrics import ProcessGauges
 
     exited = subprocess.Popen([sys.executable, "-c", "pass"])
     exited.wait()

@@ -6,7 +6,7 @@ Under ``annserve serve`` the environment names a multiprocess directory
 counters there, and ``/metrics`` answers their sum, whichever worker takes the request. Without
 it (one process, e.g. in tests) each app keeps its own registry, with the process' own metrics;
 with it, each API process writes its process metrics as series labelled with its ``pid``
-(:mod:`app.api.http.process_metrics`).
+(:mod:`app.process_metrics`).
 The job queue's gauges are read from the database at each scrape, so every process agrees.
 """
 
@@ -30,14 +30,13 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
-from app.api.http.process_metrics import ProcessGauges
 from app.jobs import job_metrics
+from app.process_metrics import MULTIPROCESS_DIR, ProcessGauges
 from app.storage.db import Database
 from app.storage.job_stats import job_stats
 
 logger = logging.getLogger("annserve.metrics")
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 JOB_STATUSES = ("queued", "running", "paused", "succeeded", "failed", "cancelled")
 
 

@@ -1,7 +1,8 @@
-"""Process metrics of every API process in prometheus_client's multiprocess mode.
+"""Process metrics of every process of a server in prometheus_client's multiprocess mode: its
+uvicorn workers and its training workers.
 
-The standard process collector reads ``/proc/self`` at scrape time, so with several uvicorn
-workers a scrape would only ever describe the worker that took it. Here each worker copies its
+The standard process collector reads ``/proc/self`` at scrape time, so with several processes
+a scrape would only ever describe the API worker that took it. Here each process copies its
 own figures (resident and virtual memory, CPU seconds, open and maximum file descriptors, start
 time) into ``liveall`` gauges of the shared directory every ``interval`` seconds and at each of
 its scrapes; ``/metrics`` then shows one series per worker, labelled with its ``pid``. Files of
@@ -21,6 +22,8 @@ from prometheus_client.multiprocess import mark_process_dead
 from prometheus_client.process_collector import ProcessCollector
 
 logger = logging.getLogger("annserve.metrics")
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+"""The environment variable naming the shared directory (set by ``annserve serve``)."""
 _NAMES = {
     "process_resident_memory_bytes": "Resident memory size in bytes.",
     "process_virtual_memory_bytes": "Virtual memory size in bytes.",
