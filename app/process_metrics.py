@@ -52,22 +52,29 @@ class ProcessGauges:
         self.directory = directory
         self.interval = interval
         self._source = ProcessCollector(registry=None)
+        first = self._figures()  # read before the gauges' files exist (they start at 0)
         self._gauges = {
             name: Gauge(name, text, multiprocess_mode="liveall", registry=None)
             for name, text in _NAMES.items()
         }
+        for name, value in first.items():
+            self._gauges[name].set(value)
         self._stop = threading.Event()
-        self.update()
         self._thread = threading.Thread(target=self._run, name="process-metrics", daemon=True)
         self._thread.start()
 
+    def _figures(self) -> dict[str, float]:
+        return {
+            sample.name: sample.value
+            for family in self._source.collect()
+            for sample in family.samples
+            if sample.name in _NAMES
+        }
+
     def update(self) -> None:
         """Copy this process's figures into the gauges."""
-        for family in self._source.collect():
-            for sample in family.samples:
-                gauge = self._gauges.get(sample.name)
-                if gauge is not None:
-                    gauge.set(sample.value)
+        for name, value in self._figures().items():
+            self._gauges[name].set(value)
 
     def forget_exited(self) -> None:
         """Remove the gauge files of processes that no longer run."""

@@ -152,9 +152,10 @@ def test_training_workers_show_their_process_metrics(live_server: StartServer) -
     children_file = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
     with httpx.Client(base_url=server.base_url, timeout=30.0) as http:
         deadline = time.monotonic() + 30
-        while True:  # the API process and both training workers, once they have started
+        while True:  # the API process and both training workers, once each has written
             memory = _process_series(http.get("/metrics").text, "process_resident_memory_bytes")
-            if len(memory) >= 3 or time.monotonic() > deadline:
+            written = len(memory) >= 3 and all(value > 0 for value in memory.values())
+            if written or time.monotonic() > deadline:
                 break
             time.sleep(0.2)
     children = {int(pid) for pid in children_file.read_text().split()}
