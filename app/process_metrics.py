@@ -12,7 +12,6 @@ processes that have exited are removed at scrape time, so their series go away.
 from __future__ import annotations
 
 import logging
-import os
 import re
 import threading
 from pathlib import Path
@@ -20,6 +19,8 @@ from pathlib import Path
 from prometheus_client import Gauge
 from prometheus_client.multiprocess import mark_process_dead
 from prometheus_client.process_collector import ProcessCollector
+
+from app.processes import pid_alive
 
 logger = logging.getLogger("annserve.metrics")
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
@@ -33,16 +34,6 @@ _NAMES = {
     "process_start_time_seconds": "Start time of the process since unix epoch in seconds.",
 }
 _LIVE_FILE = re.compile(r"gauge_live\w+?_(\d+)\.db")
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 class ProcessGauges:
@@ -80,7 +71,7 @@ class ProcessGauges:
         """Remove the gauge files of processes that no longer run."""
         for path in Path(self.directory).glob("gauge_live*_*.db"):
             match = _LIVE_FILE.fullmatch(path.name)
-            if match is not None and not _alive(int(match.group(1))):
+            if match is not None and not pid_alive(int(match.group(1))):
                 mark_process_dead(int(match.group(1)), self.directory)  # type: ignore[no-untyped-call]
 
     def stop(self) -> None:

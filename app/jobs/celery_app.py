@@ -15,7 +15,8 @@ from typing import Any
 from celery import Celery, Task, signals
 from sqlalchemy.exc import OperationalError
 
-from app.jobs.recovery import local_pid, new_worker_id, pid_alive, reclaim_dead_local
+from app.jobs.recovery import local_pid, new_worker_id, reclaim_dead_local
+from app.processes import pid_alive
 from app.settings import Settings
 from app.storage.db import Database
 from app.storage.job_queue import JobQueue

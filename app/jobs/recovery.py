@@ -29,6 +29,7 @@ import secrets
 import socket
 from datetime import timedelta
 
+from app.processes import pid_alive
 from app.settings import Settings
 from app.storage.db import Database
 from app.storage.job_queue import JobQueue
@@ -62,21 +63,6 @@ def local_worker_pid(worker_id: str | None) -> int | None:
         return None
     parts = worker_id.split(":")
     return int(parts[3]) if len(parts) == 4 and parts[3].isdigit() else None
-
-
-def pid_alive(pid: int) -> bool:
-    """Whether a process with this pid exists (a zombie counts as dead)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as stat:
-            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def worker_restarted(job: JobRow) -> bool:

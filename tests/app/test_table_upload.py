@@ -31,19 +31,21 @@ MIXED = (
 ).encode()
 
 
+MIXED_TYPES = {
+    "id": "ignored",
+    "size": "numeric",
+    "colour": "categorical",
+    "when": "datetime",
+    "member": "boolean",
+    "note": "ignored",
+}
+
+
 def test_types_are_inferred_and_profiled(client: TestClient) -> None:
     response = upload(client, MIXED)
     assert response.status_code == 201, response.text
     body = response.json()
-    types = {p["name"]: p["type"] for p in body["stats"]["columns"]}
-    assert types == {
-        "id": "ignored",
-        "size": "numeric",
-        "colour": "categorical",
-        "when": "datetime",
-        "member": "boolean",
-        "note": "ignored",
-    }
+    assert {p["name"]: p["type"] for p in body["stats"]["columns"]} == MIXED_TYPES
     assert body["feature_names"] == ["size", "colour", "when", "member"]
     assert body["n_samples"] == 29
     assert body["stats"]["rows_dropped_missing_target"] == 1

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.app.helpers import assert_problem
-from tests.app.test_table_upload import MIXED, profile
+from tests.app.test_table_upload import MIXED, MIXED_TYPES, profile
 from tests.conftest import LiveServer, StartServer
 
 
@@ -30,15 +30,7 @@ def _files(server: LiveServer) -> set[Path]:
 
 
 def _check_mixed(body: dict[str, Any]) -> None:
-    types = {p["name"]: p["type"] for p in body["stats"]["columns"]}
-    assert types == {
-        "id": "ignored",
-        "size": "numeric",
-        "colour": "categorical",
-        "when": "datetime",
-        "member": "boolean",
-        "note": "ignored",
-    }
+    assert {p["name"]: p["type"] for p in body["stats"]["columns"]} == MIXED_TYPES
     assert body["n_samples"] == 29 and body["stats"]["rows_dropped_missing_target"] == 1
     assert profile(body, "size")["missing"] == 6
     assert profile(body, "when")["min_iso"] == "2021-03-01T00:00:00"
