@@ -13,7 +13,6 @@ export builds the whole body), on the same data dir.
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
@@ -24,7 +23,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-from bench.server import REPO_ROOT, _free_port, annserve_env
+from bench.server import REPO_ROOT, peak_rss_kib, server_process
 
 
 def write_csv(path: Path, rows: int, columns: int, seed: int = 0) -> int:
@@ -40,50 +39,12 @@ def write_csv(path: Path, rows: int, columns: int, seed: int = 0) -> int:
     return path.stat().st_size
 
 
-def peak_kib(pid: int) -> int:
-    """The high-water mark of ``pid``'s resident memory, KiB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmHWM")
-
-
 @contextmanager
 def server(data_dir: Path, checkout: Path, python: str) -> Iterator[tuple[str, int]]:
     """A fresh server on ``data_dir`` from ``checkout``: its URL and pid."""
-    port = _free_port()
-    env = annserve_env(
-        data_dir,
-        {
-            "log_level": "warning",
-            "max_concurrent_jobs": 0,
-            "grpc_port": "",
-            "http_body_timeout": 3600,
-        },
-    )
-    process = subprocess.Popen(
-        [python, "-m", "app", "serve", "--port", str(port)],
-        cwd=checkout,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the server did not start")
-            time.sleep(0.2)
-        yield url, process.pid
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
+    settings = {"max_concurrent_jobs": 0, "grpc_port": "", "http_body_timeout": 3600}
+    with server_process(data_dir, settings, checkout, python) as running:
+        yield running.base_url, running.pid
 
 
 def export(url: str, dataset_id: str, accept: str) -> tuple[int, float]:
@@ -103,11 +64,11 @@ def measure_exports(
 ) -> None:
     for accept in ("text/csv", "application/json"):
         with server(data_dir, checkout, python) as (url, pid):
-            idle = peak_kib(pid)
+            idle = peak_rss_kib(pid)
             size, seconds = export(url, dataset_id, accept)
             print(
                 f"{label} export {accept}: {size / 1e6:.0f} MB in {seconds:.1f} s, "
-                f"peak {peak_kib(pid) / 1024:.0f} MiB (at start {idle / 1024:.0f} MiB)"
+                f"peak {peak_rss_kib(pid) / 1024:.0f} MiB (at start {idle / 1024:.0f} MiB)"
             )
 
 
@@ -122,7 +83,7 @@ def main() -> None:
         size = write_csv(csv_path, args.rows, args.columns)
         print(f"CSV: {args.rows} rows x {args.columns + 1} columns, {size / 1e6:.0f} MB")
         with server(data_dir, REPO_ROOT, sys.executable) as (url, pid):
-            idle = peak_kib(pid)
+            idle = peak_rss_kib(pid)
             started = time.perf_counter()
             with csv_path.open("rb") as handle:
                 response = httpx.post(
@@ -134,7 +95,7 @@ def main() -> None:
             response.raise_for_status()
             print(
                 f"upload: {time.perf_counter() - started:.1f} s, "
-                f"peak {peak_kib(pid) / 1024:.0f} MiB (at start {idle / 1024:.0f} MiB)"
+                f"peak {peak_rss_kib(pid) / 1024:.0f} MiB (at start {idle / 1024:.0f} MiB)"
             )
         dataset_id = response.json()["id"]
         measure_exports(data_dir, dataset_id, REPO_ROOT, sys.executable, "streamed")

@@ -43,38 +43,59 @@ def annserve_env(data_dir: Path, settings: Mapping[str, object]) -> dict[str, st
     return env
 
 
+def peak_rss_kib(pid: int) -> int:
+    """The high-water mark of ``pid``'s resident memory (``VmHWM``), KiB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM")
+
+
+@contextmanager
+def server_process(
+    data_dir: Path,
+    settings: Mapping[str, object],
+    checkout: Path = REPO_ROOT,
+    python: str = sys.executable,
+) -> Iterator[Server]:
+    """``annserve serve`` from ``checkout`` on ``data_dir`` with ``ANNSERVE_<NAME>`` settings
+    (and a free gRPC port unless given), once healthy; stopped (SIGTERM) on exit."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [python, "-m", "app", "serve", "--port", str(port)],
+        cwd=checkout,
+        env=annserve_env(data_dir, {"log_level": "warning", "grpc_port": _free_port(), **settings}),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the server did not start")
+            time.sleep(0.1)
+        yield Server(base_url, data_dir, process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
 @contextmanager
 def running_server(**settings: object) -> Iterator[Server]:
-    """Start a server with ``ANNSERVE_<NAME>`` settings; stop it (SIGTERM) on exit."""
-    with tempfile.TemporaryDirectory(prefix="annserve-bench-") as tmp:
-        data_dir = Path(tmp)
-        port = _free_port()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", "--port", str(port)],
-            cwd=REPO_ROOT,
-            env=annserve_env(
-                data_dir, {"log_level": "warning", "grpc_port": _free_port(), **settings}
-            ),
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        base_url = f"http://127.0.0.1:{port}"
-        try:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if process.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start")
-                time.sleep(0.1)
-            time.sleep(2.0)  # let the worker processes finish importing
-            yield Server(base_url, data_dir, process.pid)
-        finally:
-            process.send_signal(signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
+    """Start a server with ``ANNSERVE_<NAME>`` settings on a temporary data dir; stop it
+    (SIGTERM) on exit."""
+    with (
+        tempfile.TemporaryDirectory(prefix="annserve-bench-") as tmp,
+        server_process(Path(tmp), settings) as server,
+    ):
+        time.sleep(2.0)  # let the worker processes finish importing
+        yield server

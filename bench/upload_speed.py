@@ -34,7 +34,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.server import running_server
+from bench.server import peak_rss_kib, running_server
 
 
 def mixed_csv(rows: int, seed: int = 0) -> bytes:
@@ -65,14 +65,6 @@ def mixed_csv(rows: int, seed: int = 0) -> bytes:
     buffer = io.StringIO()
     pd.DataFrame(columns).to_csv(buffer, index=False)
     return buffer.getvalue().encode()
-
-
-def vm_hwm_kib(pid: int) -> int:
-    """The process's resident-set high-water mark (KiB)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmHWM")
 
 
 def upload(http: httpx.Client, path: Path) -> dict[str, object]:
@@ -115,17 +107,17 @@ def memory(rows: int) -> None:
         del data
         with running_server() as server, httpx.Client(base_url=server.base_url, timeout=900) as h:
             pid = server.pid
-            before = vm_hwm_kib(pid)
+            before = peak_rss_kib(pid)
             created = upload(h, path)
-            after = vm_hwm_kib(pid)
+            after = peak_rss_kib(pid)
             stored = next((server.data_dir / "datasets").glob(f"{created['id']}*"))
             parsed = _parsed_bytes(stored)
-            export_start = vm_hwm_kib(pid)
+            export_start = peak_rss_kib(pid)
             with h.stream(
                 "GET", f"/v1/datasets/{created['id']}/data", headers={"accept": "text/csv"}
             ) as answer:
                 exported = sum(len(chunk) for chunk in answer.iter_bytes())
-            after_export = vm_hwm_kib(pid)
+            after_export = peak_rss_kib(pid)
         size_mb = path.stat().st_size / 1e6
     print(f"upload of a {size_mb:.0f} MB CSV ({rows:,} rows x 20 columns):")
     print(f"  server peak RSS before {before / 1024:.0f} MiB, after {after / 1024:.0f} MiB")

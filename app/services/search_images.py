@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from app.services.images import MEDIA_TYPES, ImageFormat, ImagePlan
-from app.services.search_importance import ImportanceMethod, param_importances
+from app.services.search_importance import ImportanceMethod, param_importances, varied_params
 from app.services.searches import SearchView
 from app.storage.search_tables import TrialRow
 from core.search_plots import Curve, curves_plot, importance_plot, trials_plot
@@ -86,11 +86,13 @@ def cost_curves_image(
 
 
 def importance_image(view: SearchView, method: ImportanceMethod, fmt: ImageFormat) -> ImagePlan:
-    """The searched parameters' importance as bars (checked before the plan is returned)."""
-    result = param_importances(view, method)
-    pairs = [(item["param"], item["importance"]) for item in result["importances"]]
+    """The searched parameters' importance as bars (refusals checked before the plan is
+    returned; the importances computed only when the image is drawn)."""
+    varied_params(view)
 
     def draw() -> bytes:
+        result = param_importances(view, method)
+        pairs = [(item["param"], item["importance"]) for item in result["importances"]]
         return importance_plot(pairs, method=method, format=fmt)
 
     return ImagePlan(_etag(view, "importance", method, fmt), MEDIA_TYPES[fmt], draw, pinned=False)

@@ -28,11 +28,9 @@ def _evaluator(method: ImportanceMethod, seed: int) -> Any:
     return PedAnovaImportanceEvaluator()
 
 
-def param_importances(view: SearchView, method: ImportanceMethod = "fanova") -> dict[str, Any]:
-    """``{method, metric, n_trials, importances: [{param, importance}]}``, most important first
-    (importances sum to 1 for fANOVA); 409 with too few succeeded trials or nothing varied."""
-    import optuna
-
+def varied_params(view: SearchView) -> list[str]:
+    """The searched parameters that took more than one value in the succeeded trials; 409 with
+    too few succeeded trials or none varied (cheap: no study is built)."""
     succeeded = [t for t in view.trials if t.status == "succeeded" and t.value is not None]
     if len(succeeded) < MIN_TRIALS:
         raise Conflict(
@@ -40,13 +38,24 @@ def param_importances(view: SearchView, method: ImportanceMethod = "fanova") -> 
             f"{len(succeeded)}",
             code="too_few_trials",
         )
-    study, space, _ = rebuilt_study(view.spec, succeeded)
-    varied = [path for path in space if len({repr(t.params.get(path)) for t in succeeded}) > 1]
+    paths = view.spec["space"]
+    varied = [path for path in paths if len({repr(t.params.get(path)) for t in succeeded}) > 1]
     if not varied:
         raise Conflict(
             "no searched parameter took more than one value in the succeeded trials",
             code="nothing_varied",
         )
+    return varied
+
+
+def param_importances(view: SearchView, method: ImportanceMethod = "fanova") -> dict[str, Any]:
+    """``{method, metric, n_trials, importances: [{param, importance}]}``, most important first
+    (importances sum to 1 for fANOVA); 409 with too few succeeded trials or nothing varied."""
+    import optuna
+
+    varied = varied_params(view)
+    succeeded = [t for t in view.trials if t.status == "succeeded" and t.value is not None]
+    study, _, _ = rebuilt_study(view.spec, succeeded)
     values = optuna.importance.get_param_importances(
         study, evaluator=_evaluator(method, int(view.spec["seed"])), params=varied
     )

@@ -7,13 +7,23 @@ row lists would cost more than the prediction.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
 from app.api.schemas.common import ClassLabel, DatasetId, TargetValue
 
 Split = Literal["train", "test", "all"]
+
+
+Records = Annotated[
+    list[dict[str, float | str | bool | None]] | None,
+    Field(
+        min_length=1,
+        description="A table model's rows keyed by column name (any order; null for missing).",
+    ),
+]
+"""Rows of a table model by column name, as predict and evaluate take them."""
 
 
 class PredictRequest(BaseModel):
@@ -36,11 +46,7 @@ class PredictRequest(BaseModel):
         min_length=1,
         description="Rows (m, n_inputs); a table model's rows hold its columns in upload order.",
     )
-    records: list[dict[str, float | str | bool | None]] | None = Field(
-        default=None,
-        min_length=1,
-        description="A table model's rows keyed by column name (any order; null for missing).",
-    )
+    records: Records = None
     version: int | None = Field(
         default=None, ge=0, le=2_147_483_647, description="Parameter version (default: current)."
     )
@@ -97,11 +103,7 @@ class EvaluateRequest(BaseModel):
         min_length=1,
         description="Rows (m, n_inputs); a table model's rows hold its columns in upload order.",
     )
-    records: list[dict[str, float | str | bool | None]] | None = Field(
-        default=None,
-        min_length=1,
-        description="A table model's rows keyed by column name (any order; null for missing).",
-    )
+    records: Records = None
     targets: list[TargetValue | list[FiniteFloat]] | None = Field(default=None, min_length=1)
     version: int | None = Field(default=None, ge=0, le=2_147_483_647)
 
