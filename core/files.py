@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 
 
 def fsync_directory(directory: Path) -> None:
@@ -22,8 +25,10 @@ def fsync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def atomic_write_bytes(path: str | Path, data: bytes, *, overwrite: bool = True) -> None:
-    """Write ``data`` to ``path`` atomically, creating its directory if needed.
+@contextmanager
+def atomic_writer(path: str | Path, *, overwrite: bool = True) -> Iterator[BinaryIO]:
+    """A binary handle whose bytes replace ``path`` atomically when the block ends without an
+    exception (nothing changes otherwise); its directory is created if needed.
 
     With ``overwrite=False`` an existing file is kept and ``FileExistsError`` raised, so two
     writers cannot both create the same immutable file.
@@ -34,7 +39,7 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, overwrite: bool = True)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
         if overwrite:
@@ -44,3 +49,9 @@ def atomic_write_bytes(path: str | Path, data: bytes, *, overwrite: bool = True)
         fsync_directory(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def atomic_write_bytes(path: str | Path, data: bytes, *, overwrite: bool = True) -> None:
+    """Write ``data`` to ``path`` atomically (see :func:`atomic_writer`)."""
+    with atomic_writer(path, overwrite=overwrite) as handle:
+        handle.write(data)

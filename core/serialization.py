@@ -12,13 +12,13 @@ import io
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 from numpy.typing import NDArray
 
 from core.errors import ConfigurationError
-from core.files import atomic_write_bytes
+from core.files import atomic_write_bytes, atomic_writer
 from core.network import ANN
 from core.training_state import TrainingState
 
@@ -29,6 +29,14 @@ FORMAT_VERSION = 1
 
 def npz_bytes(arrays: Mapping[str, Array], metadata: Mapping[str, Any]) -> bytes:
     """Serialize ``arrays`` (numeric or bool, never object) and JSON ``metadata`` to bytes."""
+    buffer = io.BytesIO()
+    write_npz(buffer, arrays, metadata)
+    return buffer.getvalue()
+
+
+def write_npz(handle: BinaryIO, arrays: Mapping[str, Array], metadata: Mapping[str, Any]) -> None:
+    """Write ``arrays`` and ``metadata`` as ``.npz`` to ``handle``, an array at a time (numpy
+    copies no more than 16 MiB of one at once)."""
     if METADATA_KEY in arrays:
         raise ConfigurationError(f"array name {METADATA_KEY!r} is reserved.")
     checked: dict[str, Array] = {}
@@ -42,9 +50,7 @@ def npz_bytes(arrays: Mapping[str, Array], metadata: Mapping[str, Any]) -> bytes
     except (TypeError, ValueError) as exc:
         raise ConfigurationError(f"metadata is not JSON-able: {exc}") from exc
     checked[METADATA_KEY] = np.frombuffer(text.encode("utf-8"), dtype=np.uint8)
-    buffer = io.BytesIO()
-    np.savez(buffer, **checked)  # type: ignore[arg-type]
-    return buffer.getvalue()
+    np.savez(handle, **checked)  # type: ignore[arg-type]
 
 
 def npz_from_bytes(data: bytes) -> tuple[dict[str, Array], dict[str, Any]]:
@@ -65,8 +71,10 @@ def npz_from_bytes(data: bytes) -> tuple[dict[str, Array], dict[str, Any]]:
 
 
 def save_npz(path: str | Path, arrays: Mapping[str, Array], metadata: Mapping[str, Any]) -> None:
-    """Write arrays and metadata to ``path`` atomically."""
-    atomic_write_bytes(path, npz_bytes(arrays, metadata))
+    """Write arrays and metadata to ``path`` atomically, streamed to the file (no copy of the
+    whole archive in memory)."""
+    with atomic_writer(path) as handle:
+        write_npz(handle, arrays, metadata)
 
 
 def load_npz(path: str | Path) -> tuple[dict[str, Array], dict[str, Any]]:

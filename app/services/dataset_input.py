@@ -170,7 +170,19 @@ def _class_targets(
         codec, indices = _factorized(labels)
     except CoreError as error:
         raise InvalidInput(str(error), code="labels_do_not_fit_task") from error
-    k = codec.n_classes
+    check_class_count(codec.n_classes, task, settings, list(codec.classes))
+    return indices, list(codec.classes)
+
+
+def check_class_count(
+    k: int, task: str, settings: Settings, classes: Sequence[int | str] = ()
+) -> None:
+    """Refuse ``k`` classes that do not fit ``task`` (binary, multiclass, or auto) or the limit."""
+    if k < 2:
+        raise InvalidInput(
+            f"classification needs at least 2 classes, got only {list(classes)}",
+            code="single_class",
+        )
     if task == "binary" and k != 2:
         raise InvalidInput(
             f"task binary needs exactly 2 classes, got {k}", code="labels_do_not_fit_task"
@@ -184,7 +196,6 @@ def _class_targets(
         raise LimitExceeded(
             f"{k} classes exceed max_units={settings.max_units}", code="too_many_classes"
         )
-    return indices, list(codec.classes)
 
 
 def _finite_or_none(value: Any) -> Any:

@@ -11,7 +11,6 @@ serves every numeric-only path as before.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -20,38 +19,49 @@ from numpy.typing import NDArray
 
 from app.errors import FieldError, InvalidInput
 from app.services.dataset_input import (
+    MAX_INFERRED_CLASSES,
+    Label,
     PreparedDataset,
     _class_targets,
     _finite_or_none,
     _regression_targets,
     _target_stats,
+    check_class_count,
     infer_task,
 )
-from app.services.table_upload import RawTable
+from app.services.table_upload import Labels, RawTable, TableColumn
 from app.settings import Settings
 from app.storage.table_columns import TABLE_KEY
 from core.errors import CoreError
 from core.preprocessing import train_test_split_indices
-from core.table_values import COLUMN_TYPES, DEFAULT_NA_VALUES, Column, coerce, missing_mask
+from core.table_values import (
+    COLUMN_TYPES,
+    DEFAULT_NA_VALUES,
+    CategoryCodes,
+    coerce,
+    missing_mask,
+)
 
 TOP_CATEGORIES = 10
 
 
 # Profiles -------------------------------------------------------------------------------------
-def column_profile(name: str, kind: str, column: Column | None, m: int) -> dict[str, Any]:
+def column_profile(name: str, kind: str, column: TableColumn | None) -> dict[str, Any]:
     """Type, missing and distinct counts, number statistics or the most frequent categories."""
     profile: dict[str, Any] = {"name": name, "type": kind}
     if column is None:
         return profile
-    missing = missing_mask(column)
-    profile["missing"] = int(missing.sum())
-    if kind == "categorical":
-        counts = Counter(v for v in column if v is not None)
-        profile["distinct"] = len(counts)
+    if isinstance(column, CategoryCodes):
+        counts = column.counts()
+        profile["missing"] = len(column) - int(counts.sum())
+        profile["distinct"] = int(np.count_nonzero(counts))
+        top = np.argsort(-counts, kind="stable")[:TOP_CATEGORIES]
         profile["top"] = [
-            {"value": value, "count": count} for value, count in counts.most_common(TOP_CATEGORIES)
+            {"value": column.categories[i], "count": int(counts[i])} for i in top if counts[i]
         ]
         return profile
+    missing = missing_mask(column)
+    profile["missing"] = int(missing.sum())
     present = np.asarray(column[~missing], dtype=np.float64)
     profile["distinct"] = int(np.unique(present).size)
     if present.size:
@@ -76,14 +86,9 @@ def table_arrays(raw: RawTable) -> tuple[dict[str, NDArray[Any]], dict[str, Any]
     for j, name in enumerate(raw.feature_names):
         kind, column = raw.types[name], raw.columns[name]
         described.append({"name": name, "type": kind})
-        if kind == "categorical":
-            texts = [v for v in column if v is not None]
-            categories = sorted(set(texts))
-            lookup = {c: i for i, c in enumerate(categories)}
-            arrays[f"col{j}"] = np.array(
-                [-1 if v is None else lookup[v] for v in column], dtype=np.int32
-            )
-            arrays[f"cat{j}"] = np.array(categories, dtype=str)
+        if isinstance(column, CategoryCodes):
+            arrays[f"col{j}"] = column.codes
+            arrays[f"cat{j}"] = np.array(column.categories, dtype=str)
         else:
             arrays[f"col{j}"] = np.asarray(column, dtype=np.float64)
     return arrays, {TABLE_KEY: described}
@@ -93,8 +98,13 @@ def numeric_matrix(raw: RawTable) -> NDArray[np.float64]:
     """``features`` ``(m, n)`` of an all-numeric table without missing values, else ``(m, 0)``."""
     m = len(raw.labels)
     names = raw.feature_names
-    if all(raw.types[n] == "numeric" for n in names):
-        matrix = np.column_stack([raw.columns[n] for n in names]).astype(np.float64)
+    numbers = [
+        column
+        for name in names
+        if raw.types[name] == "numeric" and isinstance(column := raw.columns[name], np.ndarray)
+    ]
+    if len(numbers) == len(names):
+        matrix = np.column_stack(numbers).astype(np.float64)
         if np.isfinite(matrix).all():
             return matrix.reshape(m, len(names))
     return np.empty((m, 0))
@@ -136,7 +146,7 @@ def raw_from_rows(
             )
     keep = [i for i, label in enumerate(labels) if label is not None]
     types: dict[str, str] = {}
-    columns: dict[str, Column] = {}
+    columns: dict[str, TableColumn] = {}
     errors: list[FieldError] = []
     for j, name in enumerate(names):
         values = [rows[i][j] for i in keep]
@@ -150,7 +160,7 @@ def raw_from_rows(
                 shown = ", ".join(str(keep[i]) for i in where[:5])
                 message = f"{len(where)} value(s) do not fit type {types[name]} (rows {shown})"
                 errors.append(FieldError(field=f"features.{name}", message=message, code=code))
-        columns[name] = column
+        columns[name] = CategoryCodes.from_texts(column) if types[name] == "categorical" else column
     if errors:
         raise InvalidInput(f"{len(errors)} bad column(s)", code="invalid_values", errors=errors)
     if not columns:
@@ -160,21 +170,48 @@ def raw_from_rows(
 
 
 # The dataset ----------------------------------------------------------------------------------
+def encode_targets(
+    labels: Labels, task: str | None, settings: Settings
+) -> tuple[str, NDArray[Any], list[int | str] | None]:
+    """The task, the stored targets (class indices or values) and the classes of ``labels``.
+
+    A column of text classes (codes) or of int64 numbers is encoded by numpy; other labels (a
+    list from JSON rows, float classes) by the rules of :mod:`app.services.dataset_input`.
+    """
+    if isinstance(labels, CategoryCodes):
+        if task == "regression":
+            raise InvalidInput("regression targets must be numbers", code="labels_do_not_fit_task")
+        classes: list[int | str] = list(labels.categories)
+        check_class_count(len(classes), task or "auto", settings, classes)
+        return _class_task(classes), labels.codes.astype(np.int64), classes
+    if isinstance(labels, np.ndarray) and labels.dtype == np.int64 and task != "regression":
+        distinct, indices = np.unique(labels, return_inverse=True)
+        if task is not None or distinct.size <= MAX_INFERRED_CLASSES:
+            classes = distinct.tolist()
+            check_class_count(len(classes), task or "auto", settings, classes)
+            return _class_task(classes), indices.astype(np.int64), classes
+    if isinstance(labels, np.ndarray) and task in (None, "regression"):
+        return "regression", labels.astype(np.float64), None
+    values: list[Label] = labels.tolist() if isinstance(labels, np.ndarray) else labels
+    task = task or infer_task(values)
+    if task == "regression":
+        return task, _regression_targets(values), None
+    targets, classes = _class_targets(values, task, settings)
+    return _class_task(classes), targets, classes
+
+
+def _class_task(classes: Sequence[int | str]) -> str:
+    return "binary" if len(classes) == 2 else "multiclass"
+
+
 def prepare_table(
     raw: RawTable, *, task: str | None, test_fraction: float, seed: int, settings: Settings
 ) -> PreparedDataset:
     """Encode the labels, split, and profile the columns of ``raw``."""
-    labels = raw.labels
-    m = len(labels)
+    m = len(raw.labels)
     if m < 2:
         raise InvalidInput("a dataset needs at least 2 rows", code="too_few_samples")
-    task = task or infer_task(labels)
-    classes: list[int | str] | None = None
-    if task == "regression":
-        targets: NDArray[Any] = _regression_targets(labels)
-    else:
-        targets, classes = _class_targets(labels, task, settings)
-        task = "binary" if len(classes) == 2 else "multiclass"
+    task, targets, classes = encode_targets(raw.labels, task, settings)
     try:
         train_idx, test_idx = train_test_split_indices(
             targets, test_fraction, seed, stratify=classes is not None
@@ -182,7 +219,7 @@ def prepare_table(
     except CoreError as error:
         raise InvalidInput(str(error), code="invalid_split") from error
     profiles = [
-        column_profile(name, kind, raw.columns.get(name), m) for name, kind in raw.types.items()
+        column_profile(name, kind, raw.columns.get(name)) for name, kind in raw.types.items()
     ]
     stats = _finite_or_none(
         {

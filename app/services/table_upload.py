@@ -39,18 +39,28 @@ from core.table_values import (
     FALSE_WORDS,
     MAX_ABS_VALUE,
     TRUE_WORDS,
+    CategoryCodes,
     Column,
     coerce,
     parse_datetime,
 )
 
+TableColumn = Column | CategoryCodes
+"""A feature column as the upload holds it: categories as codes, every other type as floats."""
+Labels = list[int | float | str] | np.ndarray[Any, Any] | CategoryCodes
+"""A target column: int64 or float64 numbers, text classes as codes, or (JSON rows, mixed
+labels) a list of values."""
+
 MAX_NAME_LENGTH = 200
 SHOWN_LINES = 5
-SNIFF_BYTES = 64 * 1024
+SNIFF_BYTES = 16 * 1024
 MIN_ROWS_FOR_IDENTIFIER = 20
 IDENTIFIER_DISTINCT_SHARE = 0.5
 """A text column with more distinct values than this share of its filled cells is an identifier."""
 DELIMITERS = ",;\t|"
+DATE_SAMPLE = 50
+"""How many distinct texts (spread over their sorted order) must read as dates for a text
+column to be inferred ``datetime``."""
 
 
 @dataclass(frozen=True)
@@ -70,9 +80,9 @@ class RawTable:
     target's labels and how many rows were dropped for a missing target."""
 
     types: dict[str, str]
-    columns: dict[str, Column]
+    columns: dict[str, TableColumn]
     target_name: str
-    labels: list[int | float | str]
+    labels: Labels
     dropped_rows: int = 0
     target_type: str = "numeric"
 
@@ -185,16 +195,19 @@ def _check_header(names: list[str]) -> list[str]:
 
 
 # Columns ----------------------------------------------------------------------------------------
+def _is_text(array: pa.ChunkedArray) -> bool:
+    return bool(pa.types.is_string(array.type) or pa.types.is_large_string(array.type))
+
+
 def _texts(array: pa.ChunkedArray) -> pa.ChunkedArray:
-    if not pa.types.is_string(array.type) and not pa.types.is_large_string(array.type):
+    if not _is_text(array):
         array = pc.cast(array, pa.string())
     return pc.utf8_trim_whitespace(array)
 
 
 def _float_column(array: pa.ChunkedArray) -> np.ndarray[Any, Any]:
-    return np.asarray(
-        pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False), dtype=np.float64
-    ).copy()
+    values = np.asarray(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False), np.float64)
+    return values if values.flags.writeable else values.copy()
 
 
 def _seconds(array: pa.ChunkedArray) -> np.ndarray[Any, Any]:
@@ -204,24 +217,83 @@ def _seconds(array: pa.ChunkedArray) -> np.ndarray[Any, Any]:
     return _float_column(stamps)
 
 
-def _infer_text(texts: pa.ChunkedArray, m: int) -> str:
-    present = pc.drop_null(texts)
-    distinct = pc.unique(present)
-    n_distinct = len(distinct)
-    if n_distinct <= 1:
-        return "ignored"
-    words = {str(w).lower() for w in distinct.to_pylist()[:8]}
-    if n_distinct <= 8 and words <= (TRUE_WORDS | FALSE_WORDS) and words & TRUE_WORDS:
-        return "boolean"
-    sample = distinct.to_pylist()[:20]
-    if all(any(ch.isdigit() for ch in s) and parse_datetime(s) is not None for s in sample):
-        return "datetime"
-    if (
-        n_distinct > IDENTIFIER_DISTINCT_SHARE * len(present)
-        and len(present) >= MIN_ROWS_FOR_IDENTIFIER
-    ):
-        return "ignored"
-    return "categorical"
+class TextColumn:
+    """A text column read through its distinct values: each distinct text is trimmed, sorted
+    and converted once, by Arrow's hash kernels, and no cell becomes a Python string."""
+
+    def __init__(self, array: pa.ChunkedArray) -> None:
+        self.array = array if _is_text(array) else pc.cast(array, pa.string())
+        self.raw = pc.unique(self.array).drop_null()
+        """The distinct texts as written (before trimming)."""
+        self.trimmed = pc.utf8_trim_whitespace(self.raw)
+        self.n_present = len(self.array) - self.array.null_count
+
+    def distinct(self) -> pa.Array:
+        """The distinct trimmed texts, sorted."""
+        distinct = pc.unique(self.trimmed)
+        return distinct.take(pc.array_sort_indices(distinct))
+
+    def codes(self) -> CategoryCodes:
+        """The column as codes into its sorted distinct trimmed texts (-1 where missing)."""
+        trimmed = self.trimmed.to_pylist()
+        categories = sorted(set(trimmed))
+        lookup = {text: code for code, text in enumerate(categories)}
+        remap = np.array([*(lookup[text] for text in trimmed), -1], dtype=np.int32)
+        where = pc.fill_null(pc.index_in(self.array, value_set=self.raw), len(trimmed))
+        return CategoryCodes(
+            remap[np.asarray(where.to_numpy(zero_copy_only=False))], tuple(categories)
+        )
+
+    def infer(self) -> str:
+        """The type the texts suggest (see the module docstring)."""
+        distinct = self.distinct()
+        n_distinct = len(distinct)
+        if n_distinct <= 1:
+            return "ignored"
+        if n_distinct <= 8:
+            words = {str(w).lower() for w in distinct.to_pylist()}
+            if words <= (TRUE_WORDS | FALSE_WORDS) and words & TRUE_WORDS:
+                return "boolean"
+        # Sorted texts put digits before letters: a spread sample with the last text catches a
+        # word among dates.
+        step = max(1, n_distinct // DATE_SAMPLE)
+        sample = [*distinct[::step].to_pylist(), distinct[-1].as_py()]
+        if all(any(ch.isdigit() for ch in s) and parse_datetime(s) is not None for s in sample):
+            return "datetime"
+        if (
+            n_distinct > IDENTIFIER_DISTINCT_SHARE * self.n_present
+            and self.n_present >= MIN_ROWS_FOR_IDENTIFIER
+        ):
+            return "ignored"
+        return "categorical"
+
+    def convert(self, kind: str, name: str, problems: _Problems) -> TableColumn:
+        """The column as ``kind``: codes, or each distinct text read once as a number."""
+        codes = self.codes()
+        if kind == "categorical":
+            return codes
+        values, bad, out_of_range = coerce(list(codes.categories), kind, ())
+        column = np.append(values, np.nan)[
+            np.where(codes.codes >= 0, codes.codes, len(codes.categories))
+        ]
+        if kind == "numeric":
+            problems.add(name, "not_numeric", self._cells(codes, bad), "are not numbers")
+            problems.add(
+                name,
+                "out_of_range",
+                self._cells(codes, out_of_range),
+                "are infinite or beyond 1e300",
+            )
+        else:
+            problems.add(name, "bad_value", self._cells(codes, bad), f"are not {kind} values")
+        return column
+
+    @staticmethod
+    def _cells(codes: CategoryCodes, which: Sequence[int]) -> list[int]:
+        if not which:
+            return []
+        cells: list[int] = np.flatnonzero(np.isin(codes.codes, np.asarray(which))).tolist()
+        return cells
 
 
 def infer_type(array: pa.ChunkedArray) -> str:
@@ -236,66 +308,64 @@ def infer_type(array: pa.ChunkedArray) -> str:
         return "ignored" if len(pc.unique(pc.drop_null(array))) <= 1 else "numeric"
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
         return "datetime"
-    if pa.types.is_string(kind) or pa.types.is_large_string(kind):
-        return _infer_text(_texts(array), len(array))
+    if _is_text(array):
+        return TextColumn(array).infer()
     return "categorical"
 
 
 def _numeric(array: pa.ChunkedArray, name: str, problems: _Problems) -> Column:
-    if pa.types.is_integer(array.type) or pa.types.is_floating(array.type):
-        values = _float_column(array)
-        nulls = np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
-        bad = ~np.isfinite(values) & ~nulls
-        problems.add(name, "not_finite", np.flatnonzero(bad).tolist(), "are NaN or infinite")
-        big = np.isfinite(values) & (np.abs(values) > MAX_ABS_VALUE)
-        problems.add(name, "out_of_range", np.flatnonzero(big).tolist(), "exceed 1e300")
-        if pa.types.is_floating(array.type):
-            whole = values[np.isfinite(values)]
-            if whole.size and np.all(whole == np.round(whole)) and np.any(np.abs(whole) >= 2**63):
-                where = np.flatnonzero(np.isfinite(values) & (np.abs(values) >= 2**63)).tolist()
-                problems.add(name, "out_of_range", where, "are integers beyond 64 bits")
-        return values
-    column, bad_cells, out_of_range = coerce(_texts(array).to_pylist(), "numeric", ())
-    problems.add(name, "not_numeric", bad_cells, "are not numbers")
-    problems.add(name, "out_of_range", out_of_range, "are infinite or beyond 1e300")
-    return column
+    values = _float_column(array)
+    nulls = np.asarray(array.is_null().to_numpy(zero_copy_only=False), dtype=bool)
+    bad = ~np.isfinite(values) & ~nulls
+    problems.add(name, "not_finite", np.flatnonzero(bad).tolist(), "are NaN or infinite")
+    big = np.isfinite(values) & (np.abs(values) > MAX_ABS_VALUE)
+    problems.add(name, "out_of_range", np.flatnonzero(big).tolist(), "exceed 1e300")
+    if pa.types.is_floating(array.type):
+        whole = values[np.isfinite(values)]
+        if whole.size and np.all(whole == np.round(whole)) and np.any(np.abs(whole) >= 2**63):
+            where = np.flatnonzero(np.isfinite(values) & (np.abs(values) >= 2**63)).tolist()
+            problems.add(name, "out_of_range", where, "are integers beyond 64 bits")
+    return values
 
 
-def convert_column(array: pa.ChunkedArray, kind: str, name: str, problems: _Problems) -> Column:
-    """A column of ``kind`` in core's raw form (:mod:`core.table_values`)."""
-    if kind == "numeric":
+def convert_column(
+    array: pa.ChunkedArray, kind: str, name: str, problems: _Problems
+) -> TableColumn:
+    """A column of ``kind`` in core's raw form (:mod:`core.table_values`), categories as codes."""
+    is_number = pa.types.is_integer(array.type) or pa.types.is_floating(array.type)
+    if kind == "numeric" and is_number:
         return _numeric(array, name, problems)
     if kind == "datetime" and (pa.types.is_timestamp(array.type) or pa.types.is_date(array.type)):
         return _seconds(array)
     if kind == "boolean" and pa.types.is_boolean(array.type):
         return _float_column(array)
-    if kind == "categorical" and (
-        pa.types.is_string(array.type) or pa.types.is_large_string(array.type)
-    ):
-        return np.asarray(_texts(array).to_numpy(zero_copy_only=False), dtype=object)
-    values = array.to_pylist()
-    if pa.types.is_string(array.type) or pa.types.is_large_string(array.type):
-        values = _texts(array).to_pylist()
-    column, bad, _ = coerce(values, kind, ())
-    problems.add(name, "bad_value", bad, f"are not {kind} values")
-    return column
+    if _is_text(array):
+        return TextColumn(array).convert(kind, name, problems)
+    column, bad, _ = coerce(array.to_pylist(), kind, ())
+    if kind == "numeric":
+        problems.add(name, "not_numeric", bad, "are not numbers")
+    else:
+        problems.add(name, "bad_value", bad, f"are not {kind} values")
+    return CategoryCodes.from_texts(column) if kind == "categorical" else column
 
 
 # The table --------------------------------------------------------------------------------------
-def _labels(array: pa.ChunkedArray, kind: str | None) -> tuple[list[int | float | str], str]:
+def _labels(array: pa.ChunkedArray, kind: str | None) -> tuple[Labels, str]:
     if kind == "categorical" or not (
         pa.types.is_integer(array.type) or pa.types.is_floating(array.type)
     ):
         if pa.types.is_floating(array.type) or pa.types.is_boolean(array.type):
             column, _, _ = coerce(array.to_pylist(), "categorical")
             return list(column), "categorical"
-        return list(_texts(array).to_pylist()), "categorical"
+        return TextColumn(array).codes(), "categorical"
     if pa.types.is_integer(array.type):
-        return array.to_numpy().tolist(), "numeric"
+        if pa.types.is_unsigned_integer(array.type) and pc.max(array).as_py() >= 2**63:
+            return array.to_pylist(), "numeric"  # beyond int64: named by the label checks
+        return np.asarray(array.to_numpy(), dtype=np.int64), "numeric"
     values = _float_column(array)
     if not np.isfinite(values).all():
         raise InvalidInput("the target column holds NaN or infinite values", code="not_finite")
-    return values.tolist(), "numeric"
+    return values, "numeric"
 
 
 def _check_options(names: list[str], options: UploadOptions) -> None:
@@ -346,15 +416,20 @@ def table_from_arrow(table: pa.Table, options: UploadOptions, settings: Settings
             code="too_few_samples",
         )
     types: dict[str, str] = {}
-    columns: dict[str, Column] = {}
+    columns: dict[str, TableColumn] = {}
     problems = _Problems()
     for name in names:
         if name == target:
             continue
         array = table.column(name)
+        text = TextColumn(array) if _is_text(array) else None
         kind = "ignored" if name in options.drop else options.column_types.get(name)
-        types[name] = kind or infer_type(array)
-        if types[name] != "ignored":
+        types[name] = kind or (text.infer() if text is not None else infer_type(array))
+        if types[name] == "ignored":
+            continue
+        if text is not None:
+            columns[name] = text.convert(types[name], name, problems)
+        else:
             columns[name] = convert_column(array, types[name], name, problems)
     problems.raise_if_any()
     if not columns:

@@ -30,7 +30,7 @@ from app.ids import DATASET, JOB, MODEL, validate_id
 from app.storage.array_slices import NpzSlices
 from app.storage.change_marker import ChangeMarker
 from core.files import atomic_write_bytes
-from core.serialization import npz_bytes, npz_from_bytes
+from core.serialization import npz_from_bytes, save_npz
 
 
 def write_npz_atomic(
@@ -39,7 +39,7 @@ def write_npz_atomic(
     metadata: Mapping[str, Any] | None = None,
 ) -> None:
     """Write ``arrays`` and JSON ``metadata`` to ``path`` atomically (core's ``.npz`` format)."""
-    atomic_write_bytes(path, npz_bytes(arrays, metadata or {}))
+    save_npz(path, arrays, metadata or {})
 
 
 def read_npz(path: Path) -> tuple[dict[str, NDArray[Any]], dict[str, Any]]:

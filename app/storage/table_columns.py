@@ -10,7 +10,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from app.storage.tables import DatasetRow
-from core.table_values import Column, Table
+from core.table_values import CategoryCodes, Column, Table
 
 TABLE_KEY = "columns"
 """The metadata key that describes the stored columns (absent in a numeric-only file)."""
@@ -26,9 +26,8 @@ def columns_from_arrays(
     columns: dict[str, Column] = {}
     for j, entry in enumerate(described):
         if entry["type"] == "categorical":
-            codes = arrays[f"col{j}"]
-            categories = np.array([*arrays[f"cat{j}"].tolist(), None], dtype=object)
-            columns[entry["name"]] = categories[np.where(codes >= 0, codes, len(categories) - 1)]
+            coded = CategoryCodes(arrays[f"col{j}"], tuple(arrays[f"cat{j}"].tolist()))
+            columns[entry["name"]] = coded.texts()
         else:
             columns[entry["name"]] = arrays[f"col{j}"]
     return columns

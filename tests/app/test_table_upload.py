@@ -157,3 +157,55 @@ def test_text_mostly_distinct_is_an_identifier(client: TestClient) -> None:
     assert profile(body, "name")["type"] == "ignored"
     assert profile(body, "model")["type"] == "categorical"
     assert body["feature_names"] == ["model", "x"]
+
+
+def test_categories_are_trimmed_counted_and_stored_as_their_texts(client: TestClient) -> None:
+    cells = [" red", "red ", "blue", "", "red", "  green  ", "blue", "red"] * 3
+    rows = "".join(f"{c},{i % 4},{i % 2}\n" for i, c in enumerate(cells))
+    body = upload(client, f"colour,x,y\n{rows}".encode()).json()
+    colour = profile(body, "colour")
+    assert colour["type"] == "categorical" and colour["missing"] == 3
+    assert colour["top"] == [
+        {"value": "red", "count": 12},
+        {"value": "blue", "count": 6},
+        {"value": "green", "count": 3},
+    ]
+    data = client.get(f"/v1/datasets/{body['id']}/data").json()
+    assert [row[0] for row in data["features"][:8]] == [
+        "red", "red", "blue", None, "red", "green", "blue", "red",
+    ]  # fmt: skip
+
+
+def test_a_word_among_dates_makes_a_category_not_a_refusal(client: TestClient) -> None:
+    # Sorted, the dates come before the word: the sample must still see the word.
+    days = [f"2020-01-{i % 28 + 1:02d}" for i in range(60)] + ["unknown"] * 3
+    rows = "".join(f"{d},{i % 5},{i % 2}\n" for i, d in enumerate(days))
+    response = upload(client, f"when,x,y\n{rows}".encode())
+    assert response.status_code == 201, response.text
+    assert profile(response.json(), "when")["type"] == "categorical"
+
+
+def test_text_forced_numeric_names_each_bad_cell_line(client: TestClient) -> None:
+    rows = "".join(f"{'n/a' if i in (2, 9) else i},{i % 2}\n" for i in range(12))
+    response = upload(client, f"a,y\n{rows}".encode(), column_types='{"a": "numeric"}')
+    error = assert_problem(response, 422, "invalid_csv_cells")["errors"][0]
+    assert error["field"] == "file.a" and error["code"] == "not_numeric"
+    assert error["message"] == "2 cell(s) are not numbers (lines 4, 11)"
+
+
+def test_text_forced_datetime_reads_each_distinct_text_once(client: TestClient) -> None:
+    rows = "".join(f"2021/{i % 12 + 1}/1 ,{i % 3},{i % 2}\n" for i in range(30))
+    body = upload(client, f"d,x,y\n{rows}".encode(), column_types='{"d": "datetime"}').json()
+    when = profile(body, "d")
+    assert when["type"] == "datetime" and when["distinct"] == 12
+    assert when["min_iso"] == "2021-01-01T00:00:00" and when["max_iso"] == "2021-12-01T00:00:00"
+
+
+def test_text_class_labels_are_sorted_classes(client: TestClient) -> None:
+    rows = "".join(f"{i},{['cat', 'ant', 'bee'][i % 3]}\n" for i in range(30))
+    body = upload(client, f"x,kind\n{rows}".encode()).json()
+    assert body["task"] == "multiclass" and body["classes"] == ["ant", "bee", "cat"]
+    counts = body["stats"]["target"]["class_counts"]
+    assert counts == [{"label": c, "count": 10} for c in ("ant", "bee", "cat")]
+    single = upload(client, b"x,kind\n1,a\n2,a\n3,a\n")
+    assert_problem(single, 422, "single_class")

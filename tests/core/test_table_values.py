@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
-from core.table_values import coerce, parse_datetime
+from core.table_values import CategoryCodes, coerce, parse_datetime
 
 JAN_31_2012 = 1327968000.0
 
@@ -32,3 +33,15 @@ def test_coerce_names_the_cells_it_cannot_read() -> None:
     column, bad, _ = coerce(["2012/01/31", "soon", None], "datetime")
     assert column[0] == JAN_31_2012
     assert bad == [1]
+
+
+def test_category_codes_round_trip_their_texts() -> None:
+    column = np.array(["b", None, "a", "b", "c", None], dtype=object)
+    coded = CategoryCodes.from_texts(column)
+    assert coded.categories == ("a", "b", "c")
+    assert coded.codes.tolist() == [1, -1, 0, 1, 2, -1]
+    assert coded.counts().tolist() == [1, 2, 1]
+    assert len(coded) == 6
+    assert coded.texts().tolist() == column.tolist()
+    empty = CategoryCodes.from_texts(np.array([None, None], dtype=object))
+    assert empty.categories == () and empty.texts().tolist() == [None, None]
