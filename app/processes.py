@@ -18,3 +18,15 @@ def pid_alive(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
     except OSError:
         return True
+
+
+BOOT_ID_PATH = "/proc/sys/kernel/random/boot_id"
+
+
+def boot_id() -> str | None:
+    """This boot's id (Linux: new at every boot), None where the kernel does not say."""
+    try:
+        with open(BOOT_ID_PATH) as source:
+            return source.read().strip() or None
+    except OSError:
+        return None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -113,6 +114,11 @@ class Settings(BaseSettings):
     # broker lost it (a duplicate is harmless: a job is claimed once).
     queued_resend_after: float = Field(default=600.0, gt=0)
     worker_concurrency: int = Field(default=1, gt=0)
+    # This host's name in the ids of workers and jobs, by which recovery tells this host's
+    # processes (checked by pid) from other hosts' (checked by their worker's heartbeat).
+    hostname: str = Field(
+        default_factory=socket.gethostname, min_length=1, max_length=100, pattern=r"^[^:\s]+$"
+    )
     worker_pool: WorkerPool = "prefork"
     # Seconds before Redis hands an unacknowledged task to another worker; longer than any job,
     # because a lost worker is noticed sooner through its job's stale heartbeat.

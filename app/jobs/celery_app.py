@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery, Task, signals
 from sqlalchemy.exc import OperationalError
@@ -22,6 +22,9 @@ from app.storage.db import Database
 from app.storage.job_queue import JobQueue
 from app.storage.repositories import JobRepository
 from app.storage.tables import utcnow
+
+if TYPE_CHECKING:
+    from app.jobs.worker_liveness import WorkerLiveness
 
 logger = logging.getLogger("annserve.jobs.celery")
 
@@ -79,7 +82,8 @@ def claim(db: Database, settings: Settings, job_id: str, worker_id: str) -> bool
         if JobQueue(session).claim(job_id, worker_id, utcnow()):
             return True
         row = JobRepository(session).get(job_id)
-        owner = local_pid(row.worker_id) if row is not None and row.status == "running" else None
+        running = row is not None and row.status == "running"
+        owner = local_pid(row.worker_id, settings.hostname) if row is not None and running else None
     if owner is None or pid_alive(owner):
         return False
     reclaim_dead_local(db, settings, {owner})
@@ -87,18 +91,25 @@ def claim(db: Database, settings: Settings, job_id: str, worker_id: str) -> bool
         return JobQueue(session).claim(job_id, worker_id, utcnow())
 
 
-def execute_job(celery: Celery, settings: Settings, job_id: str) -> str:
+def execute_job(
+    celery: Celery, settings: Settings, job_id: str, worker: WorkerLiveness | None = None
+) -> str:
     """The task body: claim ``job_id`` for this process, train it, hand it back on shutdown.
 
-    Returns what became of the job: ``"skipped"`` when the claim failed (the job is running
-    elsewhere, finished, cancelled or deleted: a duplicate delivery), else ``run_job``'s status.
+    ``worker`` is the registered worker process the task runs for (its id goes into the job's
+    ``worker_id``, so recovery on any host can consult its heartbeat). Returns what became of
+    the job: ``"skipped"`` when the claim failed (the job is running elsewhere, finished,
+    cancelled or deleted: a duplicate delivery), else ``run_job``'s status.
     """
     # Imported here so that the API process, which only sends tasks, never loads the runner.
     from app.jobs.runner import Signals, run_job
 
-    # A prefork child runs for its parent, the worker; the solo and threads pools run in it.
-    worker_pid = os.getppid() if settings.worker_pool == "prefork" else os.getpid()
-    worker_id = new_worker_id(worker_pid)
+    if worker is not None:
+        worker_id = new_worker_id(settings.hostname, worker.pid, worker.token)
+    else:
+        # A prefork child runs for its parent, the worker; the solo and threads pools run in it.
+        worker_pid = os.getppid() if settings.worker_pool == "prefork" else os.getpid()
+        worker_id = new_worker_id(settings.hostname, worker_pid)
     db = Database(settings.database_url)
     try:
         if not claim(db, settings, job_id, worker_id):
@@ -114,11 +125,12 @@ def execute_job(celery: Celery, settings: Settings, job_id: str) -> str:
     return status
 
 
-def create_celery_app(settings: Settings) -> Celery:
+def create_celery_app(settings: Settings, worker: WorkerLiveness | None = None) -> Celery:
     """A Celery app for ``settings`` with the ``annserve.run_job(job_id)`` task registered.
 
     The task reads nothing from the message but the job id: everything else comes from the
-    worker's own settings (its database, data dir and heartbeat timing).
+    worker's own settings (its database, data dir and heartbeat timing) and its registration
+    ``worker``.
     """
     celery = Celery("annserve", set_as_current=False)
     celery.conf.update(celery_config(settings))
@@ -127,7 +139,7 @@ def create_celery_app(settings: Settings) -> Celery:
     @celery.task(name=RUN_JOB_TASK, bind=True, ignore_result=True, shared=False)  # type: ignore[untyped-decorator]
     def run_job_task(task: Task, job_id: str) -> str:
         try:
-            return execute_job(celery, settings, job_id)
+            return execute_job(celery, settings, job_id, worker)
         except OperationalError as error:
             # The database was unreachable before the claim: acknowledging would strand the
             # queued job without a message, so the task comes back later instead.

@@ -5,20 +5,22 @@ the task claims the job row atomically before training, so a message delivered t
 redelivery, a sweep's re-send) trains the job at most once at a time. A worker that dies mid-job
 is noticed through the job's stale heartbeat: a periodic sweep, run by every API process and
 every worker, puts the job back in the queue and sends its task again; the next worker resumes
-from the checkpoint.
+from the checkpoint. Each worker keeps a heartbeat of its own too
+(:mod:`app.jobs.worker_liveness`), by which the sweep tells a whole worker lost on any host (not
+counted as an attempt of its job) from a job that stopped on a live worker (counted).
 """
 
 from __future__ import annotations
 
 import logging
 import os
-import socket
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from app.jobs.celery_app import RUN_JOB_TASK, create_celery_app
 from app.jobs.recovery import reclaim_and_resend
+from app.jobs.worker_liveness import WorkerLiveness
 from app.settings import Settings
 from app.storage.db import Database
 
@@ -91,7 +93,9 @@ class CeleryExecutor:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.celery = create_celery_app(settings)
+        # Registered and kept alive only by ``run_worker``; named by the jobs it runs.
+        self.liveness = WorkerLiveness(settings)
+        self.celery = create_celery_app(settings, self.liveness)
         self.sweeper = StaleJobSweeper(settings, self.submit)
 
     def submit(self, job_id: str) -> None:
@@ -125,15 +129,16 @@ class CeleryExecutor:
             # Connected receivers make Celery leave logging alone: our JSON lines stay.
             configure_logging(self.settings.log_level)
 
-        def start_sweeping(**_: Any) -> None:
-            # Once the pool has forked its children, so that none inherits the sweep's thread.
+        def start_threads(**_: Any) -> None:
+            # Once the pool has forked its children, so that none inherits these threads.
+            self.liveness.start()
             self.sweeper.start()
 
         signals.setup_logging.connect(keep_our_logging, weak=False)
-        signals.worker_ready.connect(start_sweeping, weak=False)
+        signals.worker_ready.connect(start_threads, weak=False)
         worker = self.celery.Worker(
             # Unique per process, so several workers on one host are told apart.
-            hostname=f"annserve-{os.getpid()}@{socket.gethostname()}",
+            hostname=f"annserve-{os.getpid()}@{self.settings.hostname}",
             pool_cls=self.settings.worker_pool,
             concurrency=processes or self.settings.worker_concurrency,
             queues=[self.settings.celery_queue],
@@ -147,4 +152,5 @@ class CeleryExecutor:
             worker.start()
         finally:
             self.sweeper.stop()
+            self.liveness.stop()
         return int(worker.exitcode or 0)

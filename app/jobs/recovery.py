@@ -5,15 +5,24 @@ host), or at once when its worker was a process on this host that no longer exis
 job goes back to ``queued`` and resumes from its checkpoint.
 
 Attempts count failures of the job itself: a worker that died while its pool lived on (a local
-pool's process, a Celery prefork child whose worker lives on), or a heartbeat that stopped on
-another host. Once a job has been started ``max_job_attempts`` times that way it ends
-``failed`` with code ``interrupted``. A restart of the whole server (every process of the pool
-gone at once: a crash, kill -9, a reboot) is not the job's doing and is not counted; such a job
-resumes after any number of restarts, until twice its own time budget (``max_seconds``) has
-passed since it first started (:func:`over_budget`). With Celery the same holds for a whole
-worker lost on this host: the job's process and the worker process it ran for both gone
-(:func:`worker_restarted`); a job of a silent remote host is still counted, since from here a
-lost host and a job that hangs it look alike.
+pool's process, a Celery prefork child whose worker lives on), or a heartbeat that stopped while
+its worker went on heartbeating. Once a job has been started ``max_job_attempts`` times that way
+it ends ``failed`` with code ``interrupted``. A restart of the whole server (every process of the
+pool gone at once: a crash, kill -9, a reboot) is not the job's doing and is not counted; such a
+job resumes after any number of restarts, until twice its own time budget (``max_seconds``) has
+passed since it first started (:func:`over_budget`).
+
+With Celery the same holds for a whole worker lost, on any host (:func:`lost_run`). On this host
+the pids tell: the job's process and the worker process it ran for both gone
+(:func:`worker_restarted`). From another host, a lost host and a job that hangs it look alike, so
+each worker keeps a heartbeat of its own (:mod:`app.jobs.worker_liveness`) and its jobs' ids name
+it (:func:`registered_worker`). A stale job whose worker went on heartbeating for more than half a
+timeout after the job's last heartbeat hung or died on a live worker: counted. A stale job whose
+worker fell silent with it (the host crashed, rebooted, or the whole worker was killed), whose
+worker stopped, or whose host has rebooted since (a later worker there under another boot id)
+was lost with its worker: not counted. Both heartbeats come from the same host's clock, so clock
+skew between hosts does not enter the comparison. A job whose worker has no row (an id of an
+older version) is counted, as before.
 
 With a message broker, no job stays ``queued`` forever either: a broker that loses a message
 (a Redis restart without persistence) would leave its job waiting for a task that never comes, so
@@ -26,7 +35,6 @@ from __future__ import annotations
 import logging
 import os
 import secrets
-import socket
 from datetime import timedelta
 
 from app.processes import pid_alive
@@ -34,46 +42,81 @@ from app.settings import Settings
 from app.storage.db import Database
 from app.storage.job_queue import JobQueue
 from app.storage.tables import JobRow, utcnow
+from app.storage.workers import WorkerRegistry
 
 logger = logging.getLogger("annserve.jobs")
+# A stale job's worker that heartbeat this much of a timeout after the job did lived on without
+# it. Both beat every sixth of a timeout, so a worker lost with its job is at most about a sixth
+# ahead, and a live worker at least five sixths.
+OUTLIVED_FRACTION = 0.5
 
 
-def new_worker_id(worker_pid: int | None = None) -> str:
-    """``host:pid:token``: unique, and says which local process owns a job; a Celery task's id
-    ends with ``:<worker_pid>``, the pid of the worker process it runs for (itself, or the
-    parent of a prefork child)."""
-    owner = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
-    return owner if worker_pid is None else f"{owner}:{worker_pid}"
+def new_worker_id(host: str, worker_pid: int | None = None, worker_token: str | None = None) -> str:
+    """``host:pid:token``: unique, and says which process of which host owns a job.
+
+    A Celery task's id adds ``:<worker_pid>``, the pid of the worker process it runs for (itself,
+    or the parent of a prefork child), and ``:<worker_token>`` when that worker is registered as
+    ``host:<worker_pid>:<worker_token>`` (:func:`registered_worker`).
+    """
+    parts = [host, str(os.getpid()), secrets.token_hex(4), worker_pid, worker_token]
+    return ":".join(str(part) for part in parts if part is not None)
 
 
-def local_pid(worker_id: str | None) -> int | None:
-    """The pid in ``worker_id`` when the worker ran on this host, else None."""
+def local_pid(worker_id: str | None, host: str) -> int | None:
+    """The pid in ``worker_id`` when the worker ran on ``host`` (this one), else None."""
     if not worker_id:
         return None
-    host, _, rest = worker_id.partition(":")
+    owner_host, _, rest = worker_id.partition(":")
     pid = rest.partition(":")[0]
-    if host != socket.gethostname() or not pid.isdigit():
+    if owner_host != host or not pid.isdigit():
         return None
     return int(pid)
 
 
-def local_worker_pid(worker_id: str | None) -> int | None:
-    """The Celery worker process's pid in ``worker_id`` when it ran on this host, else None."""
-    if local_pid(worker_id) is None or worker_id is None:
+def local_worker_pid(worker_id: str | None, host: str) -> int | None:
+    """The Celery worker process's pid in ``worker_id`` when it ran on ``host``, else None."""
+    if local_pid(worker_id, host) is None or worker_id is None:
         return None
     parts = worker_id.split(":")
-    return int(parts[3]) if len(parts) == 4 and parts[3].isdigit() else None
+    return int(parts[3]) if len(parts) in (4, 5) and parts[3].isdigit() else None
 
 
-def worker_restarted(job: JobRow) -> bool:
-    """Whether ``job``'s run was lost with the whole Celery worker on this host (kill -9 of the
-    worker, a crash or restart of the host): its process and its worker process are both gone.
+def registered_worker(worker_id: str | None) -> str | None:
+    """The id of the registered worker (``host:pid:token``) a job's ``worker_id`` ran for, or
+    None when it names none (a local pool's process, a worker of an older version)."""
+    parts = worker_id.split(":") if worker_id else []
+    return f"{parts[0]}:{parts[3]}:{parts[4]}" if len(parts) == 5 else None
+
+
+def worker_restarted(job: JobRow, host: str) -> bool:
+    """Whether ``job``'s run was lost with the whole Celery worker on ``host`` (this one: kill -9
+    of the worker, a crash or restart of the host): its process and its worker process are both
+    gone.
 
     A prefork child that died while its worker lives on (the job's own crash, e.g. out of
     memory) is not a restart, nor is a local pool's worker (its pool reclaims those itself).
     """
-    pid, worker = local_pid(job.worker_id), local_worker_pid(job.worker_id)
+    pid, worker = local_pid(job.worker_id, host), local_worker_pid(job.worker_id, host)
     return pid is not None and worker is not None and not pid_alive(pid) and not pid_alive(worker)
+
+
+def lost_run(job: JobRow, workers: WorkerRegistry, settings: Settings) -> tuple[bool, str]:
+    """Whether the lost run of stale ``job`` counts as an attempt, and why it was lost (see the
+    module docstring)."""
+    if worker_restarted(job, settings.hostname):
+        return False, "its worker restarted"
+    registered = registered_worker(job.worker_id)
+    worker = workers.get(registered) if registered is not None else None
+    if worker is None or job.heartbeat_at is None:
+        return True, "heartbeat timed out"
+    if worker.stopped_at is not None:
+        return False, "its worker stopped"
+    if workers.rebooted(worker):
+        return False, "its host restarted"
+    outlived = worker.heartbeat_at - job.heartbeat_at
+    if outlived > timedelta(seconds=settings.heartbeat_timeout * OUTLIVED_FRACTION):
+        return True, "heartbeat timed out while its worker lived on"
+    return False, "its worker went silent"
 
 
 def over_budget(job: JobRow, settings: Settings) -> bool:
@@ -115,11 +158,10 @@ def reclaim_stale(db: Database, settings: Settings) -> list[str]:
     before = utcnow() - timedelta(seconds=settings.heartbeat_timeout)
     requeued: list[str] = []
     with db.session() as session:
-        queue = JobQueue(session)
+        queue, workers = JobQueue(session), WorkerRegistry(session)
         for job in queue.stale(before):
-            restarted = worker_restarted(job)
-            why = "its worker restarted" if restarted else "heartbeat timed out"
-            if _reclaim(queue, job, settings, why, counted=not restarted):
+            counted, why = lost_run(job, workers, settings)
+            if _reclaim(queue, job, settings, why, counted=counted):
                 requeued.append(job.id)
     return requeued
 
@@ -134,11 +176,11 @@ def reclaim_dead_local(db: Database, settings: Settings, pids: set[int] | None =
     with db.session() as session:
         queue = JobQueue(session)
         for job in queue.running():
-            pid = local_pid(job.worker_id)
+            pid = local_pid(job.worker_id, settings.hostname)
             if pid is None:
                 continue
             if pids is not None and pid in pids:
-                restarted = worker_restarted(job)
+                restarted = worker_restarted(job, settings.hostname)
                 why = "its worker restarted" if restarted else "worker process died"
                 _reclaim(queue, job, settings, why, counted=not restarted)
             elif pids is None and not pid_alive(pid):

@@ -100,7 +100,7 @@ def work(settings: Settings, stop: StopFlag, parent_pid: int | None = None) -> N
         return parent_pid is None or os.getppid() == parent_pid
 
     signals = Signals(should_stop=stop, parent_alive=parent_alive)
-    worker_id = new_worker_id()
+    worker_id = new_worker_id(settings.hostname)
     db = Database(settings.database_url)
     next_recovery = 0.0
     pending: set[str] = set()

@@ -13,7 +13,6 @@ import contextlib
 import logging
 import os
 import secrets
-import socket
 import threading
 from datetime import timedelta
 from typing import Any
@@ -45,9 +44,9 @@ CURVE_POINTS = 400
 """At most about this many points of each trial's stored cost curve (a figure shows no more)."""
 
 
-def new_scheduler_id() -> str:
+def new_scheduler_id(host: str) -> str:
     """``host:pid:random``: unique per scheduler, readable in the row."""
-    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+    return f"{host}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
 class SearchScheduler:
@@ -55,7 +54,7 @@ class SearchScheduler:
 
     def __init__(self, settings: Settings, executor: Executor) -> None:
         self.settings, self.executor = settings, executor
-        self.scheduler_id = new_scheduler_id()
+        self.scheduler_id = new_scheduler_id(settings.hostname)
         self.pruner = MedianPruner()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None

@@ -177,3 +177,24 @@ class JobHistoryRow(Base):
     costs: Mapped[bytes] = mapped_column(LargeBinary)
     val_iterations: Mapped[bytes] = mapped_column(LargeBinary)
     val_costs: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class WorkerRow(Base):
+    """A Celery worker process and its own heartbeat (:mod:`app.jobs.worker_liveness`).
+
+    Its jobs' ``worker_id`` names it, so that recovery on any host can tell a job that stopped
+    while its worker lived on from a job lost with its whole worker or host.
+    """
+
+    __tablename__ = "workers"
+    __table_args__ = (Index("ix_workers_host", "host"),)
+
+    # ``host:pid:token``, as in the jobs' ``worker_id``.
+    id: Mapped[str] = mapped_column(String(200), primary_key=True)
+    host: Mapped[str] = mapped_column(String(100))
+    # The kernel's boot id (Linux), None elsewhere: a different one on the same host is a reboot.
+    boot_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    heartbeat_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)

@@ -30,7 +30,7 @@ def start_search(client: httpx.Client, dataset_id: str, **body: Any) -> dict[str
 
 def run_queued_jobs(settings: Settings, db: Database) -> int:
     """Train every queued job in this process; how many ran."""
-    worker_id, count = new_worker_id(), 0
+    worker_id, count = new_worker_id(settings.hostname), 0
     while (job_id := claim_next(db, worker_id)) is not None:
         run_job(settings, job_id, worker_id, db=db)
         count += 1

@@ -86,7 +86,7 @@ def test_every_serving_path_goes_through_the_entry_point(
     job = start_job(client, model_id, dataset["id"], n_iter=50, validation="test")
     db = Database(settings.database_url)
     try:
-        worker = new_worker_id()
+        worker = new_worker_id(settings.hostname)
         assert claim_next(db, worker) == job["id"]
         assert run_job(settings, job["id"], worker, db=db) == "succeeded"
     finally:

@@ -42,7 +42,7 @@ def test_a_slow_setup_outlasting_the_timeout_keeps_its_job(
             dataset = make_dataset(client)
             model = make_model(client, dataset["id"])
             job = start_job(client, model["id"], dataset["id"], n_iter=200)
-            worker = new_worker_id()
+            worker = new_worker_id(quick.hostname)
             assert claim_next(db, worker) == job["id"]
             outcome: list[str] = []
             run = threading.Thread(
@@ -72,7 +72,7 @@ def test_the_keeper_writes_nothing_once_the_job_is_not_its_own(settings: Setting
             model = make_model(client, dataset["id"])
             job = start_job(client, model["id"], dataset["id"], n_iter=200)
             # Queued, not this worker's: the first beat finds nothing and the thread ends.
-            keeper = HeartbeatKeeper(quick, db, job["id"], new_worker_id())
+            keeper = HeartbeatKeeper(quick, db, job["id"], new_worker_id(quick.hostname))
             with keeper:
                 keeper._thread.join(timeout=5 * keeper.interval)
                 assert not keeper._thread.is_alive()

@@ -64,9 +64,9 @@ def _new(env: Env, **params: Any) -> tuple[dict[str, Any], dict[str, Any], dict[
 
 def test_the_notes_network_trains_and_becomes_the_current_version(env: Env) -> None:
     _, model, job = _new(env, n_iter=4000, validation="test")
-    worker = new_worker_id()
+    worker = new_worker_id(env.settings.hostname)
     assert claim_next(env.db, worker) == job["id"]
-    assert claim_next(env.db, new_worker_id()) is None  # nobody else gets it
+    assert claim_next(env.db, new_worker_id(env.settings.hostname)) is None  # nobody else gets it
     assert run_job(env.settings, job["id"], worker, db=env.db) == "succeeded"
     body = env.client.get(f"/v1/jobs/{job['id']}").json()
     assert body["status"] == "succeeded" and body["attempts"] == 1
@@ -100,7 +100,7 @@ def test_an_interrupted_job_resumes_to_the_same_parameters(env: Env) -> None:
         calls["n"] += 1
         return calls["n"] > 40
 
-    first = new_worker_id()
+    first = new_worker_id(env.settings.hostname)
     claim_next(env.db, first)
     status = run_job(env.settings, job["id"], first, db=env.db, signals=Signals(stop_soon))
     assert status == "queued"
@@ -108,7 +108,7 @@ def test_an_interrupted_job_resumes_to_the_same_parameters(env: Env) -> None:
     assert paused.status == "queued" and paused.worker_id is None and paused.attempts == 0
     assert ArrayStore(env.settings.data_dir).checkpoint_path(job["id"]).exists()
     assert 0 < paused.progress["iteration"] < 2000  # type: ignore[index]
-    second = new_worker_id()
+    second = new_worker_id(env.settings.hostname)
     assert claim_next(env.db, second) == job["id"]
     assert run_job(env.settings, job["id"], second, db=env.db) == "succeeded"
     done = env.client.get(f"/v1/jobs/{job['id']}").json()
@@ -127,7 +127,7 @@ def test_divergence_fails_with_its_code_and_keeps_the_version(env: Env) -> None:
     relu = [{"units": 4, "activation": "relu"}]
     model = make_model(env.client, dataset["id"], hidden_layers=relu)
     job = start_job(env.client, model["id"], dataset["id"], n_iter=2000, lambd=1e6)
-    worker = new_worker_id()
+    worker = new_worker_id(env.settings.hostname)
     claim_next(env.db, worker)
     assert run_job(env.settings, job["id"], worker, db=env.db) == "failed"
     body = env.client.get(f"/v1/jobs/{job['id']}").json()
@@ -139,7 +139,7 @@ def test_divergence_fails_with_its_code_and_keeps_the_version(env: Env) -> None:
 
 def test_cancel_of_a_running_job_stops_it(env: Env) -> None:
     _, model, job = _new(env, n_iter=1_000_000)
-    worker = new_worker_id()
+    worker = new_worker_id(env.settings.hostname)
     claim_next(env.db, worker)
     cancelled = env.client.post(f"/v1/jobs/{job['id']}/cancel").json()
     assert cancelled["status"] == "running" and cancelled["cancel_requested"]
@@ -154,7 +154,7 @@ def test_stale_jobs_are_requeued_then_failed_after_too_many_attempts(env: Env) -
     _, model, job = _new(env)
     long_ago = utcnow() - timedelta(seconds=60)
     for attempt in (1, 2):
-        worker = new_worker_id()
+        worker = new_worker_id(env.settings.hostname)
         assert claim_next(env.db, worker) == job["id"]
         with env.db.session() as session:
             session.execute(
@@ -170,13 +170,13 @@ def test_stale_jobs_are_requeued_then_failed_after_too_many_attempts(env: Env) -
 
 def test_jobs_of_dead_local_workers_are_requeued(env: Env) -> None:
     _, _, job = _new(env)
-    host = new_worker_id().split(":")[0]
+    host = env.settings.hostname
     dead = f"{host}:999999999:abcd"  # no such pid
-    assert local_pid(dead) == 999999999 and local_pid("elsewhere:12:ab") is None
+    assert local_pid(dead, host) == 999999999 and local_pid("elsewhere:12:ab", host) is None
     assert claim_next(env.db, dead) == job["id"]
     reclaim_dead_local(env.db, env.settings)
     assert env.job(job["id"]).status == "queued"
-    alive = new_worker_id()  # this very process
+    alive = new_worker_id(env.settings.hostname)  # this very process
     claim_next(env.db, alive)
     reclaim_dead_local(env.db, env.settings)
     assert env.job(job["id"]).status == "running"
@@ -184,7 +184,7 @@ def test_jobs_of_dead_local_workers_are_requeued(env: Env) -> None:
 
 def test_a_worker_that_lost_its_job_stops_without_touching_it(env: Env) -> None:
     _, model, job = _new(env, n_iter=1_000_000)
-    worker = new_worker_id()
+    worker = new_worker_id(env.settings.hostname)
     claim_next(env.db, worker)
     with env.db.session() as session:  # another worker took it over meanwhile
         session.execute(update(JobRow).where(JobRow.id == job["id"]).values(worker_id="other"))
@@ -197,7 +197,7 @@ def test_a_worker_that_lost_its_job_stops_without_touching_it(env: Env) -> None:
 def test_reporting_costs_under_a_tenth_of_training_time(env: Env) -> None:
     defaults = Settings(data_dir=env.settings.data_dir)
     _, _, job = _new(env, n_iter=40000, validation="test")
-    worker = new_worker_id()
+    worker = new_worker_id(env.settings.hostname)
     claim_next(env.db, worker)
     assert run_job(defaults, job["id"], worker, db=env.db) == "succeeded"
     result = env.client.get(f"/v1/jobs/{job['id']}").json()["result"]
@@ -210,7 +210,7 @@ def test_reporting_costs_under_a_tenth_of_training_time(env: Env) -> None:
 
 def test_warm_start_continues_from_the_current_version(env: Env) -> None:
     dataset, model, job = _new(env, n_iter=300)
-    worker = new_worker_id()
+    worker = new_worker_id(env.settings.hostname)
     claim_next(env.db, worker)
     run_job(env.settings, job["id"], worker, db=env.db)
     cold = start_job(env.client, model["id"], dataset["id"], n_iter=300)
@@ -236,7 +236,7 @@ def test_a_regression_job_reports_regression_metrics(env: Env) -> None:
     dataset = make_dataset(env.client, kind="reg-plane", n_samples=200)
     model = make_model(env.client, dataset["id"], hidden_layers=[], init="auto")
     job = start_job(env.client, model["id"], dataset["id"], n_iter=500, validation=0.25)
-    worker = new_worker_id()
+    worker = new_worker_id(env.settings.hostname)
     claim_next(env.db, worker)
     assert run_job(env.settings, job["id"], worker, db=env.db) == "succeeded"
     result = env.client.get(f"/v1/jobs/{job['id']}").json()["result"]

@@ -97,7 +97,7 @@ def test_each_app_runs_its_task_with_its_own_settings(
 ) -> None:
     seen: list[tuple[Path, str]] = []
 
-    def record(celery: object, settings: Settings, job_id: str) -> str:
+    def record(celery: object, settings: Settings, job_id: str, worker: object) -> str:
         seen.append((settings.data_dir, job_id))
         return "skipped"
 

@@ -11,13 +11,14 @@ from typing import Any
 import httpx
 import numpy as np
 import pytest
+from sqlalchemy import select
 
 from app.jobs.celery_executor import CeleryExecutor
 from app.settings import Settings
 from app.storage.db import Database
 from app.storage.job_queue import JobQueue
 from app.storage.repositories import JobRepository
-from app.storage.tables import JobRow, utcnow
+from app.storage.tables import JobRow, WorkerRow, utcnow
 from tests.conftest import LiveServer, StartServer, stop_process
 from tests.scaleout import WorkerPool, WorkerProcess, queue_job, settings_env, wait_for
 
@@ -281,6 +282,62 @@ def test_a_job_survives_more_worker_kills_than_its_attempts(
     assert row.attempts == 1
     assert row.result is not None and row.result["resumed_from_iteration"] > 0
     assert row.result["n_iter"] == 80_000
+
+
+def test_a_job_survives_more_losses_of_its_remote_host_than_its_attempts(
+    celery_settings: Settings, celery_workers: WorkerPool, live_server: StartServer
+) -> None:
+    # Each worker poses as a host of its own (ANNSERVE_HOSTNAME), the API sweeps as this one:
+    # to every sweeping process the killed worker is another host gone silent, whose pids say
+    # nothing here. Each kill -9 takes the whole worker (parent and prefork child) mid-training;
+    # only the lost worker's own heartbeat shows that it went with its job.
+    settings = celery_settings.model_copy(update={"worker_pool": "prefork"})
+    kills, n_iter = settings.max_job_attempts + 1, 80_000
+
+    def remote_worker(number: int) -> WorkerProcess:
+        host = settings.model_copy(update={"hostname": f"remote-{number}"})
+        [worker] = start_workers(celery_workers, host, 1)
+        return worker
+
+    api = start_api(live_server, settings)
+    with httpx.Client(base_url=api.base_url, timeout=10) as http:
+        dataset_id = create_dataset(http)
+        model_id = create_model(http, dataset_id)
+        worker = remote_worker(0)
+        job_id = train(http, model_id, dataset_id, n_iter)
+        checkpoint = settings.data_dir / "jobs" / job_id / "checkpoint.npz"
+        reached = 0
+        for number in range(1, kills + 1):
+
+            def trained_further(before: int = reached, host: str = f"remote-{number - 1}") -> bool:
+                row = job_row(settings, job_id)
+                iteration = (row.progress or {}).get("iteration", 0)
+                return (
+                    row.status == "running"
+                    and (row.worker_id or "").startswith(f"{host}:")
+                    and checkpoint.exists()
+                    and iteration > before
+                )
+
+            wait_for(trained_further, 60, celery_workers.logs, step=0.1)
+            reached = (job_row(settings, job_id).progress or {}).get("iteration", 0)
+            worker.kill()
+            worker = remote_worker(number)
+        [job] = wait_final(http, [job_id], celery_workers).values()
+    logs = f"{api.log()}\n{celery_workers.logs()}"
+    assert job["status"] == "succeeded", (job, logs)
+    assert job["attempts"] == 1, logs
+    assert job["result"]["resumed_from_iteration"] > 0
+    assert job["result"]["n_iter"] == n_iter
+    assert logs.count('"reason": "its worker went silent"') == kills, logs
+    # The lost workers' rows are forgotten once no running job names them.
+    db = Database(settings.database_url)
+    try:
+        with db.session() as session:
+            hosts = set(session.scalars(select(WorkerRow.host)))
+    finally:
+        db.dispose()
+    assert f"remote-{kills}" in hosts and hosts <= {f"remote-{kills - 1}", f"remote-{kills}"}
 
 
 def test_a_worker_resumes_a_job_whose_host_went_silent(

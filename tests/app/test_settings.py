@@ -36,6 +36,9 @@ def test_lists_from_comma_separated_env(monkeypatch: pytest.MonkeyPatch) -> None
         ("ANNSERVE_LOG_LEVEL", "loud", "log_level"),
         ("ANNSERVE_API_KEYS", "short", "api_keys"),
         ("ANNSERVE_DATABASE_URL", "mysql://x/y", "database_url"),
+        # ':' separates the parts of worker ids, which start with the host name.
+        ("ANNSERVE_HOSTNAME", "a:b", "hostname"),
+        ("ANNSERVE_HOSTNAME", "", "hostname"),
     ],
 )
 def test_invalid_settings_name_the_setting(
@@ -63,3 +66,12 @@ def test_grpc_port_must_be_a_port(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ANNSERVE_GRPC_PORT", "70000")
     with pytest.raises(ValidationError, match="grpc_port"):
         Settings()
+
+
+def test_hostname_defaults_to_this_machines(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    monkeypatch.delenv("ANNSERVE_HOSTNAME", raising=False)
+    assert Settings().hostname == socket.gethostname()
+    monkeypatch.setenv("ANNSERVE_HOSTNAME", "worker-7.example")
+    assert Settings().hostname == "worker-7.example"

@@ -13,7 +13,15 @@ from app.storage.db import create_db_engine
 from app.storage.migrate import downgrade, run_migrations
 from tests.conftest import REPO_ROOT
 
-TABLES = {"datasets", "models", "model_versions", "jobs", "job_history", "alembic_version"}
+TABLES = {
+    "datasets",
+    "models",
+    "model_versions",
+    "jobs",
+    "job_history",
+    "workers",
+    "alembic_version",
+}
 
 
 def _tables_and_job_indexes(url: str) -> tuple[set[str], set[str]]:
