@@ -57,9 +57,9 @@ def migrate(_: argparse.Namespace) -> int:
 
 @contextmanager
 def _shared_metrics() -> Iterator[None]:
-    """A multiprocess metrics directory for this server's processes (uvicorn workers, training
-    workers), unless the environment names one; set before anything imports prometheus_client,
-    which reads it then."""
+    """A multiprocess metrics directory for this command's processes (uvicorn workers and
+    training workers; a Celery worker and its pool children), unless the environment names
+    one; set before anything imports prometheus_client, which reads it then."""
     if os.environ.get(METRICS_DIR_VARIABLE):
         yield
         return
@@ -187,11 +187,18 @@ def cleanup(args: argparse.Namespace) -> int:
 
 
 def worker(args: argparse.Namespace) -> int:
-    """Run the configured executor's worker in the foreground until SIGTERM/SIGINT."""
-    from app.jobs.executor import make_executor
+    """Run the configured executor's worker in the foreground until SIGTERM/SIGINT, or exit 1
+    saying why its metrics endpoint cannot listen."""
+    with _shared_metrics():
+        from app.jobs.executor import make_executor
+        from app.jobs.worker_metrics import WorkerMetricsError
 
-    settings = _migrated()
-    return make_executor(settings).run_worker(args.processes)
+        settings = _migrated()
+        try:
+            return make_executor(settings).run_worker(args.processes)
+        except WorkerMetricsError as error:
+            print(f"annserve: {error}", file=sys.stderr)
+            raise SystemExit(1) from None
 
 
 def hash_key_command(args: argparse.Namespace) -> int:

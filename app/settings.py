@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     # Seconds before Redis hands an unacknowledged task to another worker; longer than any job,
     # because a lost worker is noticed sooner through its job's stale heartbeat.
     broker_visibility_timeout: int = Field(default=6 * 3600, gt=0)
+    # ``annserve worker`` serves its processes' metrics (Prometheus text) on this address and
+    # port (0 or empty: not served); 0.0.0.0 lets a Prometheus on another host scrape it.
+    worker_metrics_host: str = "127.0.0.1"
+    worker_metrics_port: int = Field(default=9808, ge=0, le=65535)
 
     @field_validator("api_keys", "cors_origins", mode="before")
     @classmethod
@@ -154,7 +158,7 @@ class Settings(BaseSettings):
         object.__setattr__(self, "api_keys", [*self.api_keys, *entries])
         return self
 
-    @field_validator("grpc_port", mode="before")
+    @field_validator("grpc_port", "worker_metrics_port", mode="before")
     @classmethod
     def _empty_port_is_off(cls, value: object) -> object:
         return 0 if isinstance(value, str) and not value.strip() else value

@@ -66,10 +66,16 @@ def child_env(extra: dict[str, str]) -> dict[str, str]:
 
 @dataclass
 class WorkerProcess:
-    """A running ``python -m app worker`` and its log file."""
+    """A running ``python -m app worker``, its log file and its metrics port (0: none)."""
 
     process: subprocess.Popen[bytes]
     log_path: Path
+    metrics_port: int = 0
+
+    @property
+    def metrics_url(self) -> str:
+        """Where the worker serves its metrics."""
+        return f"http://127.0.0.1:{self.metrics_port}/metrics"
 
     def log(self) -> str:
         """Everything the worker wrote so far."""
@@ -111,12 +117,28 @@ class WorkerPool:
     log_dir: Path
     started: list[WorkerProcess] = field(default_factory=list)
 
-    def start(self, settings: Settings, extra_env: dict[str, str] | None = None) -> WorkerProcess:
+    def start(
+        self,
+        settings: Settings,
+        extra_env: dict[str, str] | None = None,
+        metrics_port: int | None = None,
+    ) -> WorkerProcess:
         """Start a worker whose settings equal ``settings`` (plus ``extra_env``)."""
-        return self.start_env(child_env({**settings_env(settings), **(extra_env or {})}))
+        env = child_env({**settings_env(settings), **(extra_env or {})})
+        return self.start_env(env, metrics_port)
 
-    def start_env(self, env: dict[str, str]) -> WorkerProcess:
-        """Start a worker with exactly the environment ``env``."""
+    def start_env(self, env: dict[str, str], metrics_port: int | None = None) -> WorkerProcess:
+        """Start a worker with the environment ``env``, serving its metrics on 127.0.0.1 at
+        ``metrics_port`` (0: not served), by default a free port: workers side by side would
+        otherwise all want the default one."""
+        from tests.conftest import free_port
+
+        port = free_port() if metrics_port is None else metrics_port
+        env = {
+            **env,
+            "ANNSERVE_WORKER_METRICS_HOST": "127.0.0.1",
+            "ANNSERVE_WORKER_METRICS_PORT": str(port),
+        }
         log_path = self.log_dir / f"worker-{len(self.started)}.log"
         with log_path.open("wb") as log:
             # A session of its own, so kill() reaches the prefork children as well.
@@ -128,7 +150,7 @@ class WorkerPool:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        worker = WorkerProcess(process, log_path)
+        worker = WorkerProcess(process, log_path, port)
         self.started.append(worker)
         return worker
 

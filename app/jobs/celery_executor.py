@@ -123,6 +123,7 @@ class CeleryExecutor:
         # Loaded now rather than by the first task (prefork children inherit it), so the first
         # job does not pay for importing the training code.
         import app.jobs.runner  # noqa: F401
+        from app.jobs.worker_metrics import serve_worker_metrics
         from app.logs import configure_logging
 
         def keep_our_logging(**_: Any) -> None:
@@ -136,6 +137,7 @@ class CeleryExecutor:
 
         signals.setup_logging.connect(keep_our_logging, weak=False)
         signals.worker_ready.connect(start_threads, weak=False)
+        serve_worker_metrics(self.settings)  # before the pool forks: its children report too
         worker = self.celery.Worker(
             # Unique per process, so several workers on one host are told apart.
             hostname=f"annserve-{os.getpid()}@{self.settings.hostname}",

@@ -17,22 +17,12 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app.jobs import job_metrics
 from tests.app.jobs_support import make_dataset, make_model, start_job
+from tests.app.metrics_support import assert_runtime_per_process, scrape_until, written_processes
+from tests.app.metrics_support import samples as _samples
+from tests.app.metrics_support import value as _value
 from tests.conftest import StartServer
 
 CIRCLE = {"kind": "circle", "n_samples": 80, "noise": 0.1, "seed": 1}
-
-
-def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    """Every sample of an exposition: (name, sorted labels) -> value."""
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def _value(text: str, name: str, **labels: str) -> float | None:
-    return _samples(text).get((name, tuple(sorted(labels.items()))))
 
 
 def test_job_gauges_predictions_process_metrics_and_route_labels(client: TestClient) -> None:
@@ -97,7 +87,7 @@ def test_the_grafana_dashboard_uses_only_metrics_the_service_exports(client: Tes
         re.sub(r"_(bucket|count|sum)$", "", name)
         for panel in dashboard["panels"]
         for target in panel["targets"]
-        for name in re.findall(r"\bannserve_[a-z_]+", target["expr"])
+        for name in re.findall(r"\b(?:annserve|process|python)_[a-z_]+", target["expr"])
     }
     dataset = make_dataset(client)
     model = make_model(client, dataset["id"])
@@ -112,57 +102,26 @@ def test_the_grafana_dashboard_uses_only_metrics_the_service_exports(client: Tes
     assert len(dashboard["panels"]) >= 10
 
 
-def _process_series(text: str, name: str) -> dict[str, float]:
-    return {
-        dict(pairs)["pid"]: value
-        for (sample, pairs), value in _samples(text).items()
-        if sample == name and "pid" in dict(pairs)
-    }
-
-
 def test_a_real_server_shows_each_workers_process_metrics(live_server: StartServer) -> None:
     server = live_server(args=("--workers", "2"), env={"ANNSERVE_MAX_CONCURRENT_JOBS": "0"})
-    children = {
-        int(pid)
-        for pid in Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
-        .read_text()
-        .split()
-    }
-    with httpx.Client(base_url=server.base_url, timeout=30.0) as http:
-        deadline = time.monotonic() + 30
-        while True:  # each worker writes its figures once it has started
-            text = http.get("/metrics").text
-            memory = _process_series(text, "process_resident_memory_bytes")
-            if len(memory) >= 2 or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-    workers = {int(pid) for pid in memory}
-    assert len(workers) == 2 and workers <= children, (memory, children)
-    assert all(value > 10e6 for value in memory.values())
-    for name in ("process_cpu_seconds_total", "process_open_fds", "process_start_time_seconds"):
-        series = _process_series(text, name)
-        assert set(series) == set(memory) and all(v > 0 for v in series.values()), name
-    started = _process_series(text, "process_start_time_seconds")
-    assert all(abs(v - time.time()) < 600 for v in started.values())
-    assert _python_info(text)
+    children_file = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
+    text = scrape_until(f"{server.base_url}/metrics", 2)  # once each worker has written
+    children = {int(pid) for pid in children_file.read_text().split()}
+    workers = written_processes(text)
+    assert len(workers) == 2 and workers <= children, (workers, children)
+    assert_runtime_per_process(text, workers)
 
 
 def test_training_workers_show_their_process_metrics(live_server: StartServer) -> None:
     server = live_server(env={"ANNSERVE_MAX_CONCURRENT_JOBS": "2"})
     children_file = Path(f"/proc/{server.process.pid}/task/{server.process.pid}/children")
-    with httpx.Client(base_url=server.base_url, timeout=30.0) as http:
-        deadline = time.monotonic() + 30
-        while True:  # the API process and both training workers, once each has written
-            memory = _process_series(http.get("/metrics").text, "process_resident_memory_bytes")
-            written = len(memory) >= 3 and all(value > 0 for value in memory.values())
-            if written or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
+    # The API process and both training workers, once each has written.
+    text = scrape_until(f"{server.base_url}/metrics", 3)
     children = {int(pid) for pid in children_file.read_text().split()}
-    pids = {int(pid) for pid in memory}
-    assert server.process.pid in pids, memory
-    assert len(pids & children) == 2 and pids <= children | {server.process.pid}, (memory, children)
-    assert all(value > 10e6 for value in memory.values())
+    pids = written_processes(text)
+    assert server.process.pid in pids, pids
+    assert len(pids & children) == 2 and pids <= children | {server.process.pid}, (pids, children)
+    assert_runtime_per_process(text, pids)
 
 
 def test_series_of_exited_processes_are_removed(tmp_path: Path) -> None:

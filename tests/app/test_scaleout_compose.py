@@ -19,6 +19,8 @@ import yaml
 
 from app.storage.db import Database
 from app.storage.repositories import JobRepository
+from tests.app.metrics_support import assert_runtime_per_process, scrape_until, value
+from tests.app.process_support import children
 from tests.conftest import free_port, stop_process
 from tests.scaleout import WorkerPool, child_env, wait_for
 
@@ -113,6 +115,11 @@ def test_compose_describes_the_stack(compose: dict[str, Any]) -> None:
         assert env["ANNSERVE_BROKER_URL"].startswith("redis://redis:6379/")
     assert service_env(compose, "api") == service_env(compose, "worker")
     assert services["postgres"]["volumes"] == ["postgres-data:/var/lib/postgresql/data"]
+    # Each worker's metrics are reachable on the compose network, on the port it listens on.
+    worker_env = service_env(compose, "worker")
+    assert worker_env["ANNSERVE_WORKER_METRICS_HOST"] == "0.0.0.0"
+    assert services["worker"]["expose"] == [worker_env["ANNSERVE_WORKER_METRICS_PORT"]]
+    assert int(worker_env["ANNSERVE_WORKER_METRICS_PORT"]) > 0
 
 
 def test_env_example_fills_every_required_variable(compose: dict[str, Any]) -> None:
@@ -276,3 +283,12 @@ def test_compose_services_run_the_readme_walkthrough_and_train(stack: LocalStack
     # The compose workers use the prefork pool: the job ran in a child of one of them.
     assert parent_pid(pid) in {worker.process.pid for worker in stack.workers.started}
     assert (stack.data_dir / "models" / model["id"] / "v1.npz").exists()
+    # Each worker's endpoint shows its processes and counts the jobs it ran: together, the
+    # walkthrough's job (deleted since, with its model) and this one.
+    jobs_ended: dict[int, float] = {}
+    for worker in stack.workers.started:
+        text = scrape_until(worker.metrics_url, 2)
+        assert_runtime_per_process(text, {worker.process.pid, *children(worker.process.pid)})
+        count = value(text, "annserve_jobs_ended_total", outcome="succeeded")
+        jobs_ended[worker.process.pid] = count or 0.0
+    assert sum(jobs_ended.values()) == 2.0 and jobs_ended[parent_pid(pid)] >= 1.0, jobs_ended

@@ -75,3 +75,22 @@ def test_hostname_defaults_to_this_machines(monkeypatch: pytest.MonkeyPatch) -> 
     assert Settings().hostname == socket.gethostname()
     monkeypatch.setenv("ANNSERVE_HOSTNAME", "worker-7.example")
     assert Settings().hostname == "worker-7.example"
+
+
+@pytest.mark.parametrize(("value", "port"), [(None, 9808), ("", 0), ("0", 0), ("19808", 19808)])
+def test_worker_metrics_port_defaults_to_9808_and_empty_turns_it_off(
+    monkeypatch: pytest.MonkeyPatch, value: str | None, port: int
+) -> None:
+    monkeypatch.delenv("ANNSERVE_WORKER_METRICS_PORT", raising=False)
+    monkeypatch.delenv("ANNSERVE_WORKER_METRICS_HOST", raising=False)
+    if value is not None:
+        monkeypatch.setenv("ANNSERVE_WORKER_METRICS_PORT", value)
+    settings = Settings()
+    assert settings.worker_metrics_port == port
+    assert settings.worker_metrics_host == "127.0.0.1"  # not reachable from elsewhere unless set
+
+
+def test_worker_metrics_port_must_be_a_port(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ANNSERVE_WORKER_METRICS_PORT", "-1")
+    with pytest.raises(ValidationError, match="worker_metrics_port"):
+        Settings()

@@ -5,7 +5,8 @@ Under ``annserve serve`` the environment names a multiprocess directory
 (``PROMETHEUS_MULTIPROC_DIR``): every uvicorn worker and every training process writes its
 counters there, and ``/metrics`` answers their sum, whichever worker takes the request. Without
 it (one process, e.g. in tests) each app keeps its own registry, with the process' own metrics;
-with it, each API process writes its process metrics as series labelled with its ``pid``
+with it, each process writes its process and Python runtime metrics (memory, CPU, descriptors,
+garbage collections, ``python_info``) as series labelled with its ``pid``
 (:mod:`app.process_metrics`).
 The job queue's gauges are read from the database at each scrape, so every process agrees.
 """
@@ -27,11 +28,10 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
-from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from app.jobs import job_metrics
-from app.process_metrics import MULTIPROCESS_DIR, ProcessGauges
+from app.process_metrics import MULTIPROCESS_DIR, ProcessGauges, SharedMetrics
 from app.storage.db import Database
 from app.storage.job_stats import job_stats
 
@@ -140,10 +140,15 @@ class ServiceMetrics:
         )
         self._prediction_children: dict[tuple[str, str], tuple[Counter, Counter]] = {}
         self._collectors: list[Collector] = [] if db is None else [JobQueueCollector(db)]
-        self.process_gauges = (
-            None if self.multiprocess_dir is None else ProcessGauges(self.multiprocess_dir)
-        )
-        if self.multiprocess_dir is None:
+        # What /metrics answers: in multiprocess mode every process's counters and figures, read
+        # from the shared directory, then the database's gauges.
+        self.exposed = self.registry
+        if self.multiprocess_dir is not None:
+            self.exposed = CollectorRegistry()
+            self.exposed.register(SharedMetrics(ProcessGauges(self.multiprocess_dir)))
+            for collector in self._collectors:
+                self.exposed.register(collector)
+        else:
             for collector in (
                 *self._collectors,
                 PROCESS_COLLECTOR,
@@ -183,13 +188,4 @@ class ServiceMetrics:
 
     def render(self) -> bytes:
         """The text exposition format: every process' counters in multiprocess mode."""
-        if self.multiprocess_dir is None:
-            return generate_latest(self.registry)
-        if self.process_gauges is not None:
-            self.process_gauges.update()
-            self.process_gauges.forget_exited()
-        registry = CollectorRegistry()
-        MultiProcessCollector(registry, path=self.multiprocess_dir)  # type: ignore[no-untyped-call]
-        for collector in (*self._collectors, PLATFORM_COLLECTOR):
-            registry.register(collector)
-        return generate_latest(registry)
+        return generate_latest(self.exposed)
