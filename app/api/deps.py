@@ -230,7 +230,9 @@ async def require_api_key(
     check_api_key(request, app_api_keys(request.app), app_auth_throttle(request.app))
 
 
-def _media_type(request: Request) -> tuple[str, str]:
+def media_type(request: Request) -> tuple[str, str]:
+    """The request's Content-Type as (main type, subtype), parameters left out; a request
+    without one reads as text/plain."""
     message = Message()
     message["content-type"] = request.headers.get("content-type", "")
     return message.get_content_maintype(), message.get_content_subtype()
@@ -238,7 +240,7 @@ def _media_type(request: Request) -> tuple[str, str]:
 
 async def require_json(request: Request) -> None:
     """415 unless the body is declared as JSON (``application/json`` or ``+json``)."""
-    main, sub = _media_type(request)
+    main, sub = media_type(request)
     if (
         "content-type" not in request.headers
         or main != "application"
@@ -249,7 +251,7 @@ async def require_json(request: Request) -> None:
 
 async def require_multipart(request: Request) -> None:
     """415 unless the body is ``multipart/form-data``."""
-    if _media_type(request) != ("multipart", "form-data"):
+    if media_type(request) != ("multipart", "form-data"):
         raise UnsupportedMediaType("send the file as multipart/form-data")
 
 

@@ -24,11 +24,13 @@ from app.api.routers import (
     neuron_maps,
     predict,
     searches,
+    uploads,
     v2,
     v2_infer,
 )
 
 API_ROUTERS: tuple[APIRouter, ...] = (
+    uploads.router,
     datasets.router,
     compare.router,  # before models: /v1/models/compare is not a model id
     models.router,

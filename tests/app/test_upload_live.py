@@ -151,3 +151,108 @@ def test_a_broken_parquet_file_is_422_without_the_servers_paths(server: LiveServ
     problem = assert_problem(sent, 422)
     assert problem["code"] == "invalid_parquet"
     assert str(server.data_dir) not in sent.text and ".upload." not in sent.text
+
+
+def test_raw_body_uploads_from_curl_and_a_streamed_httpx_body(
+    server: LiveServer, tmp_path: Path
+) -> None:
+    path = tmp_path / "members.csv"
+    path.write_bytes(MIXED)
+    if shutil.which("curl") is None:
+        pytest.skip("curl is not installed")
+    result = subprocess.run(
+        [
+            "curl",
+            "-sS",
+            "--data-binary",
+            f"@{path}",
+            "-H",
+            "Content-Type: text/csv",
+            f"{server.base_url}/v1/datasets/upload/raw?target=y&filename=members.csv",
+        ],
+        capture_output=True,
+        timeout=30,
+        check=True,
+    )
+    by_curl = json.loads(result.stdout)
+    _check_mixed(by_curl)
+    assert by_curl["source"] == {"kind": "upload", "filename": "members.csv", "bytes": len(MIXED)}
+
+    def chunks() -> Any:  # a body of unknown length: sent chunked
+        for start in range(0, len(MIXED), 100):
+            yield MIXED[start : start + 100]
+
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        sent = http.post(
+            "/v1/datasets/upload/raw",
+            params={"target": "y", "name": "streamed", "column_types": '{"id": "categorical"}'},
+            content=chunks(),
+            headers={"content-type": "text/csv; charset=utf-8"},
+        )
+        assert sent.status_code == 201, sent.text
+        body = sent.json()
+        assert body["name"] == "streamed" and profile(body, "id")["type"] == "categorical"
+        assert sent.headers["location"] == f"/v1/datasets/{body['id']}"
+
+
+def test_a_raw_parquet_body_is_read_as_parquet(server: LiveServer) -> None:
+    table = pa.table({"x": [1.0, 2.0, None, 4.0] * 5, "kind": ["a", "b"] * 10})
+    buffer = io.BytesIO()
+    pq.write_table(table, buffer)
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        for media in ("application/vnd.apache.parquet", "application/octet-stream"):
+            sent = http.post(
+                "/v1/datasets/upload/raw",
+                content=buffer.getvalue(),
+                headers={"content-type": media},
+            )
+            assert sent.status_code == 201, sent.text
+            body = sent.json()
+            assert body["classes"] == ["a", "b"] and profile(body, "x")["missing"] == 5
+
+
+BAD_RAW_BODIES: list[tuple[bytes, dict[str, str], dict[str, str], int, str | None]] = [
+    (b"a,y\n1,0\n2,1\n", {"content-type": "application/json"}, {}, 415, None),
+    (b"a,y\n1,0\n2,1\n", {"content-type": "application/x-www-form-urlencoded"}, {}, 415, None),
+    (b"", {"content-type": "text/csv"}, {}, 422, "empty_data"),
+    (b"a,b,y\n1,2\n3,4,5\n", {"content-type": "text/csv"}, {}, 422, "ragged_rows"),
+    (b"a,y\n1,0\n2,1\n", {"content-type": "text/csv"}, {"target": "nope"}, 422, None),
+    (b"a,y\n1,0\n2,1\n", {"content-type": "text/csv"}, {"drop": "[1]"}, 422, None),
+    (b"a,y\n1,0\n2,1\n", {"content-type": "text/csv"}, {"test_fraction": "2"}, 422, None),
+    (b"PAR1 no PAR1", {"content-type": "application/octet-stream"}, {}, 422, "invalid_parquet"),
+]
+
+
+def test_a_bad_raw_body_is_refused_and_leaves_nothing(server: LiveServer) -> None:
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        for content, headers, params, status, code in BAD_RAW_BODIES:
+            before_files = _files(server)
+            sent = http.post(
+                "/v1/datasets/upload/raw", content=content, headers=headers, params=params
+            )
+            problem = assert_problem(sent, status)
+            assert code is None or problem["code"] == code, problem
+            assert http.get("/v1/datasets").json()["total"] == 0
+            assert _files(server) == before_files
+            assert http.get("/healthz").status_code == 200
+
+
+def test_a_raw_body_over_the_limit_is_413_before_and_while_it_is_read(
+    live_server: StartServer,
+) -> None:
+    server = live_server(env={"ANNSERVE_MAX_UPLOAD_BYTES": "1000"})
+    big = b"a,y\n" + b"1,0\n" * 1000
+
+    def chunks() -> Any:  # no Content-Length: refused once 1,000 bytes have arrived
+        yield big
+
+    with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        declared = http.post(
+            "/v1/datasets/upload/raw", content=big, headers={"content-type": "text/csv"}
+        )
+        assert_problem(declared, 413)
+        streamed = http.post(
+            "/v1/datasets/upload/raw", content=chunks(), headers={"content-type": "text/csv"}
+        )
+        assert_problem(streamed, 413)
+        assert not list((server.data_dir / "uploads").glob(".upload.*"))

@@ -71,7 +71,7 @@ class _Template(NamedTuple):
 def heavy_route(method: str, path: str) -> str | None:
     """The route template of an upload or data export, else None (big predicts are known once
     their rows are counted)."""
-    if method == "POST" and path == "/v1/datasets/upload":
+    if method == "POST" and path in ("/v1/datasets/upload", "/v1/datasets/upload/raw"):
         return path
     if method in ("GET", "HEAD") and _EXPORT.fullmatch(path) is not None:
         return "/v1/datasets/{dataset_id}/data"

@@ -1,22 +1,20 @@
-"""``/v1/datasets``: create (JSON rows, CSV upload, generator), list, read, data, plot, delete."""
+"""``/v1/datasets``: create (JSON rows, generator; uploads are in :mod:`.uploads`), list, read,
+data, plot, delete."""
 
 from __future__ import annotations
 
-import json
-import tempfile
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Form, Header, Request, Response, UploadFile, status
+from fastapi import APIRouter, Header, Request, Response, status
 from fastapi.responses import StreamingResponse
 
-from app.api.deps import DatasetServiceDep, JsonBody, MultipartBody, SettingsDep
+from app.api.deps import DatasetServiceDep, JsonBody
 from app.api.http.etags import conditional_response, etag_matches
 from app.api.http.negotiation import choose
 from app.api.http.pagination import link_pages
 from app.api.http.parameters import CONFLICT, PROBLEMS, Limit, Offset
-from app.api.schemas.common import Problem, Seed, Task
+from app.api.schemas.common import Problem, Task
 from app.api.schemas.datasets import (
     DatasetCreate,
     DatasetData,
@@ -24,11 +22,10 @@ from app.api.schemas.datasets import (
     DatasetPage,
     DatasetRead,
 )
-from app.errors import InvalidInput, PayloadTooLarge
+from app.errors import InvalidInput
 from app.services.dataset_export import DatasetExport
 from app.services.datasets import SplitOptions
 from app.services.numbers import check_plottable
-from app.services.table_upload import UploadOptions
 from app.storage.tables import DatasetRow
 from core.inference import rows_to_columns
 from core.table_values import DEFAULT_NA_VALUES
@@ -41,7 +38,7 @@ def to_read(row: DatasetRow) -> DatasetRead:
     return DatasetRead.model_validate(row, from_attributes=True)
 
 
-def _created(response: Response, row: DatasetRow) -> DatasetRead:
+def created(response: Response, row: DatasetRow) -> DatasetRead:
     response.headers["Location"] = f"/v1/datasets/{row.id}"
     return to_read(row)
 
@@ -68,124 +65,7 @@ def create_dataset(
         drop=body.drop,
         na_values=body.na_values if body.na_values is not None else DEFAULT_NA_VALUES,
     )
-    return _created(response, row)
-
-
-CHUNK_BYTES = 1024 * 1024
-
-
-def _spool(file: UploadFile, limit: int, directory: Path) -> tuple[Path, int]:
-    """Copy the upload to a temporary file in chunks, refusing it past ``limit`` bytes."""
-    directory.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=directory, prefix=".upload.", delete=False)  # noqa: SIM115 (closed below; kept for the parser)
-    path, size = Path(handle.name), 0
-    try:
-        with handle:
-            while chunk := file.file.read(CHUNK_BYTES):
-                size += len(chunk)
-                if size > limit:
-                    raise PayloadTooLarge(f"the file is over the limit of {limit} bytes")
-                handle.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path, size
-
-
-def _json_form(text: str, field: str, kind: type) -> Any:
-    if not text:
-        return kind()
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise InvalidInput(f"{field} must be JSON", code="invalid_form_field") from error
-    if not isinstance(value, kind) or (
-        isinstance(value, dict) and not all(isinstance(v, str) for v in value.values())
-    ):
-        raise InvalidInput(
-            f"{field} must be a JSON {kind.__name__} of strings", code="invalid_form_field"
-        )
-    if isinstance(value, list) and not all(isinstance(v, str) for v in value):
-        raise InvalidInput(f"{field} must be a JSON list of strings", code="invalid_form_field")
-    return value
-
-
-@router.post(
-    "/upload",
-    status_code=status.HTTP_201_CREATED,
-    dependencies=[MultipartBody],
-    responses=PROBLEMS,
-)
-def upload_dataset(
-    service: DatasetServiceDep,
-    settings: SettingsDep,
-    response: Response,
-    file: Annotated[UploadFile, File(description="CSV with a header row, or Parquet.")],
-    target: Annotated[
-        str,
-        Form(max_length=200, description="Target column; empty: the last one.", examples=["y"]),
-    ] = "",
-    name: Annotated[
-        str,
-        Form(
-            max_length=200,
-            pattern=r"^[^\x00-\x1f\x7f]*$",
-            description="Empty: the file's name.",
-            examples=["pets"],
-        ),
-    ] = "",
-    task: Annotated[
-        Literal["auto", "binary", "multiclass", "regression"],
-        Form(description="auto: inferred from the labels.", examples=["auto"]),
-    ] = "auto",
-    test_fraction: Annotated[float, Form(ge=0.0, le=0.9, examples=[0.2])] = 0.2,
-    seed: Annotated[Seed, Form(examples=[0])] = 0,
-    delimiter: Annotated[
-        str, Form(max_length=1, description="Empty: sniffed from the file.", examples=[";"])
-    ] = "",
-    column_types: Annotated[
-        str,
-        Form(
-            max_length=100_000,
-            description="JSON object: column -> numeric, categorical, boolean, datetime, ignored.",
-            examples=['{"zip": "categorical"}'],
-        ),
-    ] = "",
-    drop: Annotated[
-        str, Form(max_length=100_000, description="JSON list of columns to ignore.")
-    ] = "",
-    na_values: Annotated[
-        str,
-        Form(
-            max_length=100_000,
-            description='JSON list of texts read as missing; empty: "", NA, NaN, null, None, ?.',
-        ),
-    ] = "",
-) -> DatasetRead:
-    """Create a dataset from a CSV (delimiter sniffed, quoted cells, BOM, CRLF) or Parquet
-    file: typed columns (inferred or given) and one target column; rows with a missing target
-    are dropped and counted."""
-    options = UploadOptions(
-        target=target or None,
-        delimiter=delimiter or None,
-        column_types=_json_form(column_types, "column_types", dict),
-        drop=_json_form(drop, "drop", list),
-        na_values=_json_form(na_values, "na_values", list) if na_values else DEFAULT_NA_VALUES,
-    )
-    path, size = _spool(file, settings.max_upload_bytes, settings.data_dir / "uploads")
-    try:
-        row = service.create_from_upload(
-            path=path,
-            filename=file.filename or "upload.csv",
-            size=size,
-            options=options,
-            name=name or None,
-            task=None if task == "auto" else task,
-            split=SplitOptions(test_fraction, seed),
-        )
-    finally:
-        path.unlink(missing_ok=True)
-    return _created(response, row)
+    return created(response, row)
 
 
 @router.post(
@@ -207,7 +87,7 @@ def generate_dataset(
         name=body.name,
         split=SplitOptions(body.test_fraction, body.seed),
     )
-    return _created(response, row)
+    return created(response, row)
 
 
 @router.get("", responses=PROBLEMS)
