@@ -17,6 +17,7 @@ from app.api.http.middleware import (
     RequestContextMiddleware,
 )
 from app.api.http.openapi import install_openapi, operation_id
+from app.api.http.spool import UPLOAD_PATHS
 from app.api.http.throttle import FailedAuthThrottle
 from app.api.http.unexpected import UnexpectedErrorMiddleware
 from app.api.http.v2_errors import install_v2_errors
@@ -79,8 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_playground(app)
 
     def body_limit(path: str) -> int:
-        upload = path.endswith("/upload")
-        return settings.max_upload_bytes if upload else settings.max_body_bytes
+        return settings.max_upload_bytes if path in UPLOAD_PATHS else settings.max_body_bytes
 
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(BodyLimitMiddleware, limit_for=body_limit)

@@ -20,8 +20,9 @@ bad cells and the lines of the first few (line 1 is the header).
 from __future__ import annotations
 
 import csv
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ MIN_ROWS_FOR_IDENTIFIER = 20
 IDENTIFIER_DISTINCT_SHARE = 0.5
 """A text column with more distinct values than this share of its filled cells is an identifier."""
 DELIMITERS = ",;\t|"
+UPLOAD_POOL = pa.system_memory_pool()
 DATE_SAMPLE = 50
 """How many distinct texts (spread over their sorted order) must read as dates for a text
 column to be inferred ``datetime``."""
@@ -143,10 +145,15 @@ def _is_parquet(path: Path, filename: str) -> bool:
 
 
 def read_arrow(path: Path, filename: str, options: UploadOptions) -> pa.Table:
-    """The file as an Arrow table (strings for text, nulls for ``na_values``)."""
+    """The file as an Arrow table (strings for text, nulls for ``na_values``).
+
+    Its buffers come from the system allocator (:data:`UPLOAD_POOL`) rather than Arrow's
+    default mimalloc pool, which keeps freed pages for itself: here they go back to ``malloc``,
+    so the typed arrays built next reuse them instead of adding to the process's peak.
+    """
     if _is_parquet(path, filename):
         try:
-            return pq.read_table(path)
+            return pq.read_table(path, memory_pool=UPLOAD_POOL)
         except (pa.ArrowException, OSError):
             # pyarrow's message names the server's temporary file: not shown to the client.
             raise InvalidInput(
@@ -156,6 +163,7 @@ def read_arrow(path: Path, filename: str, options: UploadOptions) -> pa.Table:
         delimiter = options.delimiter or _sniff_delimiter(path)
         return pa_csv.read_csv(
             path,
+            memory_pool=UPLOAD_POOL,
             parse_options=pa_csv.ParseOptions(delimiter=delimiter),
             convert_options=pa_csv.ConvertOptions(
                 null_values=list(options.na_values),
@@ -380,8 +388,15 @@ def _check_options(names: list[str], options: UploadOptions) -> None:
             )
 
 
-def table_from_arrow(table: pa.Table, options: UploadOptions, settings: Settings) -> RawTable:
-    """Typed columns of an Arrow table, checked and limited."""
+def table_from_arrow(
+    read: Callable[[], pa.Table], options: UploadOptions, settings: Settings
+) -> RawTable:
+    """Typed columns of the Arrow table ``read`` returns, checked and limited.
+
+    The table is only referenced here, and each Arrow column is let go once converted, so the
+    file's Arrow buffers and the typed arrays are not both held whole at once.
+    """
+    table = read()
     try:
         raw_names = list(table.column_names)
     except UnicodeDecodeError:
@@ -415,13 +430,15 @@ def table_from_arrow(table: pa.Table, options: UploadOptions, settings: Settings
             f"a dataset needs at least 2 rows with a target, the file has {table.num_rows}",
             code="too_few_samples",
         )
+    arrays = dict(zip(names, table.columns, strict=True))
+    del table
     types: dict[str, str] = {}
     columns: dict[str, TableColumn] = {}
     problems = _Problems()
     for name in names:
         if name == target:
             continue
-        array = table.column(name)
+        array = arrays.pop(name)
         text = TextColumn(array) if _is_text(array) else None
         kind = "ignored" if name in options.drop else options.column_types.get(name)
         types[name] = kind or (text.infer() if text is not None else infer_type(array))
@@ -434,10 +451,10 @@ def table_from_arrow(table: pa.Table, options: UploadOptions, settings: Settings
     problems.raise_if_any()
     if not columns:
         raise InvalidInput("every feature column is ignored", code="no_feature_columns")
-    labels, target_type = _labels(table.column(target), options.column_types.get(target))
+    labels, target_type = _labels(arrays.pop(target), options.column_types.get(target))
     return RawTable(types, columns, target, labels, int(dropped), target_type)
 
 
 def parse_upload(path: Path, filename: str, options: UploadOptions, settings: Settings) -> RawTable:
     """Read, type and check the uploaded file at ``path``."""
-    return table_from_arrow(read_arrow(path, filename, options), options, settings)
+    return table_from_arrow(partial(read_arrow, path, filename, options), options, settings)

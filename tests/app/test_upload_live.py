@@ -237,16 +237,22 @@ def test_a_bad_raw_body_is_refused_and_leaves_nothing(server: LiveServer) -> Non
             assert http.get("/healthz").status_code == 200
 
 
-def test_a_raw_body_over_the_limit_is_413_before_and_while_it_is_read(
+def test_a_raw_body_is_held_to_the_upload_limit_before_and_while_it_is_read(
     live_server: StartServer,
 ) -> None:
-    server = live_server(env={"ANNSERVE_MAX_UPLOAD_BYTES": "1000"})
-    big = b"a,y\n" + b"1,0\n" * 1000
+    limits = {"ANNSERVE_MAX_UPLOAD_BYTES": "5000", "ANNSERVE_MAX_BODY_BYTES": "1000"}
+    server = live_server(env=limits)
+    fits = b"a,y\n" + b"".join(b"%d,%d\n" % (i, i % 2) for i in range(400))  # ~2.5 kB
+    big = b"a,y\n" + b"1,0\n" * 2000
 
-    def chunks() -> Any:  # no Content-Length: refused once 1,000 bytes have arrived
+    def chunks() -> Any:  # no Content-Length: refused once 5,000 bytes have arrived
         yield big
 
     with httpx.Client(base_url=server.base_url, timeout=30) as http:
+        sent = http.post(
+            "/v1/datasets/upload/raw", content=fits, headers={"content-type": "text/csv"}
+        )
+        assert sent.status_code == 201, sent.text  # over max_body_bytes, within the upload limit
         declared = http.post(
             "/v1/datasets/upload/raw", content=big, headers={"content-type": "text/csv"}
         )

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from app.api.http.errors import problem
+from app.api.http.spool import UPLOAD_PATHS
 from app.errors import ServiceUnavailable
 
 RETRY_AFTER_SECONDS = 5
@@ -71,7 +72,7 @@ class _Template(NamedTuple):
 def heavy_route(method: str, path: str) -> str | None:
     """The route template of an upload or data export, else None (big predicts are known once
     their rows are counted)."""
-    if method == "POST" and path in ("/v1/datasets/upload", "/v1/datasets/upload/raw"):
+    if method == "POST" and path in UPLOAD_PATHS:
         return path
     if method in ("GET", "HEAD") and _EXPORT.fullmatch(path) is not None:
         return "/v1/datasets/{dataset_id}/data"

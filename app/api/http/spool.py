@@ -13,6 +13,8 @@ from fastapi import UploadFile
 from app.errors import PayloadTooLarge
 
 CHUNK_BYTES = 1024 * 1024
+UPLOAD_PATHS = frozenset({"/v1/datasets/upload", "/v1/datasets/upload/raw"})
+"""The routes whose bodies are files: limited by ``max_upload_bytes``, not ``max_body_bytes``."""
 
 
 def _temporary(directory: Path) -> tuple[IO[bytes], Path]:
