@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,7 @@ from app.services.dataset_input import (
     check_class_count,
     infer_task,
 )
-from app.services.table_upload import Labels, RawTable, TableColumn
+from app.services.table_upload import COLUMN_THREADS, Labels, RawTable, TableColumn
 from app.settings import Settings
 from app.storage.table_columns import TABLE_KEY
 from core.errors import CoreError
@@ -218,9 +219,13 @@ def prepare_table(
         )
     except CoreError as error:
         raise InvalidInput(str(error), code="invalid_split") from error
-    profiles = [
-        column_profile(name, kind, raw.columns.get(name)) for name, kind in raw.types.items()
-    ]
+    with ThreadPoolExecutor(max_workers=COLUMN_THREADS) as pool:
+        profiles = list(
+            pool.map(
+                lambda item: column_profile(item[0], item[1], raw.columns.get(item[0])),
+                raw.types.items(),
+            )
+        )
     stats = _finite_or_none(
         {
             "features": [p for p in profiles if p["type"] != "ignored"],

@@ -20,7 +20,9 @@ bad cells and the lines of the first few (line 1 is the header).
 from __future__ import annotations
 
 import csv
+import os
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -59,7 +61,8 @@ MIN_ROWS_FOR_IDENTIFIER = 20
 IDENTIFIER_DISTINCT_SHARE = 0.5
 """A text column with more distinct values than this share of its filled cells is an identifier."""
 DELIMITERS = ",;\t|"
-UPLOAD_POOL = pa.system_memory_pool()
+COLUMN_THREADS = min(4, os.cpu_count() or 1)
+"""Columns typed (and profiled) at once: one per core, up to 4."""
 DATE_SAMPLE = 50
 """How many distinct texts (spread over their sorted order) must read as dates for a text
 column to be inferred ``datetime``."""
@@ -115,6 +118,10 @@ class _Problems:
             )
         )
 
+    def extend(self, other: _Problems) -> None:
+        self.errors += other.errors
+        self.total += other.total
+
     def raise_if_any(self) -> None:
         if self.errors:
             raise InvalidInput(
@@ -144,16 +151,36 @@ def _is_parquet(path: Path, filename: str) -> bool:
         return handle.read(4) == b"PAR1"
 
 
-def read_arrow(path: Path, filename: str, options: UploadOptions) -> pa.Table:
+def _read_csv(path: Path, delimiter: str, options: UploadOptions, stream: bool) -> pa.Table:
+    parse = pa_csv.ParseOptions(delimiter=delimiter)
+    convert = pa_csv.ConvertOptions(
+        null_values=list(options.na_values),
+        strings_can_be_null=True,
+        quoted_strings_can_be_null=True,
+    )
+    if stream:
+        # Types come from the first block; a later block that does not fit them raises, and
+        # the whole-file reader (which widens types as it goes) reads the file instead.
+        try:
+            reader = pa_csv.open_csv(path, parse_options=parse, convert_options=convert)
+            return pa.Table.from_batches(list(reader), schema=reader.schema)
+        except pa.ArrowInvalid:
+            pass
+    return pa_csv.read_csv(path, parse_options=parse, convert_options=convert)
+
+
+def read_arrow(
+    path: Path, filename: str, options: UploadOptions, stream_above: int | None = None
+) -> pa.Table:
     """The file as an Arrow table (strings for text, nulls for ``na_values``).
 
-    Its buffers come from the system allocator (:data:`UPLOAD_POOL`) rather than Arrow's
-    default mimalloc pool, which keeps freed pages for itself: here they go back to ``malloc``,
-    so the typed arrays built next reuse them instead of adding to the process's peak.
+    A CSV file over ``stream_above`` bytes is parsed a block at a time: Arrow's whole-file
+    reader holds every parsed block until all are converted, about 1.6 times the table on top
+    of it; block by block, the parser holds a few blocks.
     """
     if _is_parquet(path, filename):
         try:
-            return pq.read_table(path, memory_pool=UPLOAD_POOL)
+            return pq.read_table(path)
         except (pa.ArrowException, OSError):
             # pyarrow's message names the server's temporary file: not shown to the client.
             raise InvalidInput(
@@ -161,16 +188,8 @@ def read_arrow(path: Path, filename: str, options: UploadOptions) -> pa.Table:
             ) from None
     try:
         delimiter = options.delimiter or _sniff_delimiter(path)
-        return pa_csv.read_csv(
-            path,
-            memory_pool=UPLOAD_POOL,
-            parse_options=pa_csv.ParseOptions(delimiter=delimiter),
-            convert_options=pa_csv.ConvertOptions(
-                null_values=list(options.na_values),
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
+        stream = stream_above is not None and path.stat().st_size > stream_above
+        return _read_csv(path, delimiter, options, stream)
     except pa.ArrowInvalid as error:
         message = str(error)
         if "Empty CSV file" in message:
@@ -432,22 +451,34 @@ def table_from_arrow(
         )
     arrays = dict(zip(names, table.columns, strict=True))
     del table
+
+    def typed(name: str) -> tuple[str, TableColumn | None, _Problems]:
+        array, problems = arrays.pop(name), _Problems()
+        text = TextColumn(array) if _is_text(array) else None
+        kind = "ignored" if name in options.drop else options.column_types.get(name)
+        kind = kind or (text.infer() if text is not None else infer_type(array))
+        column: TableColumn | None = None
+        if kind != "ignored" and text is not None:
+            column = text.convert(kind, name, problems)
+        elif kind != "ignored":
+            column = convert_column(array, kind, name, problems)
+        # The Arrow column is no longer needed: its pages go back to the system, where the
+        # next typed arrays take them, instead of staying in Arrow's pool.
+        del array, text
+        pa.default_memory_pool().release_unused()
+        return kind, column, problems
+
+    features = [name for name in names if name != target]
     types: dict[str, str] = {}
     columns: dict[str, TableColumn] = {}
     problems = _Problems()
-    for name in names:
-        if name == target:
-            continue
-        array = arrays.pop(name)
-        text = TextColumn(array) if _is_text(array) else None
-        kind = "ignored" if name in options.drop else options.column_types.get(name)
-        types[name] = kind or (text.infer() if text is not None else infer_type(array))
-        if types[name] == "ignored":
-            continue
-        if text is not None:
-            columns[name] = text.convert(types[name], name, problems)
-        else:
-            columns[name] = convert_column(array, types[name], name, problems)
+    # Arrow's kernels and numpy's sorts let go of the GIL: columns are typed side by side.
+    with ThreadPoolExecutor(max_workers=COLUMN_THREADS) as pool:
+        for name, (kind, column, found) in zip(features, pool.map(typed, features), strict=True):
+            types[name] = kind
+            if column is not None:
+                columns[name] = column
+            problems.extend(found)
     problems.raise_if_any()
     if not columns:
         raise InvalidInput("every feature column is ignored", code="no_feature_columns")
@@ -457,4 +488,5 @@ def table_from_arrow(
 
 def parse_upload(path: Path, filename: str, options: UploadOptions, settings: Settings) -> RawTable:
     """Read, type and check the uploaded file at ``path``."""
-    return table_from_arrow(partial(read_arrow, path, filename, options), options, settings)
+    read = partial(read_arrow, path, filename, options, settings.upload_stream_bytes)
+    return table_from_arrow(read, options, settings)

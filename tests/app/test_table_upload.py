@@ -10,6 +10,8 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 
+from app.main import create_app
+from app.settings import Settings
 from tests.app.helpers import assert_problem
 
 
@@ -209,3 +211,23 @@ def test_text_class_labels_are_sorted_classes(client: TestClient) -> None:
     assert counts == [{"label": c, "count": 10} for c in ("ant", "bee", "cat")]
     single = upload(client, b"x,kind\n1,a\n2,a\n3,a\n")
     assert_problem(single, 422, "single_class")
+
+
+@pytest.mark.parametrize("stream_above", [0, 10**9])
+def test_block_by_block_parsing_gives_the_whole_file_readers_table(
+    settings: Settings, stream_above: int
+) -> None:
+    """Types from the first block that a later block breaks (integers, then a fraction and a
+    word; empty cells, then numbers) fall back to the whole-file reader: same answer."""
+    rows = [f"{i},{i % 7},,{['a', 'b'][i % 2]},{i % 2}" for i in range(100_000)]
+    rows[-2:] = ["0.5,word,3.5,a,0", "2,3,4.5,b,1"]
+    data = ("n,k,late,c,y\n" + "\n".join(rows) + "\n").encode()
+    steady = ("n,c,y\n" + "".join(f"{i},{'ab'[i % 2]},{i % 2}\n" for i in range(150_000))).encode()
+    streaming = settings.model_copy(update={"upload_stream_bytes": stream_above})
+    with TestClient(create_app(streaming)) as client:
+        body = upload(client, data).json()
+        types = {p["name"]: p["type"] for p in body["stats"]["columns"]}
+        assert types == {"n": "numeric", "k": "categorical", "late": "numeric", "c": "categorical"}
+        assert profile(body, "late")["missing"] == 99_998 and profile(body, "n")["min"] == 0.0
+        again = upload(client, steady).json()
+        assert profile(again, "n")["max"] == 149_999 and profile(again, "c")["distinct"] == 2
