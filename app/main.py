@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.formparsers import MultiPartParser
 from starlette.middleware.cors import CORSMiddleware
 
 from app.api.http.errors import install_error_handlers
@@ -46,6 +47,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         app.state.db.dispose()
 
+    # Process-wide, as Starlette keeps it: the heavy-request bound caps the memory it can take.
+    MultiPartParser.spool_max_size = settings.upload_memory_bytes
     app = FastAPI(
         title="annserve",
         version="0.1.0",

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # CSV files above this are parsed block by block: the parser's memory stays a few blocks
     # instead of about 1.6 times the table, for about twice its time.
     upload_stream_bytes: int = Field(default=32 * 1024 * 1024, ge=0)
+    # A multipart file part up to this size is received in memory, above it on disk; past
+    # that point every chunk is written from a worker thread, which costs more than the parse.
+    upload_memory_bytes: int = Field(default=16 * 1024 * 1024, ge=0)
     max_samples: int = Field(default=1_000_000, gt=0)
     max_features: int = Field(default=1_000, gt=0)
     max_layers: int = Field(default=10, gt=0)

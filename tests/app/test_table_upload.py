@@ -231,3 +231,14 @@ def test_block_by_block_parsing_gives_the_whole_file_readers_table(
         assert profile(body, "late")["missing"] == 99_998 and profile(body, "n")["min"] == 0.0
         again = upload(client, steady).json()
         assert profile(again, "n")["max"] == 149_999 and profile(again, "c")["distinct"] == 2
+
+
+@pytest.mark.parametrize("in_memory", [0, 1_000, 10**8])
+def test_a_multipart_file_is_received_in_memory_or_on_disk_alike(
+    settings: Settings, in_memory: int
+) -> None:
+    rows = "".join(f"{i},{'abc'[i % 3]},{i % 2}\n" for i in range(2_000))  # ~16 kB
+    configured = settings.model_copy(update={"upload_memory_bytes": in_memory})
+    with TestClient(create_app(configured)) as client:
+        body = upload(client, f"n,c,y\n{rows}".encode()).json()
+    assert body["n_samples"] == 2_000 and profile(body, "c")["distinct"] == 3
