@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,7 +23,7 @@ from app.services.table_dataset import (
     raw_from_rows,
     table_arrays,
 )
-from app.services.table_upload import UploadOptions, parse_upload
+from app.services.table_upload import Source, UploadOptions, parse_upload
 from app.settings import Settings
 from app.storage.arrays import ArrayStore
 from app.storage.db import Database
@@ -149,7 +148,7 @@ class DatasetService:
     def create_from_upload(
         self,
         *,
-        path: Path,
+        source: Source,
         filename: str,
         size: int,
         options: UploadOptions | None = None,
@@ -157,8 +156,8 @@ class DatasetService:
         task: str | None = None,
         split: SplitOptions = SplitOptions(),
     ) -> DatasetRow:
-        """A dataset from an uploaded CSV or Parquet file, already on disk at ``path``."""
-        raw = parse_upload(path, filename, options or UploadOptions(), self.settings)
+        """A dataset from an uploaded CSV or Parquet file: on disk at ``source``, or its bytes."""
+        raw = parse_upload(source, filename, options or UploadOptions(), self.settings)
         prepared = prepare_table(
             raw,
             task=task,
@@ -168,8 +167,8 @@ class DatasetService:
         )
         # The file name comes from the client's multipart header: keep printable characters only.
         shown = "".join(c for c in filename if c.isprintable())[:200]
-        source = {"kind": "upload", "filename": shown, "bytes": size}
-        return self._store(name or shown or "upload", prepared, source, split)
+        origin = {"kind": "upload", "filename": shown, "bytes": size}
+        return self._store(name or shown or "upload", prepared, origin, split)
 
     def generate(
         self,

@@ -48,6 +48,8 @@ from core.table_values import (
     parse_datetime,
 )
 
+Source = Path | bytes
+"""An uploaded file: on disk (a spooled body), or its bytes (a small multipart part)."""
 TableColumn = Column | CategoryCodes
 """A feature column as the upload holds it: categories as codes, every other type as floats."""
 Labels = list[int | float | str] | np.ndarray[Any, Any] | CategoryCodes
@@ -132,9 +134,19 @@ class _Problems:
 
 
 # Reading --------------------------------------------------------------------------------------
-def _sniff_delimiter(path: Path) -> str:
-    with path.open("rb") as handle:
-        sample = handle.read(SNIFF_BYTES).decode("utf-8-sig", errors="replace")
+def _head(source: Source, size: int) -> bytes:
+    if isinstance(source, bytes):
+        return source[:size]
+    with source.open("rb") as handle:
+        return handle.read(size)
+
+
+def _arrow_input(source: Source) -> str | pa.BufferReader:
+    return pa.BufferReader(source) if isinstance(source, bytes) else str(source)
+
+
+def _sniff_delimiter(source: Source) -> str:
+    sample = _head(source, SNIFF_BYTES).decode("utf-8-sig", errors="replace")
     lines = sample.splitlines()
     if len(lines) > 1 and not sample.endswith(("\n", "\r")):
         sample = "\n".join(lines[:-1])  # the last line may be cut in the middle
@@ -144,14 +156,11 @@ def _sniff_delimiter(path: Path) -> str:
         return ","
 
 
-def _is_parquet(path: Path, filename: str) -> bool:
-    if filename.lower().endswith((".parquet", ".pq")):
-        return True
-    with path.open("rb") as handle:
-        return handle.read(4) == b"PAR1"
+def _is_parquet(source: Source, filename: str) -> bool:
+    return filename.lower().endswith((".parquet", ".pq")) or _head(source, 4) == b"PAR1"
 
 
-def _read_csv(path: Path, delimiter: str, options: UploadOptions, stream: bool) -> pa.Table:
+def _read_csv(source: Source, delimiter: str, options: UploadOptions, stream: bool) -> pa.Table:
     parse = pa_csv.ParseOptions(delimiter=delimiter)
     convert = pa_csv.ConvertOptions(
         null_values=list(options.na_values),
@@ -162,15 +171,17 @@ def _read_csv(path: Path, delimiter: str, options: UploadOptions, stream: bool) 
         # Types come from the first block; a later block that does not fit them raises, and
         # the whole-file reader (which widens types as it goes) reads the file instead.
         try:
-            reader = pa_csv.open_csv(path, parse_options=parse, convert_options=convert)
+            reader = pa_csv.open_csv(
+                _arrow_input(source), parse_options=parse, convert_options=convert
+            )
             return pa.Table.from_batches(list(reader), schema=reader.schema)
         except pa.ArrowInvalid:
             pass
-    return pa_csv.read_csv(path, parse_options=parse, convert_options=convert)
+    return pa_csv.read_csv(_arrow_input(source), parse_options=parse, convert_options=convert)
 
 
 def read_arrow(
-    path: Path, filename: str, options: UploadOptions, stream_above: int | None = None
+    source: Source, filename: str, options: UploadOptions, stream_above: int | None = None
 ) -> pa.Table:
     """The file as an Arrow table (strings for text, nulls for ``na_values``).
 
@@ -178,18 +189,19 @@ def read_arrow(
     reader holds every parsed block until all are converted, about 1.6 times the table on top
     of it; block by block, the parser holds a few blocks.
     """
-    if _is_parquet(path, filename):
+    if _is_parquet(source, filename):
         try:
-            return pq.read_table(path)
+            return pq.read_table(_arrow_input(source))
         except (pa.ArrowException, OSError):
             # pyarrow's message names the server's temporary file: not shown to the client.
             raise InvalidInput(
                 "the file is not a readable Parquet file", code="invalid_parquet"
             ) from None
     try:
-        delimiter = options.delimiter or _sniff_delimiter(path)
-        stream = stream_above is not None and path.stat().st_size > stream_above
-        return _read_csv(path, delimiter, options, stream)
+        delimiter = options.delimiter or _sniff_delimiter(source)
+        size = len(source) if isinstance(source, bytes) else source.stat().st_size
+        stream = stream_above is not None and size > stream_above
+        return _read_csv(source, delimiter, options, stream)
     except pa.ArrowInvalid as error:
         message = str(error)
         if "Empty CSV file" in message:
@@ -486,7 +498,9 @@ def table_from_arrow(
     return RawTable(types, columns, target, labels, int(dropped), target_type)
 
 
-def parse_upload(path: Path, filename: str, options: UploadOptions, settings: Settings) -> RawTable:
-    """Read, type and check the uploaded file at ``path``."""
-    read = partial(read_arrow, path, filename, options, settings.upload_stream_bytes)
+def parse_upload(
+    source: Source, filename: str, options: UploadOptions, settings: Settings
+) -> RawTable:
+    """Read, type and check the uploaded file: on disk at ``source``, or its bytes."""
+    read = partial(read_arrow, source, filename, options, settings.upload_stream_bytes)
     return table_from_arrow(read, options, settings)

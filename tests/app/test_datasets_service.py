@@ -28,7 +28,7 @@ def test_uploaded_file_names_keep_printable_characters(
 ) -> None:
     path = tmp_path / "upload"
     path.write_bytes(b"a,y\n1,0\n2,1\n")
-    row = service.create_from_upload(path=path, filename="a\x00b\n.csv", size=12)
+    row = service.create_from_upload(source=path, filename="a\x00b\n.csv", size=12)
     assert row.name == "ab.csv"
     assert row.source["filename"] == "ab.csv"
 

@@ -27,8 +27,17 @@ def _too_large(limit: int) -> PayloadTooLarge:
     return PayloadTooLarge(f"the file is over the limit of {limit} bytes")
 
 
-def spool_part(file: UploadFile, limit: int, directory: Path) -> tuple[Path, int]:
-    """Copy a multipart file part to a temporary file; its path and size."""
+def received_part(
+    file: UploadFile, limit: int, directory: Path, in_memory: int
+) -> tuple[Path | bytes, int]:
+    """A multipart file part's bytes when it was received in memory (``in_memory`` bytes at
+    most, Starlette's spool size), else a copy of it in a temporary file; and its size."""
+    if file.size is not None and file.size <= in_memory:
+        if file.size > limit:
+            raise _too_large(limit)
+        file.file.seek(0)
+        data = file.file.read()
+        return data, len(data)
     handle, path = _temporary(directory)
     size = 0
     try:

@@ -5,6 +5,7 @@ with a ``File``), with the same options as form fields or as query parameters.""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, File, Form, Header, Query, Request, Response, UploadFile, status
@@ -12,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import DatasetServiceDep, MultipartBody, SettingsDep, media_type
 from app.api.http.parameters import PROBLEMS
-from app.api.http.spool import spool_part, spool_stream
+from app.api.http.spool import received_part, spool_stream
 from app.api.routers.datasets import created
 from app.api.schemas.common import Seed
 from app.api.schemas.datasets import DatasetRead
@@ -78,17 +79,17 @@ def upload_options(
 
 def _create(
     service: DatasetService,
-    spooled: tuple[Any, int],
+    spooled: tuple[Path | bytes, int],
     filename: str,
     options: UploadOptions,
     name: str,
     task: UploadTask,
     split: SplitOptions,
 ) -> Any:
-    path, size = spooled
+    source, size = spooled
     try:
         return service.create_from_upload(
-            path=path,
+            source=source,
             filename=filename,
             size=size,
             options=options,
@@ -97,7 +98,8 @@ def _create(
             split=split,
         )
     finally:
-        path.unlink(missing_ok=True)
+        if isinstance(source, Path):
+            source.unlink(missing_ok=True)
 
 
 @router.post(
@@ -141,7 +143,12 @@ def upload_dataset(
     file: typed columns (inferred or given) and one target column; rows with a missing target
     are dropped and counted."""
     options = upload_options(target, delimiter, column_types, drop, na_values)
-    spooled = spool_part(file, settings.max_upload_bytes, settings.data_dir / "uploads")
+    spooled = received_part(
+        file,
+        settings.max_upload_bytes,
+        settings.data_dir / "uploads",
+        in_memory=settings.upload_memory_bytes,
+    )
     split = SplitOptions(test_fraction, seed)
     row = _create(service, spooled, file.filename or "upload.csv", options, name, task, split)
     return created(response, row)
