@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
@@ -49,12 +50,27 @@ def skip_or_fail(message: str) -> None:
 # --- settings and in-process client --------------------------------------------------------
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database migrated to the head once per run, copied into each test's data dir."""
+    from app.settings import Settings
+    from app.storage.migrate import run_migrations
+
+    template = Settings(data_dir=tmp_path_factory.mktemp("migrated"))
+    run_migrations(template.database_url)
+    return template.data_dir / "annserve.db"
+
+
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    """Settings on a fresh temporary data dir (SQLite inside it), no API keys."""
+def settings(tmp_path: Path, migrated_sqlite: Path) -> Settings:
+    """Settings on a fresh temporary data dir whose SQLite database is already at the head of
+    the migrations (a copy of one migrated once per run), no API keys."""
     from app.settings import Settings
 
-    return Settings(data_dir=tmp_path / "data")
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    shutil.copyfile(migrated_sqlite, data_dir / "annserve.db")
+    return Settings(data_dir=data_dir)
 
 
 @pytest.fixture

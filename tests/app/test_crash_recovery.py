@@ -19,7 +19,7 @@ from tests.app.process_support import children, eventually
 from tests.conftest import LiveServer, StartServer
 
 pytestmark = pytest.mark.timeout(240)
-KILLS = 5
+KILLS = 4
 
 
 def _server(live_server: StartServer, data_dir: object = None) -> LiveServer:
