@@ -238,12 +238,6 @@ def _is_text(array: pa.ChunkedArray) -> bool:
     return bool(pa.types.is_string(array.type) or pa.types.is_large_string(array.type))
 
 
-def _texts(array: pa.ChunkedArray) -> pa.ChunkedArray:
-    if not _is_text(array):
-        array = pc.cast(array, pa.string())
-    return pc.utf8_trim_whitespace(array)
-
-
 def _float_column(array: pa.ChunkedArray) -> np.ndarray[Any, Any]:
     values = np.asarray(pc.cast(array, pa.float64()).to_numpy(zero_copy_only=False), np.float64)
     return values if values.flags.writeable else values.copy()
@@ -336,7 +330,7 @@ class TextColumn:
 
 
 def infer_type(array: pa.ChunkedArray) -> str:
-    """The type a column's values suggest (see the module docstring)."""
+    """The type a non-text column's values suggest (text: :meth:`TextColumn.infer`)."""
     kind = array.type
     if pa.types.is_boolean(kind):
         return "boolean"
@@ -347,8 +341,6 @@ def infer_type(array: pa.ChunkedArray) -> str:
         return "ignored" if len(pc.unique(pc.drop_null(array))) <= 1 else "numeric"
     if pa.types.is_timestamp(kind) or pa.types.is_date(kind):
         return "datetime"
-    if _is_text(array):
-        return TextColumn(array).infer()
     return "categorical"
 
 
@@ -370,7 +362,8 @@ def _numeric(array: pa.ChunkedArray, name: str, problems: _Problems) -> Column:
 def convert_column(
     array: pa.ChunkedArray, kind: str, name: str, problems: _Problems
 ) -> TableColumn:
-    """A column of ``kind`` in core's raw form (:mod:`core.table_values`), categories as codes."""
+    """A non-text column as ``kind`` in core's raw form (:mod:`core.table_values`), categories
+    as codes (text: :meth:`TextColumn.convert`)."""
     is_number = pa.types.is_integer(array.type) or pa.types.is_floating(array.type)
     if kind == "numeric" and is_number:
         return _numeric(array, name, problems)
@@ -378,8 +371,6 @@ def convert_column(
         return _seconds(array)
     if kind == "boolean" and pa.types.is_boolean(array.type):
         return _float_column(array)
-    if _is_text(array):
-        return TextColumn(array).convert(kind, name, problems)
     column, bad, _ = coerce(array.to_pylist(), kind, ())
     if kind == "numeric":
         problems.add(name, "not_numeric", bad, "are not numbers")

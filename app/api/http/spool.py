@@ -4,9 +4,9 @@ an upload is never held whole in memory, and a refused or failed one leaves no f
 from __future__ import annotations
 
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
 
 from fastapi import UploadFile
 
@@ -17,10 +17,31 @@ UPLOAD_PATHS = frozenset({"/v1/datasets/upload", "/v1/datasets/upload/raw"})
 """The routes whose bodies are files: limited by ``max_upload_bytes``, not ``max_body_bytes``."""
 
 
-def _temporary(directory: Path) -> tuple[IO[bytes], Path]:
-    directory.mkdir(parents=True, exist_ok=True)
-    handle = tempfile.NamedTemporaryFile(dir=directory, prefix=".upload.", delete=False)  # noqa: SIM115 (closed by the caller; kept for the parser)
-    return handle, Path(handle.name)
+class _Spool:
+    """A temporary file in ``directory`` that refuses to grow past ``limit`` bytes."""
+
+    def __init__(self, limit: int, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        self.handle = tempfile.NamedTemporaryFile(dir=directory, prefix=".upload.", delete=False)  # noqa: SIM115 (closed by spooled(); kept for the parser)
+        self.path, self.limit, self.size = Path(self.handle.name), limit, 0
+
+    def write(self, chunk: bytes) -> None:
+        self.size += len(chunk)
+        if self.size > self.limit:
+            raise _too_large(self.limit)
+        self.handle.write(chunk)
+
+
+@contextmanager
+def _spooled(limit: int, directory: Path) -> Iterator[_Spool]:
+    """A :class:`_Spool`, closed at the end of the block and removed if the block fails."""
+    spool = _Spool(limit, directory)
+    try:
+        with spool.handle:
+            yield spool
+    except BaseException:
+        spool.path.unlink(missing_ok=True)
+        raise
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -38,19 +59,10 @@ def received_part(
         file.file.seek(0)
         data = file.file.read()
         return data, len(data)
-    handle, path = _temporary(directory)
-    size = 0
-    try:
-        with handle:
-            while chunk := file.file.read(CHUNK_BYTES):
-                size += len(chunk)
-                if size > limit:
-                    raise _too_large(limit)
-                handle.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path, size
+    with _spooled(limit, directory) as spool:
+        while chunk := file.file.read(CHUNK_BYTES):
+            spool.write(chunk)
+    return spool.path, spool.size
 
 
 async def spool_stream(
@@ -64,16 +76,7 @@ async def spool_stream(
     """
     if declared is not None and declared > limit:
         raise _too_large(limit)
-    handle, path = _temporary(directory)
-    size = 0
-    try:
-        with handle:
-            async for chunk in chunks:
-                size += len(chunk)
-                if size > limit:
-                    raise _too_large(limit)
-                handle.write(chunk)
-    except BaseException:
-        path.unlink(missing_ok=True)
-        raise
-    return path, size
+    with _spooled(limit, directory) as spool:
+        async for chunk in chunks:
+            spool.write(chunk)
+    return spool.path, spool.size

@@ -20,6 +20,7 @@ from app.api.schemas.datasets import DatasetRead
 from app.errors import InvalidInput, UnsupportedMediaType
 from app.services.datasets import DatasetService, SplitOptions
 from app.services.table_upload import UploadOptions
+from app.storage.tables import DatasetRow
 from core.table_values import DEFAULT_NA_VALUES
 
 router = APIRouter(prefix="/v1/datasets", tags=["datasets"])
@@ -85,7 +86,7 @@ def _create(
     name: str,
     task: UploadTask,
     split: SplitOptions,
-) -> Any:
+) -> DatasetRow:
     source, size = spooled
     try:
         return service.create_from_upload(
